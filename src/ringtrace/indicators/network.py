@@ -1,0 +1,277 @@
+"""URLs, domains, emails and IP addresses, including defanged forms (``hxxp``, ``[.]``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+import tldextract
+
+from ringtrace.indicators.registry import (
+    Candidate,
+    Context,
+    identifier_normaliser,
+    text_extractor,
+)
+
+VERSION = "1"
+
+# Defanged separators seen in reports and threat feeds, matched on the original text so that
+# spans stay true to what the victim wrote.
+_DOT = r"(?:\.|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\))"
+_AT = r"(?:@|\[@\]|\[at\]|\(at\))"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = rf"{_LABEL}(?:{_DOT}{_LABEL})+"
+_IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = rf"{_IPV4_OCTET}(?:{_DOT}{_IPV4_OCTET}){{3}}"
+_SCHEME = r"(?:h[tx]{2}ps?|fxp|ftp)(?:://|\[://\]|\[:\]//)"
+# A path runs to whitespace, quotes, brackets or the start of CJK / full-width text, which in
+# a narrative is prose that follows the link rather than part of it.
+_PATH_BODY = (
+    r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
+)
+_PATH = rf"[/?#]{_PATH_BODY}"
+
+_URL_RE = re.compile(
+    rf"(?<![a-z0-9@.])(?:{_SCHEME}(?P<h1>{_HOST}|{_IPV4}|\[[0-9a-f:]+\])|(?P<h2>www{_DOT}{_HOST}))"
+    rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?",
+    re.IGNORECASE,
+)
+_BARE_RE = re.compile(
+    rf"(?<![a-z0-9@.\-_/])(?P<host>{_HOST})(?P<port>:\d{{1,5}})?(?P<path>/{_PATH_BODY})?",
+    re.IGNORECASE,
+)
+_EMAIL_RE = re.compile(
+    rf"(?<![a-z0-9._%+-])(?P<local>[a-z0-9][a-z0-9._%+-]{{0,63}}){_AT}(?P<host>{_HOST})",
+    re.IGNORECASE,
+)
+_IPV4_RE = re.compile(rf"(?<![\d.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)", re.IGNORECASE)
+_IPV6_RE = re.compile(r"(?<![0-9a-f:])(?P<ip>(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4})(?![0-9a-f:])", re.I)
+
+_DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", re.IGNORECASE)
+_DEFANG_AT = re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}>'\"“”’"
+# Bare words that end in a real TLD but in a narrative are file names, not domains.
+_FILE_LIKE_TLDS = frozenset({"zip", "mov", "py", "sh", "md", "rs", "pl", "apk", "exe", "jpg"})
+
+
+@lru_cache(maxsize=1)
+def _psl() -> tldextract.TLDExtract:
+    # The public-suffix snapshot bundled with tldextract: never fetched at run time.
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
+
+
+def refang(text: str) -> str:
+    text = _DEFANG_DOT.sub(".", text)
+    text = _DEFANG_AT.sub("@", text)
+    return re.sub(r"^(?:hxxp|hXXp)", "http", text, flags=re.IGNORECASE)
+
+
+def registrable_domain(host: str) -> str | None:
+    """The registrable domain (eTLD+1) of a host, or None when it has no public suffix."""
+    host = host.lower().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    parts = _psl()(host)
+    if not parts.suffix or not parts.domain:
+        return None
+    return f"{parts.domain}.{parts.suffix}"
+
+
+def normalise_ip(value: str) -> str | None:
+    try:
+        return ipaddress.ip_address(refang(value).strip("[] ")).compressed
+    except ValueError:
+        return None
+
+
+def _strip_trailing(raw: str) -> str:
+    while raw and raw[-1] in _TRAILING:
+        # Keep a closing bracket that closes one opened inside the URL.
+        if raw[-1] == ")" and raw.count("(") >= raw.count(")"):
+            break
+        raw = raw[:-1]
+    return raw
+
+
+def normalise_url(raw: str) -> tuple[str, str] | None:
+    """``(url, host)`` for a possibly defanged URL, or None when it is not one.
+
+    The link key keeps path and query (they identify the ring's file) but drops the
+    fragment, the default port and the case of scheme and host.
+    """
+    text = refang(raw.strip())
+    text = re.sub(r"^h[tx]{2}p", "http", text, flags=re.IGNORECASE)
+    text = re.sub(r"^(\w+)\[:\]//|^(\w+)\[://\]", lambda m: f"{m.group(1) or m.group(2)}://", text)
+    m = re.match(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", text, re.I | re.S)
+    if not m:
+        return None
+    scheme = (m.group("scheme") or "http").lower()
+    if scheme == "fxp":
+        scheme = "ftp"
+    if scheme not in ("http", "https", "ftp"):
+        return None
+    rest = m.group("rest")
+    split = re.match(r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", rest, re.S)
+    if not split:
+        return None
+    host = split.group("host").lower().rstrip(".")
+    port = split.group("port")
+    tail = split.group("tail").split("#", 1)[0]
+    ip = normalise_ip(host)
+    if ip is None and registrable_domain(host) is None:
+        return None
+    if ip is not None:
+        host = f"[{ip}]" if ":" in ip else ip
+    else:
+        host = host.encode("idna").decode("ascii")
+    if port and (scheme, port) not in (("http", "80"), ("https", "443"), ("ftp", "21")):
+        host_port = f"{host}:{port}"
+    else:
+        host_port = host
+    if tail in ("", "/"):
+        tail = "/"
+    return f"{scheme}://{host_port}{tail}", host.strip("[]")
+
+
+def _host_candidates(host: str, raw: str, start: int, end: int) -> Iterator[Candidate]:
+    ip = normalise_ip(host)
+    if ip is not None:
+        yield Candidate("ip", ip, raw, start, end)
+        return
+    domain = registrable_domain(host)
+    if domain is not None:
+        yield Candidate("domain", domain, raw, start, end, {"host": host})
+
+
+@text_extractor
+class UrlExtractor:
+    """Links with a scheme or ``www.``, defanged or not, and their registrable domain."""
+
+    name = "url"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _URL_RE.finditer(text):
+            raw = _strip_trailing(m.group(0))
+            norm = normalise_url(raw)
+            if norm is None:
+                continue
+            url, host = norm
+            start, end = m.start(), m.start() + len(raw)
+            yield Candidate("url", url, raw, start, end, container=True)
+            hstart = m.start("h1") if m.group("h1") else m.start("h2")
+            hraw = m.group("h1") or m.group("h2") or ""
+            yield from _host_candidates(host, hraw, hstart, hstart + len(hraw))
+
+
+@text_extractor
+class BareDomainExtractor:
+    """Domains written without a scheme (``chat-priv[.]top/app.apk``)."""
+
+    name = "domain"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _BARE_RE.finditer(text):
+            host = refang(m.group("host")).lower()
+            tld = host.rsplit(".", 1)[-1]
+            if host.replace(".", "").isdigit():
+                continue  # an IPv4 address or a number; the IP extractor decides
+            domain = registrable_domain(host)
+            if domain is None:
+                continue
+            path = m.group("path")
+            if not path and tld in _FILE_LIKE_TLDS:
+                continue
+            hraw = m.group("host")
+            hstart = m.start("host")
+            if path:
+                raw = _strip_trailing(m.group(0))
+                norm = normalise_url(raw)
+                if norm is not None:
+                    yield Candidate("url", norm[0], raw, m.start(), m.start() + len(raw), container=True)
+            yield Candidate("domain", domain, hraw, hstart, hstart + len(hraw), {"host": host})
+
+
+def normalise_email(raw: str) -> str | None:
+    m = _EMAIL_RE.fullmatch(raw.strip())
+    if not m:
+        return None
+    host = refang(m.group("host")).lower()
+    if registrable_domain(host) is None:
+        return None
+    return f"{m.group('local').lower()}@{host}"
+
+
+@text_extractor
+class EmailExtractor:
+    name = "email"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _EMAIL_RE.finditer(text):
+            value = normalise_email(m.group(0))
+            if value is not None:
+                yield Candidate("email", value, m.group(0), m.start(), m.end(), container=True)
+
+
+@text_extractor
+class IpExtractor:
+    name = "ip"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _IPV4_RE.finditer(text):
+            ip = normalise_ip(m.group("ip"))
+            if ip is not None:
+                yield Candidate("ip", ip, m.group(0), m.start(), m.end())
+        if ":" not in text:
+            return
+        for m in _IPV6_RE.finditer(text):
+            raw = m.group("ip")
+            if raw.count(":") < 2 or sum(c.isalnum() for c in raw) < 3:
+                continue
+            ip = normalise_ip(raw)
+            if ip is not None:
+                yield Candidate("ip", ip, raw, m.start(), m.end())
+
+
+def _whole(type_: str, value: str | None, raw: str) -> list[Candidate]:
+    return [] if value is None else [Candidate(type_, value, raw, 0, len(raw))]
+
+
+@identifier_normaliser("url", name="url", version=VERSION)
+def _url_identifier(raw: str, ctx: Context) -> list[Candidate]:
+    norm = normalise_url(raw)
+    if norm is None:
+        return []
+    url, host = norm
+    out = [Candidate("url", url, raw, 0, len(raw))]
+    out.extend(_host_candidates(host, raw, 0, len(raw)))
+    return out
+
+
+@identifier_normaliser("domain", name="domain", version=VERSION)
+def _domain_identifier(raw: str, ctx: Context) -> list[Candidate]:
+    host = refang(raw.strip()).lower()
+    if "/" in host or "://" in host:
+        return _url_identifier(raw, ctx)
+    domain = registrable_domain(host)
+    return [] if domain is None else [Candidate("domain", domain, raw, 0, len(raw), {"host": host})]
+
+
+@identifier_normaliser("email", name="email", version=VERSION)
+def _email_identifier(raw: str, ctx: Context) -> list[Candidate]:
+    return _whole("email", normalise_email(raw), raw)
+
+
+@identifier_normaliser("ip", name="ip", version=VERSION)
+def _ip_identifier(raw: str, ctx: Context) -> list[Candidate]:
+    return _whole("ip", normalise_ip(raw), raw)

@@ -1,0 +1,108 @@
+"""Where extractors register themselves.
+
+Three kinds of extractor, each found by registration rather than by a central if-chain:
+
+* text extractors scan free text (narratives, messages, untyped identifiers) and return
+  candidates with character spans;
+* identifier normalisers turn a typed ``offender_identifiers`` entry into link keys;
+* payment extractors turn a ``payments`` entry into link keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from ringtrace.intake.schema import Payment
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an extractor may know about the text it reads."""
+
+    country: str | None = None  # ISO 3166-1 alpha-2 of the reporter: the only phone region hint
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A value an extractor found: normalised link key parts, the raw text and its span."""
+
+    type: str
+    value: str
+    raw: str
+    start: int
+    end: int
+    attributes: dict[str, str] = field(default_factory=dict)
+    # Set when the candidate's span contains others that it explains (a URL contains its host).
+    container: bool = False
+
+
+class TextExtractor(Protocol):
+    name: str
+    version: str
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]: ...
+
+
+IdentifierNormaliser = Callable[[str, Context], Sequence[Candidate]]
+PaymentExtractor = Callable[[Payment, Context], Sequence[Candidate]]
+
+
+T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+
+@dataclass(frozen=True)
+class Registered(Generic[T]):
+    name: str
+    version: str
+    fn: T
+
+
+_TEXT: list[TextExtractor] = []
+_IDENTIFIERS: dict[str, Registered[IdentifierNormaliser]] = {}
+_PAYMENTS: list[Registered[PaymentExtractor]] = []
+
+
+def text_extractor(cls: C) -> C:
+    """Class decorator: instantiate and register a :class:`TextExtractor`."""
+    _TEXT.append(cls())
+    return cls
+
+
+def identifier_normaliser(
+    *types: str, name: str, version: str
+) -> Callable[[IdentifierNormaliser], IdentifierNormaliser]:
+    """Register a normaliser for one or more ``offender_identifiers`` types."""
+
+    def register(fn: IdentifierNormaliser) -> IdentifierNormaliser:
+        for t in types:
+            if t in _IDENTIFIERS:
+                raise ValueError(f"identifier type {t!r} already has a normaliser")
+            _IDENTIFIERS[t] = Registered(name, version, fn)
+        return fn
+
+    return register
+
+
+def payment_extractor(
+    *, name: str, version: str
+) -> Callable[[PaymentExtractor], PaymentExtractor]:
+    def register(fn: PaymentExtractor) -> PaymentExtractor:
+        _PAYMENTS.append(Registered(name, version, fn))
+        return fn
+
+    return register
+
+
+def text_extractors() -> list[TextExtractor]:
+    return list(_TEXT)
+
+
+def identifier_normaliser_for(type_: str) -> Registered[IdentifierNormaliser] | None:
+    return _IDENTIFIERS.get(type_)
+
+
+def payment_extractors() -> list[Registered[PaymentExtractor]]:
+    return list(_PAYMENTS)

@@ -1,0 +1,124 @@
+"""Turning a whole report into indicators with provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ringtrace.domain.models import Indicator, LinkKey, Occurrence
+from ringtrace.indicators.registry import (
+    Candidate,
+    Context,
+    identifier_normaliser_for,
+    payment_extractors,
+    text_extractors,
+)
+from ringtrace.indicators.warninglist import Warninglist, builtin
+from ringtrace.intake.schema import ReportDocument
+
+OWN_CONTACT_REASON = "the reporter's own contact details"
+
+
+def _resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
+    """Drop a candidate that lies inside a container (URL, email) found by another
+    extractor: the ``1.2.3.4`` inside ``http://1.2.3.4/x`` is reported by the URL extractor
+    with the URL's provenance, and the domain of an email is not a separate finding."""
+    containers = [c for c in cands if c.container]
+    if not containers:
+        return cands
+    out = []
+    for c in cands:
+        inside = any(
+            k is not c and k.start <= c.start and c.end <= k.end and (k.end - k.start) > (c.end - c.start)
+            and not (c.type in ("domain", "ip") and k.type == "url" and _same_origin(k, c))
+            for k in containers
+        )
+        if not inside:
+            out.append(c)
+    return out
+
+
+def _same_origin(url: Candidate, host: Candidate) -> bool:
+    # The URL extractor emits its own host candidate; keep that one.
+    return host.attributes.get("_from") == "url" and url.start <= host.start < url.end
+
+
+def scan_text(text: str, ctx: Context) -> list[tuple[Candidate, str, str]]:
+    """Candidates in free text with the (extractor name, version) that found them."""
+    found: list[tuple[Candidate, str, str]] = []
+    for ex in text_extractors():
+        for c in ex.extract(text, ctx):
+            if ex.name == "url" and c.type in ("domain", "ip"):
+                c = Candidate(c.type, c.value, c.raw, c.start, c.end, {**c.attributes, "_from": "url"})
+            found.append((c, ex.name, ex.version))
+    kept = {id(c) for c in _resolve_overlaps([c for c, _, _ in found])}
+    return [(c, n, v) for c, n, v in found if id(c) in kept]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.by_key: dict[LinkKey, Indicator] = {}
+
+    def add(self, field: str, cand: Candidate, extractor: str, version: str) -> None:
+        key = LinkKey(cand.type, cand.value)
+        ind = self.by_key.get(key)
+        if ind is None:
+            attrs = {k: v for k, v in cand.attributes.items() if not k.startswith("_")}
+            ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
+            self.by_key[key] = ind
+        occ = Occurrence(field, cand.raw, cand.start, cand.end)
+        if occ not in ind.occurrences:
+            ind.occurrences.append(occ)
+
+    def add_text(self, field: str, text: str, ctx: Context) -> None:
+        for cand, name, version in scan_text(text, ctx):
+            self.add(field, cand, name, version)
+
+    def add_all(self, field: str, cands: Sequence[Candidate], name: str, version: str) -> None:
+        for c in cands:
+            self.add(field, c, name, version)
+
+
+def extract_text(text: str, country: str | None = None) -> list[Indicator]:
+    """Indicators in one piece of free text (what `ringtrace extract` prints)."""
+    col = _Collector()
+    col.add_text("text", text, Context(country=country))
+    return _finish(col.by_key.values(), builtin(), own=set())
+
+
+def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) -> list[Indicator]:
+    """Every indicator in a report, merged per link key, with exclusions applied."""
+    ctx = Context(country=doc.country)
+    col = _Collector()
+    if doc.narrative:
+        col.add_text("narrative", doc.narrative, ctx)
+    if doc.platform_first_contact:
+        col.add_text("platform_first_contact", doc.platform_first_contact, ctx)
+    for i, msg in enumerate(doc.messages):
+        col.add_text(f"messages.{i}.text", msg.text, ctx)
+    for i, ident in enumerate(doc.offender_identifiers):
+        field = f"offender_identifiers.{i}.value"
+        reg = identifier_normaliser_for(ident.type)
+        cands = list(reg.fn(ident.value, ctx)) if reg else []
+        if cands and reg:
+            col.add_all(field, cands, reg.name, reg.version)
+        else:
+            col.add_text(field, ident.value, ctx)  # untyped, or not valid as its type
+    for i, pay in enumerate(doc.payments):
+        for ex in payment_extractors():
+            col.add_all(f"payments.{i}.account", ex.fn(pay, ctx), ex.name, ex.version)
+    own: set[LinkKey] = set()
+    if doc.reporter and doc.reporter.contact:
+        own = {LinkKey(c.type, c.value) for c, _, _ in scan_text(doc.reporter.contact, ctx)}
+    return _finish(col.by_key.values(), warninglist or builtin(), own)
+
+
+def _finish(inds: Iterable[Indicator], wl: Warninglist, own: set[LinkKey]) -> list[Indicator]:
+    out = []
+    for ind in inds:
+        if ind.key in own:
+            ind.excluded_reason = OWN_CONTACT_REASON
+        else:
+            ind.excluded_reason = wl.reason(ind.type, ind.value)
+        out.append(ind)
+    out.sort(key=lambda i: (i.occurrences[0].field, i.occurrences[0].start, i.type, i.value))
+    return out

@@ -1,0 +1,90 @@
+"""Values that never link reports, each with the reason it is excluded.
+
+The data lives in ``data/warninglist.json`` (versioned); address ranges come from
+:mod:`ipaddress` and the IANA special-purpose registries it follows.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from urllib.parse import urlsplit
+
+from ringtrace.indicators.network import registrable_domain
+
+_DOCUMENTATION_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3fff::/20")
+)
+
+
+@dataclass(frozen=True)
+class Warninglist:
+    version: str
+    entries: dict[tuple[str, str], str]  # (type, value) -> reason
+
+    def reason(self, type_: str, value: str) -> str | None:
+        if type_ == "ip":
+            return ip_reason(value)
+        if type_ == "url":
+            return self._url_reason(value)
+        if type_ == "email":
+            domain = value.rsplit("@", 1)[-1]
+            if self.entries.get(("domain", registrable_domain(domain) or domain), "").startswith(
+                "a reserved"
+            ):
+                return "an address at a reserved example domain"
+            return None
+        return self.entries.get((type_, value))
+
+    def _url_reason(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        ip = ip_reason(host) if host and (host[0].isdigit() or ":" in host) else None
+        if ip:
+            return ip
+        domain = registrable_domain(host) or host
+        reason = self.entries.get(("domain", domain))
+        if reason is None:
+            return None
+        if reason.startswith("a reserved"):
+            return reason
+        if parts.path in ("", "/") and not parts.query:
+            return f"the bare address of {domain}: {reason}"
+        return None  # a specific page (t.me/ringhandle, bit.ly/xyz) does identify something
+
+
+def ip_reason(value: str) -> str | None:
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if any(ip in net for net in _DOCUMENTATION_NETS):
+        return "a documentation address range (RFC 5737 / RFC 3849)"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_private:
+        return "a private network address, the same in millions of homes"
+    if ip.is_reserved or not ip.is_global:
+        return "a reserved address range"
+    return None
+
+
+@lru_cache(maxsize=1)
+def builtin() -> Warninglist:
+    text = resources.files("ringtrace.indicators").joinpath("data/warninglist.json").read_text()
+    data = json.loads(text)
+    entries: dict[tuple[str, str], str] = {}
+    for lst in data["lists"]:
+        for value in lst["values"]:
+            entries[(lst["type"], value)] = lst["reason"]
+    return Warninglist(version=data["version"], entries=entries)

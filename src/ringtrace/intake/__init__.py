@@ -1,0 +1,1 @@
+"""Parsing and validating incoming reports (report-v1)."""

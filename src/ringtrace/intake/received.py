@@ -1,0 +1,102 @@
+"""A report as it arrived: the validated document, the text to store, and evidence bytes."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ringtrace.errors import InvalidReport
+from ringtrace.intake.schema import ReportDocument, parse_report
+
+
+@dataclass(frozen=True)
+class Blob:
+    position: int
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Received:
+    doc: ReportDocument
+    stored_text: str  # what goes in the database, byte for byte as sent unless it held bytes
+    content_sha256: str  # identity of the document as sent, attachment bytes included
+    blobs: list[Blob] = field(default_factory=list)
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def receive(
+    text: str,
+    *,
+    line: int | None = None,
+    base_dir: Path | None = None,
+) -> Received:
+    """Parse and validate one report document.
+
+    ``base_dir`` enables ``attachments[].path`` (the CLI importer only: the API never reads
+    files named by a client).
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidReport(f"not valid JSON: {e.msg} at column {e.colno}", line=line) from e
+    doc = parse_report(data, line=line)
+    blobs: list[Blob] = []
+    identity = copy.deepcopy(data)
+    stored = data
+    stored_changed = False
+    for i, att in enumerate(doc.attachments):
+        content = att.decoded()
+        if att.path is not None:
+            if base_dir is None:
+                raise InvalidReport(
+                    "attachment paths are only read by the command-line importer; "
+                    "send content_base64 instead",
+                    field=f"attachments.{i}.path",
+                    line=line,
+                )
+            content = _read_relative(base_dir, att.path, i, line)
+            if att.sha256 and hashlib.sha256(content).hexdigest() != att.sha256.lower():
+                raise InvalidReport(
+                    "sha256 does not match the file's content", field=f"attachments.{i}", line=line
+                )
+        if content is None:
+            continue
+        blob = Blob(i, content)
+        blobs.append(blob)
+        entry = identity["attachments"][i]
+        entry.pop("content_base64", None)
+        entry.pop("path", None)
+        entry["sha256"] = blob.sha256
+        if att.content_base64 is not None:
+            if not stored_changed:
+                stored = copy.deepcopy(data)
+                stored_changed = True
+            s_entry = stored["attachments"][i]
+            del s_entry["content_base64"]
+            s_entry["sha256"] = blob.sha256
+    content_sha256 = hashlib.sha256(_canonical(identity).encode()).hexdigest()
+    stored_text = json.dumps(stored, ensure_ascii=False) if stored_changed else text.strip()
+    return Received(doc, stored_text, content_sha256, blobs)
+
+
+def _read_relative(base_dir: Path, rel: str, i: int, line: int | None) -> bytes:
+    path = (base_dir / rel).resolve()
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InvalidReport(
+            f"cannot read attachment file {rel!r}: {e.strerror}",
+            field=f"attachments.{i}.path",
+            line=line,
+        ) from e

@@ -1,0 +1,48 @@
+"""The one typed settings object.
+
+Built at the edge (the CLI, ``create_app``) and passed down; nothing here reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """ringtrace configuration, from ``RINGTRACE_*`` environment variables or arguments."""
+
+    model_config = SettingsConfigDict(env_prefix="RINGTRACE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("./ringtrace-data"),
+        description="Folder holding the embedded SQLite database and the evidence vault.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; overrides the embedded SQLite file.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `ringtrace serve` binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `ringtrace serve` uses.")
+    max_report_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="Largest accepted report document (JSON, attachments included), in bytes.",
+    )
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "ringtrace.sqlite3"
+
+    @property
+    def vault_dir(self) -> Path:
+        return self.data_dir / "vault"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.sqlite_path.resolve()}"
