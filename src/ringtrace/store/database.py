@@ -377,7 +377,10 @@ class Store:
             raise NotFound(f"no report {ref.source}/{ref.external_id}")
         return int(rid)
 
-    def reports(self, *, limit: int = 100, offset: int = 0) -> list[ReportSummary]:
+    def reports(
+        self, *, limit: int = 100, offset: int = 0, cluster_id: int | None = None
+    ) -> list[ReportSummary]:
+        """Report summaries, newest first; only one cluster's when ``cluster_id`` is given."""
         sizes = (
             select(report_clusters.c.cluster_id, func.count().label("n"))
             .group_by(report_clusters.c.cluster_id)
@@ -394,6 +397,8 @@ class Store:
             .limit(limit)
             .offset(offset)
         )
+        if cluster_id is not None:
+            q = q.where(report_clusters.c.cluster_id == cluster_id)
         with self._connect() as conn:
             return [self._summary(row) for row in conn.execute(q)]
 

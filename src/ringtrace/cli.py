@@ -1,0 +1,300 @@
+"""The `ringtrace` command. Each command parses its input, calls one core function, and maps
+errors to a one-line message and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from ringtrace import __version__
+from ringtrace.errors import ImportFailed, RingtraceError, UnsafeBind
+from ringtrace.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="ringtrace",
+    help="Link victims' sextortion reports into explained clusters.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+schema_app = typer.Typer(help="Publish the interchange schemas.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+DEMO_MARKER = ".ringtrace-demo"
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)  # set by main(); a programming error otherwise
+    return settings
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn a RingtraceError into one line on stderr and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ImportFailed as e:
+            for err in e.errors:
+                typer.echo(f"error: {err}", err=True)
+            typer.echo(f"error: {len(e.errors)} invalid line(s); nothing was imported "
+                       "(use --skip-invalid to import the valid lines)", err=True)  # fmt: skip
+            raise typer.Exit(e.exit_code) from None
+        except RingtraceError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(e.exit_code) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data folder (database and vault). Env: RINGTRACE_DATA_DIR."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database URL, e.g. postgresql+psycopg://... Env: RINGTRACE_DATABASE_URL."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    ctx.obj = Settings(**overrides)
+
+
+def _open(settings: Settings, *, ready: bool = True) -> Any:
+    from ringtrace.store import Store
+
+    store = Store.open(settings)
+    if ready:
+        store.ensure_ready()
+    return store
+
+
+@app.command()
+@handle_errors
+def init(ctx: typer.Context) -> None:
+    """Prepare the data folder and database (creates or migrates the schema)."""
+    settings = _settings(ctx)
+    store = _open(settings, ready=False)
+    store.migrate()
+    settings.vault_dir.mkdir(parents=True, exist_ok=True)
+    where = settings.database_url and store.dialect or str(settings.sqlite_path)
+    typer.echo(f"ready: {where} (schema {store.schema_revision()})")
+
+
+@app.command("import")
+@handle_errors
+def import_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="JSON Lines file of report-v1 documents, or - for stdin.")],
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Import the valid lines and list the invalid ones.")
+    ] = False,
+) -> None:
+    """Import reports (JSON Lines, report-v1). Re-importing the same report is a no-op."""
+    from ringtrace.ingest import import_lines
+
+    store = _open(_settings(ctx))
+    if file == "-":
+        lines, base_dir = sys.stdin.read().splitlines(), Path.cwd()
+    else:
+        path = Path(file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            typer.echo(f"error: cannot read {file}: {e}", err=True)
+            raise typer.Exit(2) from None
+        base_dir = path.parent
+
+    def progress(done: int, total: int) -> None:
+        if total >= 200 and (done % 100 == 0 or done == total):
+            typer.echo(f"  {done}/{total} reports", err=True)
+
+    summary = import_lines(store, lines, base_dir=base_dir, skip_invalid=skip_invalid, progress=progress)
+    for err in summary.skipped:
+        typer.echo(f"skipped: {err}", err=True)
+    typer.echo(
+        f"imported {summary.created} new, {summary.duplicates} already present, "
+        f"{len(summary.skipped)} skipped"
+    )
+
+
+@schema_app.command("report")
+def schema_report() -> None:
+    """Print the JSON Schema of report-v1."""
+    from ringtrace.intake.schema import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+@handle_errors
+def extract(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document of the spec.")] = False,
+    country: Annotated[
+        str | None, typer.Option(help="ISO country of the writer: the region hint for phone numbers.")
+    ] = None,
+) -> None:
+    """Extract indicators from text on standard input."""
+    from ringtrace.indicators import extract_text
+
+    text = sys.stdin.read()
+    found = extract_text(text, country.upper() if country else None)
+    if as_json:
+        out = []
+        for ind in found:
+            first = ind.occurrences[0]
+            entry: dict[str, Any] = {
+                "type": ind.type, "value": ind.value, "raw": first.raw,
+                "start": first.start, "end": first.end,
+                "spans": [[o.start, o.end] for o in ind.occurrences],
+            }  # fmt: skip
+            if ind.excluded_reason:
+                entry["excluded_reason"] = ind.excluded_reason
+            out.append(entry)
+        typer.echo(json.dumps({"indicators": out}, ensure_ascii=False, indent=2))
+        return
+    for ind in found:
+        note = f"  (not linked: {ind.excluded_reason})" if ind.excluded_reason else ""
+        typer.echo(f"{ind.type:14} {ind.value}{note}")
+
+
+@app.command()
+@handle_errors
+def clusters(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document of the spec.")] = False,
+) -> None:
+    """List every cluster of two or more reports with the keys that hold it together."""
+    store = _open(_settings(ctx))
+    found = store.clusters()
+    if as_json:
+        typer.echo(json.dumps({"clusters": [c.to_dict() for c in found]}, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        typer.echo("no clusters yet")
+    for c in found:
+        keys = ", ".join(f"{lk.key.type}:{lk.key.value} ({len(lk.reports)})" for lk in c.links[:4])
+        more = f" +{len(c.links) - 4} more" if len(c.links) > 4 else ""
+        typer.echo(f"cluster {c.id}: {len(c.reports)} reports; {keys}{more}")
+
+
+@app.command()
+@handle_errors
+def rebuild(ctx: typer.Context) -> None:
+    """Re-derive every indicator and cluster from the stored reports."""
+    from ringtrace.indicators import extract_report
+
+    store = _open(_settings(ctx))
+    n = store.rebuild(extract_report)
+    typer.echo(f"rebuilt {n} reports into {len(store.cluster_ids())} clusters")
+
+
+def check_bind(host: str) -> None:
+    """Refuse to listen beyond this machine until user accounts exist."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise UnsafeBind(
+            f"refusing to listen on {host}: the analyst console has no login yet, "
+            "so ringtrace serves only on 127.0.0.1 / ::1 / localhost"
+        )
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from ringtrace.web.app import create_app
+
+    check_bind(host)
+    _open(settings).close()  # fail here, clearly, if the database is not ready
+    typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/clusters)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+@handle_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind (loopback only for now).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the public report page, the analyst console and the JSON API."""
+    settings = _settings(ctx)
+    _serve(settings, host or settings.host, port if port is not None else settings.port)
+
+
+@app.command()
+@handle_errors
+def demo(
+    ctx: typer.Context,
+    data_dir: Annotated[Path, typer.Option(help="Folder for the demo data (recreated each run).")] = Path(
+        "./ringtrace-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Scenario seed; the same seed gives the same data.")] = 2024,
+    background: Annotated[int, typer.Option(help="Number of unrelated background reports.")] = 120,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the data and stop.")] = False,
+    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+) -> None:
+    """Create a fresh demo database from the synthetic scenario and serve the site."""
+    from ringtrace.demo import generate
+    from ringtrace.ingest import import_lines
+
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / DEMO_MARKER).exists():
+            typer.echo(f"error: {data_dir} holds data that is not a ringtrace demo; "
+                       "choose another --data-dir", err=True)  # fmt: skip
+            raise typer.Exit(2)
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    (data_dir / DEMO_MARKER).write_text("created by `ringtrace demo`; deleted by the next run\n")
+    settings = _settings(ctx).model_copy(update={"data_dir": data_dir, "database_url": None})
+    store = _open(settings, ready=False)
+    store.migrate()
+    scenario = generate(seed=seed, background=background)
+    lines = [json.dumps(d, ensure_ascii=False) for d in scenario.reports]
+    summary = import_lines(store, lines)
+    typer.echo(
+        f"demo: {summary.created} synthetic reports, {len(store.cluster_ids())} clusters "
+        f"in {data_dir}"
+    )
+    store.close()
+    if not no_serve:
+        _serve(settings, settings.host, port if port is not None else settings.port)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

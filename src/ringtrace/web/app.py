@@ -1,0 +1,107 @@
+"""``create_app(settings)``: the whole web application, built from one settings object."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ringtrace import __version__
+from ringtrace.errors import RingtraceError
+from ringtrace.intake.schema import ReportDocument
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+from ringtrace.web import api, console, public
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/openapi.json")
+
+
+def _error(request: Request, status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
+    if _wants_json(request):
+        body: dict[str, Any] = {"code": code, "message": message, **(extra or {})}
+        return JSONResponse({"error": body}, status_code=status)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="ringtrace",
+        version=__version__,
+        description="Reports of sextortion in, explained clusters out.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.store = Store.open(settings)
+    templates_dir = resources.files("ringtrace.web").joinpath("templates")
+    app.state.templates = Jinja2Templates(directory=str(templates_dir))
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("ringtrace.web").joinpath("static"))),
+        name="static",
+    )
+
+    @app.exception_handler(RingtraceError)
+    async def _ringtrace_error(request: Request, exc: RingtraceError) -> Response:
+        d = exc.to_dict()
+        extra = {k: v for k, v in d.items() if k not in ("code", "message")}
+        return _error(request, exc.http_status, exc.code, str(d["message"]), extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(request, 422, "invalid_request", f"{where}: {first.get('msg')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Never a stack trace to the user; the log gets the type and route, not the data.
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path,
+                  exc_info=exc)  # fmt: skip
+        return _error(request, 500, "internal", "internal error; the request was not completed")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(api.router)
+    app.include_router(console.router)
+    app.include_router(public.router)
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)  # fmt: skip
+        report_schema = ReportDocument.model_json_schema(
+            by_alias=True, ref_template="#/components/schemas/{model}"
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(report_schema.pop("$defs", {}))
+        components["ReportDocument"] = report_schema
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app
