@@ -18,40 +18,32 @@ from ringtrace.intake.schema import ReportDocument
 OWN_CONTACT_REASON = "the reporter's own contact details"
 
 
-def _resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
+def _resolve_overlaps(found: list[tuple[Candidate, str, str]]) -> list[tuple[Candidate, str, str]]:
     """Drop a candidate that lies inside a container (URL, email) found by another
     extractor: the ``1.2.3.4`` inside ``http://1.2.3.4/x`` is reported by the URL extractor
-    with the URL's provenance, and the domain of an email is not a separate finding."""
-    containers = [c for c in cands if c.container]
+    with the URL's provenance, and the domain of an email is not a separate finding. What an
+    extractor emits about its own container (a URL's host) is kept."""
+    containers = [(c, name) for c, name, _ in found if c.container]
     if not containers:
-        return cands
-    out = []
-    for c in cands:
-        inside = any(
-            k is not c and k.start <= c.start and c.end <= k.end and (k.end - k.start) > (c.end - c.start)
-            and not (c.type in ("domain", "ip") and k.type == "url" and _same_origin(k, c))
-            for k in containers
+        return found
+    return [
+        (c, name, version)
+        for c, name, version in found
+        if not any(
+            k is not c
+            and kname != name
+            and k.start <= c.start
+            and c.end <= k.end
+            and (k.end - k.start) > (c.end - c.start)
+            for k, kname in containers
         )
-        if not inside:
-            out.append(c)
-    return out
-
-
-def _same_origin(url: Candidate, host: Candidate) -> bool:
-    # The URL extractor emits its own host candidate; keep that one.
-    return host.attributes.get("_from") == "url" and url.start <= host.start < url.end
+    ]
 
 
 def scan_text(text: str, ctx: Context) -> list[tuple[Candidate, str, str]]:
     """Candidates in free text with the (extractor name, version) that found them."""
-    found: list[tuple[Candidate, str, str]] = []
-    for ex in text_extractors():
-        for c in ex.extract(text, ctx):
-            if ex.name == "url" and c.type in ("domain", "ip"):
-                c = Candidate(c.type, c.value, c.raw, c.start, c.end, {**c.attributes, "_from": "url"})
-            found.append((c, ex.name, ex.version))
-    kept = {id(c) for c in _resolve_overlaps([c for c, _, _ in found])}
-    return [(c, n, v) for c, n, v in found if id(c) in kept]
+    found = [(c, ex.name, ex.version) for ex in text_extractors() for c in ex.extract(text, ctx)]
+    return _resolve_overlaps(found)
 
 
 class _Collector:
@@ -62,7 +54,7 @@ class _Collector:
         key = LinkKey(cand.type, cand.value)
         ind = self.by_key.get(key)
         if ind is None:
-            attrs = {k: v for k, v in cand.attributes.items() if not k.startswith("_")}
+            attrs = dict(cand.attributes)
             ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
             self.by_key[key] = ind
         occ = Occurrence(field, cand.raw, cand.start, cand.end)

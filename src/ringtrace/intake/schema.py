@@ -120,7 +120,9 @@ class ReportDocument(_Part):
     format: Literal["ringtrace.report/1"] | None = None
     external_id: str = Field(min_length=1, max_length=200)
     source: str = Field(default="local", min_length=1, max_length=200)
-    received_at: AwareDatetime
+    received_at: AwareDatetime = Field(
+        json_schema_extra={"pattern": r"^\d{4}-\d{2}-\d{2}T.*(?:[Zz]|[+-]\d{2}:\d{2})$"}
+    )
     reporter: Reporter | None = None
     platform_first_contact: str | None = Field(default=None, max_length=500)
     narrative: str | None = Field(default=None, max_length=500_000)

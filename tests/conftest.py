@@ -1,0 +1,89 @@
+"""Shared fixtures: a fresh store per test on SQLite and, for storage and linking tests,
+on the PostgreSQL server (each test creates and drops its own database)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+
+PG_URL = os.environ.get(
+    "RINGTRACE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+OUTPUT = Path(os.environ.get("RINGTRACE_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output"))
+
+
+def _pg_admin_conninfo() -> str:
+    url = make_url(PG_URL)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(_pg_admin_conninfo(), connect_timeout=3):
+            pass
+    except psycopg.OperationalError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}: {e}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} (set RINGTRACE_TEST_PG_URL); skipped")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_database(pg_available: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"ringtrace_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(pg_available).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for a fresh database on each backend."""
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path / "data")
+    url = request.getfixturevalue("pg_database")
+    return Settings(data_dir=tmp_path / "data", database_url=url)
+
+
+@pytest.fixture
+def store(backend_settings: Settings) -> Iterator[Store]:
+    s = Store.open(backend_settings)
+    s.migrate()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_settings: Settings) -> Iterator[Store]:
+    s = Store.open(sqlite_settings)
+    s.migrate()
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,142 @@
+"""Storage and linking, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from ringtrace.demo import generate
+from ringtrace.domain.models import ReportRef
+from ringtrace.errors import Conflict
+from ringtrace.indicators import extract_report
+from ringtrace.ingest import ingest, import_lines
+from ringtrace.intake.received import receive
+from ringtrace.linking.evaluation import pairwise
+from ringtrace.store import Store
+from ringtrace.store.tables import metadata, reports
+from tests.factories import line, report
+
+
+def add(store: Store, **fields: object) -> int:
+    doc = report(**fields)
+    return ingest(store, receive(line(doc))).report_id
+
+
+def cluster_of(store: Store, report_id: int) -> int | None:
+    return store.report(report_id).summary.cluster_id
+
+
+def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    store.migrate()  # idempotent
+    store.ensure_ready()
+
+
+def test_reports_sharing_a_key_join_one_cluster(store: Store) -> None:
+    a = add(store, narrative="WhatsApp +852 6123 4567")
+    b = add(store, offender_identifiers=[{"type": "whatsapp", "value": "+852-6123-4567"}])
+    c = add(store, narrative="someone else, +852 9876 5432")
+    assert cluster_of(store, a) == cluster_of(store, b) == a
+    assert cluster_of(store, c) == c
+    [cluster] = store.clusters()
+    assert [r.external_id for r in cluster.reports] == [
+        store.report(a).summary.ref.external_id,
+        store.report(b).summary.ref.external_id,
+    ]
+    assert cluster.links[0].key.to_dict() == {"type": "phone", "value": "+85261234567"}
+
+
+def test_a_bridging_report_merges_clusters_under_the_smallest_id(store: Store) -> None:
+    a = add(store, narrative="pay to +852 6123 4567")
+    b = add(store, narrative="app at hxxp://chat-priv[.]top/app.apk")
+    c = add(store, narrative="from hxxp://chat-priv[.]top/app.apk")
+    assert cluster_of(store, b) == cluster_of(store, c) == b
+    d = add(store, narrative="+852 6123 4567 sent chat-priv.top/app.apk")
+    assert {cluster_of(store, r) for r in (a, b, c, d)} == {a}
+    assert [cid for cid, _ in store.cluster_ids()] == [a]
+
+
+def test_platform_domains_and_private_addresses_never_link(store: Store) -> None:
+    a = add(store, narrative="met on https://www.instagram.com/ then 192.168.1.1 and example.com")
+    b = add(store, narrative="also https://www.instagram.com/ and 192.168.1.1 and example.com")
+    assert cluster_of(store, a) != cluster_of(store, b)
+    assert store.clusters() == []
+    inds = store.report(a).indicators
+    assert inds and all(not i.linkable for i in inds)
+
+
+def test_reporter_own_number_does_not_link_two_reports(store: Store) -> None:
+    own = {"country": "SG", "contact": "+65 8123 4567"}
+    a = add(store, reporter=own, narrative="I gave them my number +65 8123 4567")
+    b = add(store, narrative="They called from +65 8123 4567")
+    assert cluster_of(store, a) != cluster_of(store, b)
+
+
+def test_reimport_is_idempotent_and_a_changed_document_conflicts(store: Store) -> None:
+    doc = report(narrative="+852 6123 4567")
+    first = ingest(store, receive(line(doc)))
+    again = ingest(store, receive(json.dumps(doc, indent=2)))  # same content, other spacing
+    assert first.created and not again.created
+    assert again.report_id == first.report_id
+    assert store.count_reports() == 1
+    with pytest.raises(Conflict):
+        ingest(store, receive(line({**doc, "narrative": "edited"})))
+    assert store.count_reports() == 1
+
+
+def test_document_is_stored_as_received(store: Store) -> None:
+    text = '{"external_id":"X-1", "received_at":"2024-07-02T21:14:00+08:00","narrative":"héllo +852 6123 4567"}'
+    rid = ingest(store, receive(text)).report_id
+    with store.engine.connect() as conn:
+        stored = conn.execute(reports.select().where(reports.c.id == rid)).one()
+    assert stored.document == text
+    assert store.report(rid).summary.received_at.isoformat() == "2024-07-02T13:14:00+00:00"
+
+
+def test_attachments_are_content_addressed_in_the_vault(store: Store) -> None:
+    data = b"synthetic chat export"
+    sha = hashlib.sha256(data).hexdigest()
+    att = {"filename": "chat.txt", "content_base64": base64.b64encode(data).decode()}
+    a = add(store, attachments=[att])
+    b = add(store, attachments=[{**att, "filename": "copy.txt"}])
+    assert store.vault.get(sha) == data
+    files = [p for p in store.vault.root.rglob("*") if p.is_file()]
+    assert len(files) == 1
+    assert [x.sha256 for x in store.report(a).attachments] == [sha]
+    assert store.report(b).attachments[0].size == len(data)
+
+
+def test_rebuild_derives_the_same_clusters(store: Store) -> None:
+    scenario = generate(seed=7, background=30)
+    import_lines(store, [line(d) for d in scenario.reports])
+    before = [c.to_dict() for c in store.clusters()]
+    assert store.rebuild(extract_report) == len(scenario.reports)
+    assert [c.to_dict() for c in store.clusters()] == before
+
+
+def test_demo_scenario_recovers_the_rings(store: Store) -> None:
+    scenario = generate()
+    summary = import_lines(store, [line(d) for d in scenario.reports])
+    assert summary.created == len(scenario.reports)
+    predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+    score = pairwise(predicted, scenario.truth)
+    assert score.precision == 1.0
+    assert score.recall >= 0.95
+    sizes = sorted((len(c) for c in predicted), reverse=True)
+    assert sizes[0] == 34  # the PrivateChat ring, whole
+    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    keys = {(lk.key.type, lk.key.value) for lk in ring.links}
+    assert ("domain", "chat-priv.top") in keys
+    assert len({k for k in keys if k[0] == "phone"}) == 2  # both of the ring's numbers
+
+
+def test_report_lookup_by_reference(store: Store) -> None:
+    rid = add(store, external_id="HK-1", source="hk-police")
+    assert store.report_id(ReportRef("hk-police", "HK-1")) == rid
