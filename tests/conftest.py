@@ -18,7 +18,9 @@ PG_URL = os.environ.get(
     "RINGTRACE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-OUTPUT = Path(os.environ.get("RINGTRACE_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output"))
+OUTPUT = Path(
+    os.environ.get("RINGTRACE_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output")
+)
 
 
 def _pg_admin_conninfo() -> str:

@@ -15,11 +15,11 @@ from tests.conftest import SHARED
 from tests.factories import report
 
 
-def keys(text: str, country: str | None = None, *, linkable_only: bool = True) -> set[tuple[str, str]]:
+def keys(
+    text: str, country: str | None = None, *, linkable_only: bool = True
+) -> set[tuple[str, str]]:
     return {
-        (i.type, i.value)
-        for i in extract_text(text, country)
-        if i.linkable or not linkable_only
+        (i.type, i.value) for i in extract_text(text, country) if i.linkable or not linkable_only
     }
 
 
@@ -32,7 +32,11 @@ def keys(text: str, country: str | None = None, *, linkable_only: bool = True) -
         ("號碼00852 6123 4567。", "SG", ("phone", "+85261234567")),
         ("下載hxxp://chat-priv[.]top/app.apk謝謝", None, ("url", "http://chat-priv.top/app.apk")),
         ("get it at chat-priv[.]top/app.apk", None, ("domain", "chat-priv.top")),
-        ("https://API.Chat-Priv.top:443/up?id=1#x", None, ("url", "https://api.chat-priv.top/up?id=1")),
+        (
+            "https://API.Chat-Priv.top:443/up?id=1#x",
+            None,
+            ("url", "https://api.chat-priv.top/up?id=1"),
+        ),
         ("send to bad.guy[at]chat-priv.top", None, ("email", "bad.guy@chat-priv.top")),
         ("server 45.77.102[.]16 port 80", None, ("ip", "45.77.102.16")),
         ("v6 2a01:4f8:c17:1::1 seen", None, ("ip", "2a01:4f8:c17:1::1")),
@@ -109,8 +113,16 @@ def test_report_fields_identifiers_and_payments() -> None:
             ],
             payments=[
                 {"kind": "demanded", "method": "bank_transfer", "account": "DBS 123-45678-9"},
-                {"kind": "paid", "method": "crypto", "account": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"},
-                {"kind": "demanded", "method": "bank_transfer", "account": "GB82 WEST 1234 5698 7654 32"},
+                {
+                    "kind": "paid",
+                    "method": "crypto",
+                    "account": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+                },
+                {
+                    "kind": "demanded",
+                    "method": "bank_transfer",
+                    "account": "GB82 WEST 1234 5698 7654 32",
+                },
             ],
         )
     )
@@ -140,7 +152,10 @@ def test_segwit_vectors() -> None:
 
 
 def test_wallet_checksums() -> None:
-    assert normalise_wallet("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2") == ("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", {"chain": "bitcoin"})
+    assert normalise_wallet("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2") == (
+        "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+        {"chain": "bitcoin"},
+    )
     assert normalise_wallet("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3") is None  # one character off
     assert normalise_wallet("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed") is not None  # EIP-55
     assert normalise_wallet("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD") is None
@@ -159,6 +174,8 @@ def test_a_new_type_is_one_registered_extractor() -> None:
     registry.text_extractor(GiftCardCode)
     try:
         found = extract_text("card GC-ABC123 please")
-        assert [(i.type, i.value, i.extractor) for i in found] == [("giftcard", "ABC123", "test-giftcard")]
+        assert [(i.type, i.value, i.extractor) for i in found] == [
+            ("giftcard", "ABC123", "test-giftcard")
+        ]
     finally:
         registry._TEXT.pop()

@@ -45,7 +45,10 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
         ({"tlp": "purple"}, "tlp"),
         ({"payments": [{"kind": "owed"}]}, "payments.0.kind"),
         ({"messages": [{"from": "someone", "text": "x"}]}, "messages.0.from"),
-        ({"offender_identifiers": [{"type": "pager", "value": "1"}]}, "offender_identifiers.0.type"),
+        (
+            {"offender_identifiers": [{"type": "pager", "value": "1"}]},
+            "offender_identifiers.0.type",
+        ),
         ({"reporter": {"country": "Singapore"}}, "reporter.country"),
         ({"external_id": ""}, "external_id"),
     ],
@@ -61,7 +64,9 @@ def test_invalid_documents_name_the_field(change: dict[str, object], field: str)
 
 
 def test_attachment_hash_must_match_content() -> None:
-    doc = report(attachments=[{"filename": "a.txt", "content_base64": "aGVsbG8=", "sha256": "0" * 64}])
+    doc = report(
+        attachments=[{"filename": "a.txt", "content_base64": "aGVsbG8=", "sha256": "0" * 64}]
+    )
     with pytest.raises(InvalidReport) as err:
         receive(json.dumps(doc))
     assert err.value.field == "attachments.0"
@@ -70,7 +75,9 @@ def test_attachment_hash_must_match_content() -> None:
 def test_stored_text_is_the_document_as_sent_unless_it_carried_bytes() -> None:
     text = '{"external_id": "A", "received_at": "2024-07-02T21:14:00+08:00",  "narrative": "x"}'
     assert receive(text).stored_text == text
-    with_bytes = json.dumps(report(attachments=[{"filename": "a.txt", "content_base64": "aGVsbG8="}]))
+    with_bytes = json.dumps(
+        report(attachments=[{"filename": "a.txt", "content_base64": "aGVsbG8="}])
+    )
     rec = receive(with_bytes)
     stored = json.loads(rec.stored_text)
     assert "content_base64" not in stored["attachments"][0]

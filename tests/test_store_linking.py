@@ -14,7 +14,7 @@ from ringtrace.demo import generate
 from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import ingest, import_lines
+from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.linking.evaluation import pairwise
 from ringtrace.store import Store
@@ -92,7 +92,10 @@ def test_reimport_is_idempotent_and_a_changed_document_conflicts(store: Store) -
 
 
 def test_document_is_stored_as_received(store: Store) -> None:
-    text = '{"external_id":"X-1", "received_at":"2024-07-02T21:14:00+08:00","narrative":"héllo +852 6123 4567"}'
+    text = (
+        '{"external_id":"X-1", "received_at":"2024-07-02T21:14:00+08:00",'
+        '"narrative":"héllo +852 6123 4567"}'
+    )
     rid = ingest(store, receive(text)).report_id
     with store.engine.connect() as conn:
         stored = conn.execute(reports.select().where(reports.c.id == rid)).one()

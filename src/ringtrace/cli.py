@@ -70,7 +70,9 @@ def main_options(
     ] = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="Database URL, e.g. postgresql+psycopg://... Env: RINGTRACE_DATABASE_URL."),
+        typer.Option(
+            help="Database URL, e.g. postgresql+psycopg://... Env: RINGTRACE_DATABASE_URL."
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
@@ -103,7 +105,7 @@ def init(ctx: typer.Context) -> None:
     store = _open(settings, ready=False)
     store.migrate()
     settings.vault_dir.mkdir(parents=True, exist_ok=True)
-    where = settings.database_url and store.dialect or str(settings.sqlite_path)
+    where = (settings.database_url and store.dialect) or str(settings.sqlite_path)
     typer.echo(f"ready: {where} (schema {store.schema_revision()})")
 
 
@@ -111,7 +113,9 @@ def init(ctx: typer.Context) -> None:
 @handle_errors
 def import_(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="JSON Lines file of report-v1 documents, or - for stdin.")],
+    file: Annotated[
+        str, typer.Argument(help="JSON Lines file of report-v1 documents, or - for stdin.")
+    ],
     skip_invalid: Annotated[
         bool, typer.Option(help="Import the valid lines and list the invalid ones.")
     ] = False,
@@ -135,7 +139,9 @@ def import_(
         if total >= 200 and (done % 100 == 0 or done == total):
             typer.echo(f"  {done}/{total} reports", err=True)
 
-    summary = import_lines(store, lines, base_dir=base_dir, skip_invalid=skip_invalid, progress=progress)
+    summary = import_lines(
+        store, lines, base_dir=base_dir, skip_invalid=skip_invalid, progress=progress
+    )
     for err in summary.skipped:
         typer.echo(f"skipped: {err}", err=True)
     typer.echo(
@@ -155,9 +161,12 @@ def schema_report() -> None:
 @app.command()
 @handle_errors
 def extract(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document of the spec.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON document of the spec.")
+    ] = False,
     country: Annotated[
-        str | None, typer.Option(help="ISO country of the writer: the region hint for phone numbers.")
+        str | None,
+        typer.Option(help="ISO country of the writer: the region hint for phone numbers."),
     ] = None,
 ) -> None:
     """Extract indicators from text on standard input."""
@@ -188,13 +197,17 @@ def extract(
 @handle_errors
 def clusters(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON document of the spec.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON document of the spec.")
+    ] = False,
 ) -> None:
     """List every cluster of two or more reports with the keys that hold it together."""
     store = _open(_settings(ctx))
     found = store.clusters()
     if as_json:
-        typer.echo(json.dumps({"clusters": [c.to_dict() for c in found]}, ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps({"clusters": [c.to_dict() for c in found]}, ensure_ascii=False, indent=2)
+        )
         return
     if not found:
         typer.echo("no clusters yet")
@@ -243,7 +256,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 @handle_errors
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Address to bind (loopback only for now).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (loopback only for now).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Serve the public report page, the analyst console and the JSON API."""
@@ -255,10 +270,12 @@ def serve(
 @handle_errors
 def demo(
     ctx: typer.Context,
-    data_dir: Annotated[Path, typer.Option(help="Folder for the demo data (recreated each run).")] = Path(
-        "./ringtrace-demo"
-    ),
-    seed: Annotated[int, typer.Option(help="Scenario seed; the same seed gives the same data.")] = 2024,
+    data_dir: Annotated[
+        Path, typer.Option(help="Folder for the demo data (recreated each run).")
+    ] = Path("./ringtrace-demo"),
+    seed: Annotated[
+        int, typer.Option(help="Scenario seed; the same seed gives the same data.")
+    ] = 2024,
     background: Annotated[int, typer.Option(help="Number of unrelated background reports.")] = 120,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the data and stop.")] = False,
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,

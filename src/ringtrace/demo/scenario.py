@@ -303,8 +303,8 @@ def _small_ring(b: _Builder, name: str, countries: list[str], size: int) -> list
         if rng.random() < 0.4:
             ids.append({"type": "url", "value": f"https://{site}/download"})
         doc["offender_identifiers"] = ids
-        doc["narrative"] = _INSTALL[lang].format(url="a link") + " " + rng.choice(
-            _BACKGROUND_NARRATIVES
+        doc["narrative"] = (
+            _INSTALL[lang].format(url="a link") + " " + rng.choice(_BACKGROUND_NARRATIVES)
         )
         if rng.random() < 0.5 or not ids:
             doc["payments"] = [

@@ -29,9 +29,7 @@ _IPV4 = rf"{_IPV4_OCTET}(?:{_DOT}{_IPV4_OCTET}){{3}}"
 _SCHEME = r"(?:h[tx]{2}ps?|fxp|ftp)(?:://|\[://\]|\[:\]//)"
 # A path runs to whitespace, quotes, brackets or the start of CJK / full-width text, which in
 # a narrative is prose that follows the link rather than part of it.
-_PATH_BODY = (
-    r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
-)
+_PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
 _PATH = rf"[/?#]{_PATH_BODY}"
 
 _URL_RE = re.compile(
@@ -48,7 +46,9 @@ _EMAIL_RE = re.compile(
     re.IGNORECASE,
 )
 _IPV4_RE = re.compile(rf"(?<![\d.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)", re.IGNORECASE)
-_IPV6_RE = re.compile(r"(?<![0-9a-f:])(?P<ip>(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4})(?![0-9a-f:])", re.I)
+_IPV6_RE = re.compile(
+    r"(?<![0-9a-f:])(?P<ip>(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4})(?![0-9a-f:])", re.I
+)
 
 _DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", re.IGNORECASE)
 _DEFANG_AT = re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE)
@@ -118,7 +118,9 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
     if scheme not in ("http", "https", "ftp"):
         return None
     rest = m.group("rest")
-    split = re.match(r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", rest, re.S)
+    split = re.match(
+        r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", rest, re.S
+    )
     if not split:
         return None
     host = split.group("host").lower().rstrip(".")
@@ -196,7 +198,9 @@ class BareDomainExtractor:
                 raw = _strip_trailing(m.group(0))
                 norm = normalise_url(raw)
                 if norm is not None:
-                    yield Candidate("url", norm[0], raw, m.start(), m.start() + len(raw), container=True)
+                    yield Candidate(
+                        "url", norm[0], raw, m.start(), m.start() + len(raw), container=True
+                    )
             yield Candidate("domain", domain, hraw, hstart, hstart + len(hraw), {"host": host})
 
 
@@ -262,7 +266,7 @@ def _url_identifier(raw: str, ctx: Context) -> list[Candidate]:
 def _domain_identifier(raw: str, ctx: Context) -> list[Candidate]:
     host = refang(raw.strip()).lower()
     if "/" in host or "://" in host:
-        return _url_identifier(raw, ctx)
+        return list(_url_identifier(raw, ctx))
     domain = registrable_domain(host)
     return [] if domain is None else [Candidate("domain", domain, raw, 0, len(raw), {"host": host})]
 

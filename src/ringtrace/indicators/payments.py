@@ -53,7 +53,9 @@ def normalise_bank_account(raw: str) -> tuple[str, dict[str, str]] | None:
     return digits, ({"bank": bank} if bank else {})
 
 
-def _whole(type_: str, value: str | None, raw: str, attrs: dict[str, str] | None = None) -> list[Candidate]:
+def _whole(
+    type_: str, value: str | None, raw: str, attrs: dict[str, str] | None = None
+) -> list[Candidate]:
     return [] if value is None else [Candidate(type_, value, raw, 0, len(raw), attrs or {})]
 
 

@@ -86,9 +86,7 @@ def identifier_normaliser(
     return register
 
 
-def payment_extractor(
-    *, name: str, version: str
-) -> Callable[[PaymentExtractor], PaymentExtractor]:
+def payment_extractor(*, name: str, version: str) -> Callable[[PaymentExtractor], PaymentExtractor]:
     def register(fn: PaymentExtractor) -> PaymentExtractor:
         _PAYMENTS.append(Registered(name, version, fn))
         return fn

@@ -30,7 +30,8 @@ def assemble_cluster(
         if row.report_id in members:
             holders[row.key].add(row.report_id)
             reasons[row.key] = row.excluded_reason
-    links, excluded = [], []
+    links: list[ClusterLink] = []
+    excluded: list[ClusterLink] = []
     for key in sorted(holders, key=lambda k: (-len(holders[k]), k)):
         ids = sorted(holders[key])
         if len(ids) < 2:

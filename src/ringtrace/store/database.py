@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ringtrace.domain.models import Cluster, Indicator, LinkKey, Occurrence, ReportRef
-from ringtrace.errors import Conflict, ConfigurationError, NotFound, StoreUnavailable
+from ringtrace.errors import ConfigurationError, Conflict, NotFound, StoreUnavailable
 from ringtrace.evidence.vault import Vault
 from ringtrace.intake.received import Received
 from ringtrace.intake.schema import ReportDocument
@@ -154,7 +154,9 @@ class _SqlComponents:
         )
 
     def assign(self, report_id: int, cluster_id: int) -> None:
-        self.conn.execute(insert(report_clusters).values(report_id=report_id, cluster_id=cluster_id))
+        self.conn.execute(
+            insert(report_clusters).values(report_id=report_id, cluster_id=cluster_id)
+        )
 
 
 def _alembic_config(conn: Connection) -> Config:
@@ -388,9 +390,15 @@ class Store:
         )
         q = (
             select(
-                reports.c.id, reports.c.source, reports.c.external_id, reports.c.received_at,
-                reports.c.country, reports.c.tlp, report_clusters.c.cluster_id, sizes.c.n,
-            )  # fmt: skip
+                reports.c.id,
+                reports.c.source,
+                reports.c.external_id,
+                reports.c.received_at,
+                reports.c.country,
+                reports.c.tlp,
+                report_clusters.c.cluster_id,
+                sizes.c.n,
+            )
             .outerjoin(report_clusters, report_clusters.c.report_id == reports.c.id)
             .outerjoin(sizes, sizes.c.cluster_id == report_clusters.c.cluster_id)
             .order_by(reports.c.received_at.desc(), reports.c.id.desc())
@@ -429,7 +437,9 @@ class Store:
                     select(func.count()).where(report_clusters.c.cluster_id == row.cluster_id)
                 ).scalar_one()
             inds = conn.execute(
-                select(indicators).where(indicators.c.report_id == report_id).order_by(indicators.c.id)
+                select(indicators)
+                .where(indicators.c.report_id == report_id)
+                .order_by(indicators.c.id)
             ).all()
             atts = conn.execute(
                 select(attachments)
@@ -494,10 +504,14 @@ class Store:
                     KeyRow(int(r.report_id), LinkKey(r.type, r.value), r.excluded_reason)
                     for r in conn.execute(
                         select(
-                            indicators.c.report_id, indicators.c.type, indicators.c.value,
+                            indicators.c.report_id,
+                            indicators.c.type,
+                            indicators.c.value,
                             indicators.c.excluded_reason,
-                        )  # fmt: skip
-                        .join(report_clusters, report_clusters.c.report_id == indicators.c.report_id)
+                        )
+                        .join(
+                            report_clusters, report_clusters.c.report_id == indicators.c.report_id
+                        )
                         .where(report_clusters.c.cluster_id == cid)
                     )
                 ]
@@ -508,7 +522,9 @@ class Store:
         """Every report id grouped by cluster id (singletons included)."""
         out: dict[int, list[int]] = {}
         with self._connect() as conn:
-            for rid, cid in conn.execute(select(report_clusters.c.report_id, report_clusters.c.cluster_id)):
+            for rid, cid in conn.execute(
+                select(report_clusters.c.report_id, report_clusters.c.cluster_id)
+            ):
                 out.setdefault(int(cid), []).append(int(rid))
         return out
 

@@ -18,7 +18,9 @@ router = APIRouter(prefix="/api", tags=["api"])
 _REPORT_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportDocument"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ReportDocument"}}
+        },
     }
 }
 
@@ -93,10 +95,15 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
         "document": redacted(d.document),
         "indicators": [i.to_dict() for i in d.indicators],
         "attachments": [
-            {"filename": a.filename, "media_type": a.media_type, "sha256": a.sha256,
-             "size": a.size, "stored": a.stored}
+            {
+                "filename": a.filename,
+                "media_type": a.media_type,
+                "sha256": a.sha256,
+                "size": a.size,
+                "stored": a.stored,
+            }
             for a in d.attachments
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -111,8 +118,11 @@ def get_cluster(request: Request, cluster_id: int) -> dict[str, Any]:
     c = _store(request).cluster(cluster_id)
     out = c.to_dict()
     out["excluded"] = [
-        {"key": lk.key.to_dict(), "reason": lk.excluded_reason,
-         "reports": [r.to_dict() for r in lk.reports]}
+        {
+            "key": lk.key.to_dict(),
+            "reason": lk.excluded_reason,
+            "reports": [r.to_dict() for r in lk.reports],
+        }
         for lk in c.excluded
-    ]  # fmt: skip
+    ]
     return out

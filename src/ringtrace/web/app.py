@@ -28,7 +28,9 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/openapi.json")
 
 
-def _error(request: Request, status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
+def _error(
+    request: Request, status: int, code: str, message: str, extra: dict[str, Any] | None = None
+) -> Response:
     if _wants_json(request):
         body: dict[str, Any] = {"code": code, "message": message, **(extra or {})}
         return JSONResponse({"error": body}, status_code=status)

@@ -62,7 +62,9 @@ def upgrade() -> None:
             ["report_id"], ["reports.id"], name="fk_indicators_report_id_reports"
         ),
         sa.PrimaryKeyConstraint("id", name="pk_indicators"),
-        sa.UniqueConstraint("report_id", "type", "value", name="uq_indicators_report_id_type_value"),
+        sa.UniqueConstraint(
+            "report_id", "type", "value", name="uq_indicators_report_id_type_value"
+        ),
     )
     op.create_index("ix_indicators_report_id", "indicators", ["report_id"])
     op.create_index("ix_indicators_key", "indicators", ["type", "value", "linkable"])
