@@ -143,3 +143,21 @@ def test_demo_scenario_recovers_the_rings(store: Store) -> None:
 def test_report_lookup_by_reference(store: Store) -> None:
     rid = add(store, external_id="HK-1", source="hk-police")
     assert store.report_id(ReportRef("hk-police", "HK-1")) == rid
+
+
+def test_concurrent_arrivals_never_split_a_component(store: Store) -> None:
+    """Reports forming one chain (r_i shares a number with r_i+1) arrive from four writers
+    at once, in shuffled order: the chain must still end as one cluster."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    phones = [f"+8526{1000000 + 7919 * i:07d}" for i in range(25)]
+    docs = [
+        report(narrative=f"from {phones[i]} and later {phones[i + 1]}")
+        for i in range(len(phones) - 1)
+    ]
+    random.Random(5).shuffle(docs)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda d: ingest(store, receive(line(d))), docs))
+    assert all(r.created for r in results)
+    assert store.cluster_ids() == [(min(r.report_id for r in results), len(docs))]
