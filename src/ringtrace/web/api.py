@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ringtrace.errors import InvalidReport
 from ringtrace.ingest import ingest
@@ -68,9 +69,11 @@ async def post_report(request: Request) -> JSONResponse:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InvalidReport("the body must be UTF-8 encoded JSON") from e
-    received = receive(text)
-    result = ingest(_store(request), received)
-    detail = _store(request).report(result.report_id)
+    # Validation, extraction and the database write are blocking work: keep them off the
+    # event loop so one large report does not stall every other request.
+    received = await run_in_threadpool(receive, text)
+    result = await run_in_threadpool(ingest, _store(request), received)
+    detail = await run_in_threadpool(_store(request).report, result.report_id)
     payload = {**summary_dict(detail.summary), "created": result.created}
     return JSONResponse(payload, status_code=201 if result.created else 200)
 
