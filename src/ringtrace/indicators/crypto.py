@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 from Crypto.Hash import keccak
+
+from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
@@ -90,7 +93,7 @@ def segwit_decode(hrp: str, addr: str) -> tuple[int, bytes] | None:
 
 
 _ETH = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_XMR = re.compile(r"^[48][1-9A-HJ-NP-Za-km-z]{94}$")
+_XMR = re.compile(r"^[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?$")
 
 
 def normalise_wallet(raw: str) -> tuple[str, dict[str, str]] | None:
@@ -130,3 +133,27 @@ def _eip55_ok(address: str) -> bool:
         for c, h in zip(body, digest[:40], strict=True)
         if c.isalpha()
     )
+
+
+_WALLET_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])(?:"
+    r"(?:bc|tb|ltc|BC|TB|LTC)1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}"
+    r"|0x[0-9a-fA-F]{40}"
+    r"|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?"
+    r"|[13LMT][1-9A-HJ-NP-Za-km-z]{25,34}"
+    r")(?![0-9A-Za-z])"
+)
+
+
+@text_extractor
+class WalletExtractor:
+    """Wallet addresses in free text, kept only when their checksum holds."""
+
+    name = "wallet"
+    version = "1"
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _WALLET_TEXT.finditer(text):
+            norm = normalise_wallet(m.group(0))
+            if norm is not None:
+                yield Candidate("crypto_wallet", norm[0], m.group(0), m.start(), m.end(), norm[1])

@@ -1,5 +1,5 @@
 """Imports every built-in extractor module so that each registers itself."""
 
-from ringtrace.indicators import handles, network, payments, phones
+from ringtrace.indicators import crypto, handles, hashes, network, packages, payments, phones
 
-__all__ = ["handles", "network", "payments", "phones"]
+__all__ = ["crypto", "handles", "hashes", "network", "packages", "payments", "phones"]

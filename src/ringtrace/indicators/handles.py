@@ -7,6 +7,7 @@ A handle is normalised to the form the platform itself treats as one account: wi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ringtrace.indicators.phones import normalise_phone
 from ringtrace.indicators.registry import (
@@ -14,9 +15,10 @@ from ringtrace.indicators.registry import (
     Context,
     IdentifierNormaliser,
     identifier_normaliser,
+    text_extractor,
 )
 
-VERSION = "1"
+VERSION = "2"
 
 # Profile-link prefixes per platform; a value given as a link is reduced to the handle.
 _LINK_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -76,3 +78,93 @@ def _handle_normaliser(platform: str) -> IdentifierNormaliser:
 
 for _platform in _LINK_PREFIXES:
     identifier_normaliser(_platform, name="handle", version=VERSION)(_handle_normaliser(_platform))
+
+
+# Profile links in text: the handle is the link key, found inside the URL the URL extractor
+# also reports (hence ``inside_ok``).
+_SOCIAL_LINK = re.compile(
+    r"(?<![A-Za-z0-9.])(?:https?://|hxxps?://)?(?:www\.|m\.)?"
+    r"(?P<host>t\.me|telegram\.me|telegram\.dog|instagram\.com|facebook\.com|fb\.com|"
+    r"snapchat\.com/add|tiktok\.com/@|tiktok\.com|x\.com|twitter\.com|line\.me/ti/p/~?|"
+    r"discord\.com/users|open\.kakao\.com/o)/?(?P<handle>[A-Za-z0-9][A-Za-z0-9._\-]{1,63})",
+    re.IGNORECASE,
+)
+_HOST_PLATFORM = {
+    "t.me": "telegram", "telegram.me": "telegram", "telegram.dog": "telegram",
+    "instagram.com": "instagram", "facebook.com": "facebook", "fb.com": "facebook",
+    "snapchat.com/add": "snapchat", "tiktok.com/@": "tiktok", "tiktok.com": "tiktok",
+    "x.com": "x", "twitter.com": "x", "discord.com/users": "discord",
+    "open.kakao.com/o": "kakaotalk",
+}  # fmt: skip
+# Path words that are pages of the platform, not accounts.
+_NOT_ACCOUNTS = frozenset(
+    {"joinchat", "share", "login", "home", "explore", "p", "reel", "reels", "stories", "watch",
+     "groups", "pages", "profile.php", "i", "intent", "search", "hashtag", "s", "addstickers",
+     "c", "proxy", "socks", "help", "privacy", "about", "settings"}
+)  # fmt: skip
+
+# "Telegram: @name", "微信号：name", "line id: name", "카톡 아이디: name".
+_PLATFORM_WORDS = {
+    "telegram": r"telegram|電報|电报|纸飞机|텔레그램|\btg\b",
+    "instagram": r"instagram|\binsta\b|\big\b|인스타",
+    "snapchat": r"snapchat|\bsnap\b",
+    "tiktok": r"tiktok|抖音",
+    "x": r"twitter",
+    "line": r"\bline\b",
+    "wechat": r"wechat|weixin|微信|\bvx\b|\bwx\b",
+    "kakaotalk": r"kakaotalk|kakao|카카오톡|카톡",
+    "skype": r"skype",
+    "discord": r"discord",
+    "facebook": r"facebook|messenger|\bfb\b",
+}
+_LABEL = r"(?:\s*(?:id|ID|username|user\s*name|handle|account|帳號|账号|號|号|아이디|계정))?"
+_LABELLED = re.compile(
+    "|".join(
+        rf"(?P<{p}>{words}){_LABEL}(?:\s*[:：]\s*@?|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@)"
+        rf"(?P<{p}_h>(?:live:)?[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}})"
+        for p, words in _PLATFORM_WORDS.items()
+    ),
+    re.IGNORECASE,
+)
+
+
+@text_extractor
+class SocialLinkExtractor:
+    """Accounts named by their profile links (t.me/name, instagram.com/name, ...)."""
+
+    name = "social-link"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _SOCIAL_LINK.finditer(text):
+            platform = _HOST_PLATFORM[m.group("host").lower().rstrip("/~")]
+            handle = m.group("handle").rstrip(".")
+            if handle.lower() in _NOT_ACCOUNTS:
+                continue
+            value = normalise_handle(platform, handle)
+            if value is None:
+                continue
+            start = m.start("handle")
+            yield Candidate(platform, value, handle, start, start + len(handle), inside_ok=True)
+
+
+@text_extractor
+class LabelledHandleExtractor:
+    """Handles written after the platform's name: ``Telegram @name``, ``微信：name``."""
+
+    name = "labelled-handle"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _LABELLED.finditer(text):
+            platform = m.lastgroup or ""
+            platform = platform.removesuffix("_h")
+            handle = m.group(f"{platform}_h")
+            if handle is None:
+                continue
+            handle = handle.rstrip("._-")
+            value = normalise_handle(platform, handle)
+            if value is None or value.isdigit():
+                continue  # a number after "WeChat:" is the phone, which the phone extractor takes
+            start = m.start(f"{platform}_h")
+            yield Candidate(platform, value, handle, start, start + len(handle))

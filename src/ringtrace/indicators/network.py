@@ -9,6 +9,8 @@ from functools import lru_cache
 
 import tldextract
 
+from ringtrace.indicators.packages import looks_like_package
+
 from ringtrace.indicators.registry import (
     Candidate,
     Context,
@@ -20,10 +22,14 @@ VERSION = "1"
 
 # Defanged separators seen in reports and threat feeds, matched on the original text so that
 # spans stay true to what the victim wrote.
-_DOT = r"(?:\.|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\))"
+_DOT = r"(?:\.|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。)"
 _AT = r"(?:@|\[@\]|\[at\]|\(at\))"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_LABEL = r"[a-z0-9\u00c0-\u024f](?:[a-z0-9\u00c0-\u024f-]{0,61}[a-z0-9\u00c0-\u024f])?"
 _HOST = rf"{_LABEL}(?:{_DOT}{_LABEL})+"
+# After a scheme, a host may be an internationalised name in any script (IDN).
+_ULABEL_CHARS = r"a-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_ULABEL = rf"[{_ULABEL_CHARS}](?:[{_ULABEL_CHARS}-]{{0,61}}[{_ULABEL_CHARS}])?"
+_UHOST = rf"{_ULABEL}(?:{_DOT}{_ULABEL})+"
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = rf"{_IPV4_OCTET}(?:{_DOT}{_IPV4_OCTET}){{3}}"
 _SCHEME = r"(?:h[tx]{2}ps?|fxp|ftp)(?:://|\[://\]|\[:\]//)"
@@ -33,7 +39,7 @@ _PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf
 _PATH = rf"[/?#]{_PATH_BODY}"
 
 _URL_RE = re.compile(
-    rf"(?<![a-z0-9@.])(?:{_SCHEME}(?P<h1>{_HOST}|{_IPV4}|\[[0-9a-f:]+\])|(?P<h2>www{_DOT}{_HOST}))"
+    rf"(?<![a-z0-9@.])(?:{_SCHEME}(?P<h1>{_IPV4}|{_UHOST}|\[[0-9a-f:]+\])|(?P<h2>www{_DOT}{_HOST}))"
     rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?",
     re.IGNORECASE,
 )
@@ -50,7 +56,7 @@ _IPV6_RE = re.compile(
     r"(?<![0-9a-f:])(?P<ip>(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4})(?![0-9a-f:])", re.I
 )
 
-_DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", re.IGNORECASE)
+_DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
 _DEFANG_AT = re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}>'\"“”’"
 # Bare words that end in a real TLD but in a narrative are file names, not domains.
@@ -192,6 +198,8 @@ class BareDomainExtractor:
             path = m.group("path")
             if not path and tld in _FILE_LIKE_TLDS:
                 continue
+            if looks_like_package(host):
+                continue  # com.example.app: an Android package, reported by its own extractor
             hraw = m.group("host")
             hstart = m.start("host")
             if path:

@@ -7,6 +7,10 @@ how an account string is read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
 from ringtrace.indicators.crypto import normalise_wallet
 from ringtrace.indicators.network import normalise_email
@@ -17,6 +21,7 @@ from ringtrace.indicators.registry import (
     IdentifierNormaliser,
     identifier_normaliser,
     payment_extractor,
+    text_extractor,
 )
 from ringtrace.intake.schema import Payment
 
@@ -30,13 +35,15 @@ _CASHTAG = re.compile(r"^\$[a-z][a-z0-9_]{0,19}$")
 
 
 def normalise_iban(raw: str) -> str | None:
-    """Compact IBAN when its ISO 7064 mod-97 check holds."""
+    """Compact IBAN when schwifty accepts it: the country's length and BBAN format, and the
+    ISO 7064 mod-97 check digits."""
     text = re.sub(r"[\s\-.]", "", raw).upper().removeprefix("IBAN")
     if not _IBAN.match(text):
         return None
-    moved = text[4:] + text[:4]
-    digits = "".join(str(int(c, 36)) for c in moved)
-    return text if int(digits) % 97 == 1 else None
+    try:
+        return str(IBAN(text).compact)
+    except SchwiftyException:
+        return None
 
 
 def normalise_bank_account(raw: str) -> tuple[str, dict[str, str]] | None:
@@ -143,3 +150,92 @@ def payment_account(payment: Payment, ctx: Context) -> list[Candidate]:
     if iban is not None:
         return _whole("iban", iban, raw)
     return []
+
+
+# --- payment identifiers in free text ----------------------------------------------------
+
+_IBAN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
+# UPI ids: name@psp, where psp is a bank's UPI handle (NPCI's published list, abridged).
+UPI_HANDLES = frozenset(
+    {"okaxis", "oksbi", "okhdfcbank", "okicici", "ybl", "ibl", "axl", "paytm", "upi", "apl",
+     "axisbank", "icici", "hdfcbank", "sbi", "kotak", "yesbank", "idfcbank", "pnb", "boi",
+     "barodampay", "unionbank", "indus", "federal", "rbl", "airtel", "jio", "freecharge",
+     "axisb", "yapl", "waaxis", "wahdfcbank", "wasbi", "waicici", "fbl", "aubank", "dbs"}
+)  # fmt: skip
+_UPI_TEXT = re.compile(r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]{1,255})@([A-Za-z]{2,20})(?![A-Za-z0-9.@-])")
+_LABELLED_PAY = re.compile(
+    r"(?P<label>pay\s?now|fps|轉數快|转数快|gift\s?card|steam\s?(?:card|code)?|itunes|apple\s?card|"
+    r"google\s?play|amazon\s?(?:card|code)|mtcn|control\s?(?:no\.?|number)|"
+    r"money\s?gram\s?(?:ref(?:erence)?|no\.?|number)?)"
+    r"(?:\s*(?:id|no\.?|number|code|ref|reference|號碼|号码|編號|编号))?\s*(?:[:：#]|to|is)?\s*"
+    r"(?P<value>\+?[A-Z0-9][A-Z0-9 \-]{4,30}[A-Z0-9])",
+    re.IGNORECASE,
+)
+
+
+def _label_kind(label: str) -> str:
+    low = re.sub(r"\s", "", label.lower())
+    if low.startswith("paynow"):
+        return "paynow"
+    if low in ("fps", "轉數快", "转数快"):
+        return "fps"
+    if low.startswith(("mtcn", "control", "moneygram")):
+        return "money_transfer"
+    return "giftcard"
+
+
+@text_extractor
+class IbanExtractor:
+    """IBANs in text, validated by country length and check digits (schwifty)."""
+
+    name = "iban"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _IBAN_TEXT.finditer(text):
+            value = normalise_iban(m.group(0))
+            if value is not None:
+                yield Candidate("iban", value, m.group(0), m.start(), m.end())
+
+
+@text_extractor
+class UpiExtractor:
+    name = "upi"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        if "@" not in text:
+            return
+        for m in _UPI_TEXT.finditer(text):
+            if m.group(2).lower() in UPI_HANDLES:
+                yield Candidate("upi", m.group(0).lower(), m.group(0), m.start(), m.end())
+
+
+@text_extractor
+class LabelledPaymentExtractor:
+    """PayNow / FPS proxies, gift-card codes and money-transfer control numbers, taken only
+    when the text names them (an unlabelled 10-digit number is not an MTCN)."""
+
+    name = "labelled-payment"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _LABELLED_PAY.finditer(text):
+            kind = _label_kind(m.group("label"))
+            raw = m.group("value")
+            # Stop at the first word that is clearly prose ("code ABCD-1234 please").
+            raw = re.split(r"\s+(?=[A-Za-z]{3,}\b(?![\d-]))", raw, maxsplit=1)[0].rstrip(" -")
+            start = m.start("value")
+            compact = re.sub(r"[\s\-]", "", raw).upper()
+            if kind in ("paynow", "fps"):
+                phone = normalise_phone(raw, ctx.country)
+                if phone is not None:
+                    attrs = {**phone[1], "via": kind}
+                    yield Candidate("phone", phone[0], raw, start, start + len(raw), attrs)
+                elif re.fullmatch(r"\d{7,9}|\d{8}[A-Z]|[STFG]\d{7}[A-Z]|\d{9}[A-Z]\d{0,3}", compact):
+                    yield Candidate(kind, compact, raw, start, start + len(raw))
+            elif kind == "money_transfer":
+                if re.fullmatch(r"\d{8}|\d{10}", compact):
+                    yield Candidate("money_transfer", compact, raw, start, start + len(raw))
+            elif _GIFTCARD.match(compact) and any(c.isdigit() for c in compact) and any(c.isalpha() for c in compact):
+                yield Candidate("giftcard", compact, raw, start, start + len(raw))

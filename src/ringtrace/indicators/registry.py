@@ -36,6 +36,9 @@ class Candidate:
     attributes: dict[str, str] = field(default_factory=dict)
     # Set when the candidate's span contains others that it explains (a URL contains its host).
     container: bool = False
+    # Set when the candidate is an interpretation of a container found by another extractor
+    # (the Telegram handle in a t.me link): it survives inside that container.
+    inside_ok: bool = False
 
 
 class TextExtractor(Protocol):

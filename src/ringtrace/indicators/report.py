@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
@@ -22,22 +23,26 @@ def _resolve_overlaps(found: list[tuple[Candidate, str, str]]) -> list[tuple[Can
     """Drop a candidate that lies inside a container (URL, email) found by another
     extractor: the ``1.2.3.4`` inside ``http://1.2.3.4/x`` is reported by the URL extractor
     with the URL's provenance, and the domain of an email is not a separate finding. What an
-    extractor emits about its own container (a URL's host) is kept."""
-    containers = [(c, name) for c, name, _ in found if c.container]
+    extractor emits about its own container (a URL's host), or marks ``inside_ok`` (the
+    handle in a t.me link), is kept. Sorted intervals keep this near-linear on huge texts."""
+    containers = sorted(((c, name) for c, name, _ in found if c.container), key=lambda x: x[0].start)
     if not containers:
         return found
-    return [
-        (c, name, version)
-        for c, name, version in found
-        if not any(
-            k is not c
-            and kname != name
-            and k.start <= c.start
-            and c.end <= k.end
-            and (k.end - k.start) > (c.end - c.start)
-            for k, kname in containers
-        )
-    ]
+    starts = [k.start for k, _ in containers]
+    max_end: list[int] = []
+    for k, _ in containers:
+        max_end.append(max(k.end, max_end[-1]) if max_end else k.end)
+
+    def covered(c: Candidate, name: str) -> bool:
+        j = bisect_right(starts, c.start) - 1
+        while j >= 0 and max_end[j] >= c.end:
+            k, kname = containers[j]
+            if k is not c and kname != name and k.end >= c.end and k.end - k.start > c.end - c.start:
+                return True
+            j -= 1
+        return False
+
+    return [(c, n, v) for c, n, v in found if c.inside_ok or not covered(c, n)]
 
 
 def scan_text(text: str, ctx: Context) -> list[tuple[Candidate, str, str]]:

@@ -1,0 +1,37 @@
+"""Android package names mentioned in text (``com.privatechat.app``).
+
+A package name reads like a reversed domain. A dotted name that starts with a common
+top-level label (``com.``, ``org.``, ...) and has three or more parts is taken as a package
+name; the domain extractor leaves such names alone. Package names are weak link keys: rings
+reuse legitimate names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ringtrace.indicators.registry import Candidate, Context, text_extractor
+
+VERSION = "1"
+
+PACKAGE_ROOTS = ("com", "org", "net", "io", "cn", "me", "app", "co", "in", "sg", "hk", "tw", "kr", "my", "ru", "de", "uk")
+_PACKAGE = re.compile(
+    rf"(?<![A-Za-z0-9_.])(?:{'|'.join(PACKAGE_ROOTS)})(?:\.[a-zA-Z][a-zA-Z0-9_]{{0,40}}){{2,8}}(?![A-Za-z0-9_]|\.[A-Za-z0-9])"
+)
+
+
+def looks_like_package(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) >= 3 and parts[0].lower() in PACKAGE_ROOTS
+
+
+@text_extractor
+class PackageNameExtractor:
+    name = "android-package"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        for m in _PACKAGE.finditer(text):
+            raw = m.group(0)
+            yield Candidate("android_package", raw.lower(), raw, m.start(), m.end())
