@@ -156,4 +156,12 @@ class WalletExtractor:
         for m in _WALLET_TEXT.finditer(text):
             norm = normalise_wallet(m.group(0))
             if norm is not None:
-                yield Candidate("crypto_wallet", norm[0], m.group(0), m.start(), m.end(), norm[1])
+                yield Candidate(
+                    "crypto_wallet",
+                    norm[0],
+                    m.group(0),
+                    m.start(),
+                    m.end(),
+                    norm[1],
+                    container=True,
+                )

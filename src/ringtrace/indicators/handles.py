@@ -105,17 +105,17 @@ _NOT_ACCOUNTS = frozenset(
 
 # "Telegram: @name", "微信号：name", "line id: name", "카톡 아이디: name".
 _PLATFORM_WORDS = {
-    "telegram": r"telegram|電報|电报|纸飞机|텔레그램|\btg\b",
-    "instagram": r"instagram|\binsta\b|\big\b|인스타",
-    "snapchat": r"snapchat|\bsnap\b",
+    "telegram": r"telegram|電報|电报|纸飞机|텔레그램|(?<![A-Za-z])tg(?![A-Za-z])",
+    "instagram": r"instagram|(?<![A-Za-z])insta(?![A-Za-z])|(?<![A-Za-z])ig(?![A-Za-z])|인스타",
+    "snapchat": r"snapchat|(?<![A-Za-z])snap(?![A-Za-z])",
     "tiktok": r"tiktok|抖音",
     "x": r"twitter",
-    "line": r"\bline\b",
-    "wechat": r"wechat|weixin|微信|\bvx\b|\bwx\b",
+    "line": r"(?<![A-Za-z])line(?![A-Za-z])",
+    "wechat": r"wechat|weixin|微信|(?<![A-Za-z])vx(?![A-Za-z])|(?<![A-Za-z])wx(?![A-Za-z])",
     "kakaotalk": r"kakaotalk|kakao|카카오톡|카톡",
     "skype": r"skype",
     "discord": r"discord",
-    "facebook": r"facebook|messenger|\bfb\b",
+    "facebook": r"facebook|messenger|(?<![A-Za-z])fb(?![A-Za-z])",
 }
 _LABEL = r"(?:\s*(?:id|ID|username|user\s*name|handle|account|帳號|账号|號|号|아이디|계정))?"
 _LABELLED = re.compile(

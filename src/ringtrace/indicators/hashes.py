@@ -14,7 +14,9 @@ from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 VERSION = "1"
 
-_HASH = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![0-9A-Za-z])")
+_HASH = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![0-9A-Za-z])"
+)
 _KIND = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 
 
@@ -30,4 +32,6 @@ class HashExtractor:
                 continue
             if raw.lower() != raw and raw.upper() != raw:
                 continue  # mixed case hex is not how digests are written
-            yield Candidate("file_hash", raw.lower(), raw, m.start(), m.end(), {"algorithm": _KIND[len(raw)]})
+            yield Candidate(
+                "file_hash", raw.lower(), raw, m.start(), m.end(), {"algorithm": _KIND[len(raw)]}
+            )

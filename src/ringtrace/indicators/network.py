@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from urllib.parse import unquote
 
 import tldextract
 
@@ -39,7 +40,8 @@ _PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf
 _PATH = rf"[/?#]{_PATH_BODY}"
 
 _URL_RE = re.compile(
-    rf"(?<![a-z0-9@.])(?:{_SCHEME}(?P<h1>{_IPV4}|{_UHOST}|\[[0-9a-f:]+\])|(?P<h2>www{_DOT}{_HOST}))"
+    rf"(?<![a-z0-9@.])(?:{_SCHEME}(?:[^\s/@:?#]{{1,64}}(?::[^\s/@]{{0,64}})?@)?"
+    rf"(?P<h1>{_IPV4}|{_UHOST}|\[[0-9a-f:]+\])|(?P<h2>www{_DOT}{_HOST}))"
     rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?",
     re.IGNORECASE,
 )
@@ -51,7 +53,7 @@ _EMAIL_RE = re.compile(
     rf"(?<![a-z0-9._%+-])(?P<local>[a-z0-9][a-z0-9._%+-]{{0,63}}){_AT}(?P<host>{_HOST})",
     re.IGNORECASE,
 )
-_IPV4_RE = re.compile(rf"(?<![\d.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)", re.IGNORECASE)
+_IPV4_RE = re.compile(rf"(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)", re.IGNORECASE)
 _IPV6_RE = re.compile(
     r"(?<![0-9a-f:])(?P<ip>(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4})(?![0-9a-f:])", re.I
 )
@@ -123,7 +125,8 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
         scheme = "ftp"
     if scheme not in ("http", "https", "ftp"):
         return None
-    rest = m.group("rest")
+    # Credentials in a URL (user:password@) are a secret, not part of the link key.
+    rest = re.sub(r"^[^/?#@]*@", "", m.group("rest"))
     split = re.match(
         r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", rest, re.S
     )
@@ -158,6 +161,24 @@ def _host_candidates(host: str, raw: str, start: int, end: int) -> Iterator[Cand
         yield Candidate("domain", domain, raw, start, end, {"host": host})
 
 
+_EMBEDDED = re.compile(rf"https?://(?P<host>{_HOST})", re.IGNORECASE)
+
+
+def _embedded(raw: str, start: int) -> Iterator[Candidate]:
+    """Hosts of URLs carried inside another URL's path or query (redirectors, trackers):
+    ``?url=http%3A%2F%2Fring.example%2F``. Their provenance is the whole outer URL."""
+    tail = raw[raw.find("/", raw.find("//") + 2) :] if "//" in raw else raw
+    if "%" not in tail and "http" not in tail.lower():
+        return
+    for m in _EMBEDDED.finditer(unquote(tail)):
+        domain = registrable_domain(refang(m.group("host")))
+        if domain is not None:
+            yield Candidate(
+                "domain", domain, raw, start, start + len(raw),
+                {"host": m.group("host").lower(), "embedded": "true"}, inside_ok=True,
+            )  # fmt: skip
+
+
 @text_extractor
 class UrlExtractor:
     """Links with a scheme or ``www.``, defanged or not, and their registrable domain."""
@@ -177,6 +198,7 @@ class UrlExtractor:
             hstart = m.start("h1") if m.group("h1") else m.start("h2")
             hraw = m.group("h1") or m.group("h2") or ""
             yield from _host_candidates(host, hraw, hstart, hstart + len(hraw))
+            yield from _embedded(raw, start)
 
 
 @text_extractor
@@ -230,8 +252,16 @@ class EmailExtractor:
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
         for m in _EMAIL_RE.finditer(text):
             value = normalise_email(m.group(0))
-            if value is not None:
-                yield Candidate("email", value, m.group(0), m.start(), m.end(), container=True)
+            if value is None:
+                continue
+            yield Candidate("email", value, m.group(0), m.start(), m.end(), container=True)
+            # The mail domain links too (a ring's own domain); free-mail providers are on
+            # the warninglist.
+            host = value.rsplit("@", 1)[1]
+            hs = m.start("host")
+            domain = registrable_domain(host)
+            if domain is not None:
+                yield Candidate("domain", domain, m.group("host"), hs, m.end(), {"host": host})
 
 
 @text_extractor
@@ -243,16 +273,16 @@ class IpExtractor:
         for m in _IPV4_RE.finditer(text):
             ip = normalise_ip(m.group("ip"))
             if ip is not None:
-                yield Candidate("ip", ip, m.group(0), m.start(), m.end())
+                yield Candidate("ip", ip, m.group(0), m.start(), m.end(), container=True)
         if ":" not in text:
             return
         for m in _IPV6_RE.finditer(text):
             raw = m.group("ip")
-            if raw.count(":") < 2 or sum(c.isalnum() for c in raw) < 3:
+            if raw.count(":") < 2 or not any(c.isalnum() for c in raw):
                 continue
             ip = normalise_ip(raw)
             if ip is not None:
-                yield Candidate("ip", ip, raw, m.start(), m.end())
+                yield Candidate("ip", ip, raw, m.start(), m.end(), container=True)
 
 
 def _whole(type_: str, value: str | None, raw: str) -> list[Candidate]:

@@ -15,9 +15,27 @@ from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 VERSION = "1"
 
-PACKAGE_ROOTS = ("com", "org", "net", "io", "cn", "me", "app", "co", "in", "sg", "hk", "tw", "kr", "my", "ru", "de", "uk")
+PACKAGE_ROOTS = (
+    "com",
+    "org",
+    "net",
+    "io",
+    "cn",
+    "me",
+    "app",
+    "co",
+    "in",
+    "sg",
+    "hk",
+    "tw",
+    "kr",
+    "my",
+    "ru",
+    "de",
+    "uk",
+)
 _PACKAGE = re.compile(
-    rf"(?<![A-Za-z0-9_.])(?:{'|'.join(PACKAGE_ROOTS)})(?:\.[a-zA-Z][a-zA-Z0-9_]{{0,40}}){{2,8}}(?![A-Za-z0-9_]|\.[A-Za-z0-9])"
+    rf"(?<![A-Za-z0-9_.\-])(?:{'|'.join(PACKAGE_ROOTS)})(?:\.[a-zA-Z][a-zA-Z0-9_]{{0,40}}){{2,8}}(?![A-Za-z0-9_]|\.[A-Za-z0-9])"
 )
 
 

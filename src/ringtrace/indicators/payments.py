@@ -154,7 +154,9 @@ def payment_account(payment: Payment, ctx: Context) -> list[Candidate]:
 
 # --- payment identifiers in free text ----------------------------------------------------
 
-_IBAN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
+_IBAN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
+)
 # UPI ids: name@psp, where psp is a bank's UPI handle (NPCI's published list, abridged).
 UPI_HANDLES = frozenset(
     {"okaxis", "oksbi", "okhdfcbank", "okicici", "ybl", "ibl", "axl", "paytm", "upi", "apl",
@@ -162,26 +164,19 @@ UPI_HANDLES = frozenset(
      "barodampay", "unionbank", "indus", "federal", "rbl", "airtel", "jio", "freecharge",
      "axisb", "yapl", "waaxis", "wahdfcbank", "wasbi", "waicici", "fbl", "aubank", "dbs"}
 )  # fmt: skip
-_UPI_TEXT = re.compile(r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]{1,255})@([A-Za-z]{2,20})(?![A-Za-z0-9.@-])")
-_LABELLED_PAY = re.compile(
-    r"(?P<label>pay\s?now|fps|轉數快|转数快|gift\s?card|steam\s?(?:card|code)?|itunes|apple\s?card|"
-    r"google\s?play|amazon\s?(?:card|code)|mtcn|control\s?(?:no\.?|number)|"
-    r"money\s?gram\s?(?:ref(?:erence)?|no\.?|number)?)"
-    r"(?:\s*(?:id|no\.?|number|code|ref|reference|號碼|号码|編號|编号))?\s*(?:[:：#]|to|is)?\s*"
-    r"(?P<value>\+?[A-Z0-9][A-Z0-9 \-]{4,30}[A-Z0-9])",
-    re.IGNORECASE,
+_UPI_TEXT = re.compile(
+    r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]{1,255})@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
 )
-
-
-def _label_kind(label: str) -> str:
-    low = re.sub(r"\s", "", label.lower())
-    if low.startswith("paynow"):
-        return "paynow"
-    if low in ("fps", "轉數快", "转数快"):
-        return "fps"
-    if low.startswith(("mtcn", "control", "moneygram")):
-        return "money_transfer"
-    return "giftcard"
+# Labels are matched in any case; the values have a fixed shape per kind (gift-card codes are
+# printed in capitals), so the prose after a value is never swallowed.
+_LABELLED_PAY = re.compile(
+    r"(?i:(?P<paynow>pay\s?now)|(?P<fps>fps|轉數快|转数快)"
+    r"|(?P<giftcard>gift\s?card|steam\s?(?:card|code)?|itunes|apple\s?card|google\s?play|amazon\s?(?:card|code))"
+    r"|(?P<money_transfer>mtcn|control\s?(?:no\.?|number)|money\s?gram\s?(?:ref(?:erence)?|no\.?|number)?))"
+    r"(?i:\s*(?:id|no\.?|number|code|ref|reference|號碼|号码|編號|编号))?\s*(?i:[:：#]|to|is)?\s*"
+    r"(?P<value>\+?[0-9][0-9 \-]{5,16}[0-9]|[A-Z0-9]{4,5}(?:-?[A-Z0-9]{4,5}){1,4}|[A-Z]\d{7,9}[A-Z]?)"
+    r"(?![A-Za-z0-9])"
+)
 
 
 @text_extractor
@@ -195,7 +190,7 @@ class IbanExtractor:
         for m in _IBAN_TEXT.finditer(text):
             value = normalise_iban(m.group(0))
             if value is not None:
-                yield Candidate("iban", value, m.group(0), m.start(), m.end())
+                yield Candidate("iban", value, m.group(0), m.start(), m.end(), container=True)
 
 
 @text_extractor
@@ -208,7 +203,9 @@ class UpiExtractor:
             return
         for m in _UPI_TEXT.finditer(text):
             if m.group(2).lower() in UPI_HANDLES:
-                yield Candidate("upi", m.group(0).lower(), m.group(0), m.start(), m.end())
+                yield Candidate(
+                    "upi", m.group(0).lower(), m.group(0), m.start(), m.end(), container=True
+                )
 
 
 @text_extractor
@@ -221,10 +218,8 @@ class LabelledPaymentExtractor:
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
         for m in _LABELLED_PAY.finditer(text):
-            kind = _label_kind(m.group("label"))
+            kind = next(k for k in ("paynow", "fps", "giftcard", "money_transfer") if m.group(k))
             raw = m.group("value")
-            # Stop at the first word that is clearly prose ("code ABCD-1234 please").
-            raw = re.split(r"\s+(?=[A-Za-z]{3,}\b(?![\d-]))", raw, maxsplit=1)[0].rstrip(" -")
             start = m.start("value")
             compact = re.sub(r"[\s\-]", "", raw).upper()
             if kind in ("paynow", "fps"):
@@ -232,10 +227,18 @@ class LabelledPaymentExtractor:
                 if phone is not None:
                     attrs = {**phone[1], "via": kind}
                     yield Candidate("phone", phone[0], raw, start, start + len(raw), attrs)
-                elif re.fullmatch(r"\d{7,9}|\d{8}[A-Z]|[STFG]\d{7}[A-Z]|\d{9}[A-Z]\d{0,3}", compact):
+                elif re.fullmatch(
+                    r"\d{7,9}|\d{8}[A-Z]|[STFG]\d{7}[A-Z]|\d{9}[A-Z]\d{0,3}", compact
+                ):
                     yield Candidate(kind, compact, raw, start, start + len(raw))
             elif kind == "money_transfer":
                 if re.fullmatch(r"\d{8}|\d{10}", compact):
-                    yield Candidate("money_transfer", compact, raw, start, start + len(raw))
-            elif _GIFTCARD.match(compact) and any(c.isdigit() for c in compact) and any(c.isalpha() for c in compact):
-                yield Candidate("giftcard", compact, raw, start, start + len(raw))
+                    yield Candidate(
+                        "money_transfer", compact, raw, start, start + len(raw), container=True
+                    )
+            elif (
+                _GIFTCARD.match(compact)
+                and any(c.isdigit() for c in compact)
+                and any(c.isalpha() for c in compact)
+            ):
+                yield Candidate("giftcard", compact, raw, start, start + len(raw), container=True)

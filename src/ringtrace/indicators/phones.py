@@ -102,7 +102,9 @@ class PhoneExtractor:
                 return
             start, run = m.start(), m.group(0)
             found_end = None
-            if not _DATE.match(run.strip("()")) and not _ID_LABELS.search(text[max(0, start - 24) : start]):
+            if not _DATE.match(run.strip("()")) and not _ID_LABELS.search(
+                text[max(0, start - 24) : start]
+            ):
                 # The longest prefix of whole digit groups that is a valid number: a run
                 # may carry a year or an amount after the number itself.
                 for end in _prefixes(run):
@@ -114,7 +116,9 @@ class PhoneExtractor:
                         break
                     number = _parse(raw, ctx.country)
                     if number is not None:
-                        yield Candidate("phone", _e164(number), raw, start, start + end, _attributes(number))
+                        yield Candidate(
+                            "phone", _e164(number), raw, start, start + end, _attributes(number)
+                        )
                         found_end = start + end
                         break
             pos = found_end if found_end is not None and found_end < m.end() else m.end()
@@ -129,7 +133,9 @@ def _phone_identifier(raw: str, ctx: Context) -> list[Candidate]:
     return [Candidate("phone", value, raw, 0, len(raw), attrs)]
 
 
-_WA_TEXT = re.compile(r"(?<![A-Za-z0-9.])(?:https?://)?(?:api\.)?wa\.me/(?:send\?phone=)?(?P<n>\+?\d{6,15})", re.I)
+_WA_TEXT = re.compile(
+    r"(?<![A-Za-z0-9.])(?:https?://)?(?:api\.)?wa\.me/(?:send\?phone=)?(?P<n>\+?\d{6,15})", re.I
+)
 
 
 @text_extractor
@@ -145,4 +151,12 @@ class WhatsAppLinkExtractor:
             number = _parse(raw if raw.startswith("+") else "+" + raw, None)
             if number is not None:
                 s = m.start("n")
-                yield Candidate("phone", _e164(number), raw, s, s + len(raw), _attributes(number), inside_ok=True)
+                yield Candidate(
+                    "phone",
+                    _e164(number),
+                    raw,
+                    s,
+                    s + len(raw),
+                    _attributes(number),
+                    inside_ok=True,
+                )

@@ -19,30 +19,60 @@ from ringtrace.intake.schema import ReportDocument
 OWN_CONTACT_REASON = "the reporter's own contact details"
 
 
-def _resolve_overlaps(found: list[tuple[Candidate, str, str]]) -> list[tuple[Candidate, str, str]]:
-    """Drop a candidate that lies inside a container (URL, email) found by another
-    extractor: the ``1.2.3.4`` inside ``http://1.2.3.4/x`` is reported by the URL extractor
-    with the URL's provenance, and the domain of an email is not a separate finding. What an
-    extractor emits about its own container (a URL's host), or marks ``inside_ok`` (the
-    handle in a t.me link), is kept. Sorted intervals keep this near-linear on huge texts."""
-    containers = sorted(((c, name) for c, name, _ in found if c.container), key=lambda x: x[0].start)
-    if not containers:
-        return found
-    starts = [k.start for k, _ in containers]
+def _index(items: list[tuple[Candidate, str]]) -> tuple[list[int], list[int]]:
+    """Starts (sorted) and running maximum of ends, for interval lookups by bisection."""
+    starts = [k.start for k, _ in items]
     max_end: list[int] = []
-    for k, _ in containers:
+    for k, _ in items:
         max_end.append(max(k.end, max_end[-1]) if max_end else k.end)
+    return starts, max_end
 
-    def covered(c: Candidate, name: str) -> bool:
-        j = bisect_right(starts, c.start) - 1
-        while j >= 0 and max_end[j] >= c.end:
-            k, kname = containers[j]
-            if k is not c and kname != name and k.end >= c.end and k.end - k.start > c.end - c.start:
+
+def _covered(
+    c: Candidate, name: str, items: list[tuple[Candidate, str]], idx: tuple[list[int], list[int]]
+) -> bool:
+    """Whether a container of another extractor holds ``c``: strictly larger, or the same
+    span while ``c`` is a plain value (the "70.38.211.202" that is an IP, not a phone)."""
+    starts, max_end = idx
+    j = bisect_right(starts, c.start) - 1
+    while j >= 0 and max_end[j] >= c.end:
+        k, kname = items[j]
+        if k is not c and kname != name and k.end >= c.end:
+            same = k.start == c.start and k.end == c.end
+            if k.end - k.start > c.end - c.start or (same and not c.container):
                 return True
-            j -= 1
-        return False
+        j -= 1
+    return False
 
-    return [(c, n, v) for c, n, v in found if c.inside_ok or not covered(c, n)]
+
+def _resolve_overlaps(found: list[tuple[Candidate, str, str]]) -> list[tuple[Candidate, str, str]]:
+    """Drop a candidate that lies inside a container (URL, email, IP, IBAN, ...) found by
+    another extractor: the ``1.2.3.4`` inside ``http://1.2.3.4/x`` is reported by the URL
+    extractor with the URL's provenance; digits inside an IBAN are not a phone number. What an
+    extractor says about its own container (a URL's host), or marks ``inside_ok`` (the handle
+    in a t.me link), is kept. Sorted intervals keep this near-linear on huge texts."""
+    ordered = sorted(((c, n) for c, n, _ in found if c.container), key=lambda x: x[0].start)
+    if not ordered:
+        return found
+    # Two extractors may report the same container (a www. link is a URL to both the URL
+    # and the bare-domain extractor): the first registered keeps it.
+    seen: set[tuple[int, int, str]] = set()
+    containers = []
+    for k, n in ordered:
+        if (k.start, k.end, k.type) not in seen:
+            seen.add((k.start, k.end, k.type))
+            containers.append((k, n))
+    duplicate = {id(k) for k, _ in ordered} - {id(k) for k, _ in containers}
+    # A container inside a bigger one (the "password@example.com" in a URL's userinfo) is
+    # dropped first, so that it cannot hide what the bigger one reports.
+    idx = _index(containers)
+    outer = [(k, n) for k, n in containers if k.inside_ok or not _covered(k, n, containers, idx)]
+    idx = _index(outer)
+    return [
+        (c, n, v)
+        for c, n, v in found
+        if id(c) not in duplicate and (c.inside_ok or not _covered(c, n, outer, idx))
+    ]
 
 
 def scan_text(text: str, ctx: Context) -> list[tuple[Candidate, str, str]]:
