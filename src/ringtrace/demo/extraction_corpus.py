@@ -154,6 +154,7 @@ class _Gen:
         return self.defang(host), {("domain", reg)}
 
     def ip(self) -> tuple[str, set[Label]]:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address
         while True:
             if self.rng.random() < 0.8:
                 ip = ipaddress.IPv4Address(self.rng.randrange(1 << 32))

@@ -15,6 +15,7 @@ from ringtrace.indicators.registry import (
     Context,
     IdentifierNormaliser,
     identifier_normaliser,
+    lowered,
     text_extractor,
 )
 
@@ -89,6 +90,10 @@ _SOCIAL_LINK = re.compile(
     r"discord\.com/users|open\.kakao\.com/o)/?(?P<handle>[A-Za-z0-9][A-Za-z0-9._\-]{1,63})",
     re.IGNORECASE,
 )
+_SOCIAL_HOSTS = re.compile(
+    r"t\.me/|telegram\.(?:me|dog)/|instagram\.com/|facebook\.com/|fb\.com/|snapchat\.com/|"
+    r"tiktok\.com/|x\.com/|twitter\.com/|line\.me/|discord\.com/|kakao\.com/"
+)
 _HOST_PLATFORM = {
     "t.me": "telegram", "telegram.me": "telegram", "telegram.dog": "telegram",
     "instagram.com": "instagram", "facebook.com": "facebook", "fb.com": "facebook",
@@ -118,6 +123,30 @@ _PLATFORM_WORDS = {
     "facebook": r"facebook|messenger|(?<![A-Za-z])fb(?![A-Za-z])",
 }
 _LABEL = r"(?:\s*(?:id|ID|username|user\s*name|handle|account|帳號|账号|號|号|아이디|계정))?"
+# The platform words as plain strings: finding them with str.find on the lowered text is far
+# cheaper than a regex alternation; the full pattern is then tried only where one occurs.
+_KEYWORDS: list[tuple[str, bool]] = []  # (word, needs ASCII-letter boundaries)
+for _alts in _PLATFORM_WORDS.values():
+    for _alt in _alts.split("|"):
+        _word = _alt.replace("(?<![A-Za-z])", "").replace("(?![A-Za-z])", "")
+        _KEYWORDS.append((_word, _word != _alt))
+
+
+def _keyword_hits(low: str) -> list[int]:
+    hits = []
+    for word, bounded in _KEYWORDS:
+        i = low.find(word)
+        while i >= 0:
+            end = i + len(word)
+            if not bounded or (
+                (i == 0 or not ("a" <= low[i - 1] <= "z"))
+                and (end == len(low) or not ("a" <= low[end] <= "z"))
+            ):
+                hits.append(i)
+            i = low.find(word, end)
+    return sorted(set(hits))
+
+
 _LABELLED = re.compile(
     "|".join(
         rf"(?P<{p}>{words}){_LABEL}(?:\s*[:：]\s*@?|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@)"
@@ -136,6 +165,9 @@ class SocialLinkExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        low = lowered(text)
+        if not _SOCIAL_HOSTS.search(low):
+            return
         for m in _SOCIAL_LINK.finditer(text):
             platform = _HOST_PLATFORM[m.group("host").lower().rstrip("/~")]
             handle = m.group("handle").rstrip(".")
@@ -156,7 +188,14 @@ class LabelledHandleExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _LABELLED.finditer(text):
+        pos = 0
+        for hit in _keyword_hits(lowered(text)):
+            if hit < pos:
+                continue
+            m = _LABELLED.match(text, hit)
+            if m is None:
+                continue
+            pos = m.end()
             platform = m.lastgroup or ""
             platform = platform.removesuffix("_h")
             handle = m.group(f"{platform}_h")

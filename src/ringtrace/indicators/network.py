@@ -11,7 +11,6 @@ from urllib.parse import unquote
 import tldextract
 
 from ringtrace.indicators.packages import looks_like_package
-
 from ringtrace.indicators.registry import (
     Candidate,
     Context,
@@ -21,41 +20,49 @@ from ringtrace.indicators.registry import (
 
 VERSION = "1"
 
+
 # Defanged separators seen in reports and threat feeds, matched on the original text so that
 # spans stay true to what the victim wrote.
-_DOT = r"(?:\.|\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。)"
-_AT = r"(?:@|\[@\]|\[at\]|\(at\))"
-_LABEL = r"[a-z0-9\u00c0-\u024f](?:[a-z0-9\u00c0-\u024f-]{0,61}[a-z0-9\u00c0-\u024f])?"
+def _ci(word: str) -> str:
+    """A case-insensitive pattern for an ASCII word without the IGNORECASE flag, which makes
+    Python's regex engine much slower on the large Unicode classes below."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+_DOT = rf"(?:\.|\[\.\]|\(\.\)|\{{\.\}}|\[{_ci('dot')}\]|\({_ci('dot')}\)|．|。)"
+_AT = rf"(?:@|\[@\]|\[{_ci('at')}\]|\({_ci('at')}\))"
+_LCH = r"a-zA-Z0-9\u00c0-\u024f"
+_LABEL = rf"[{_LCH}](?:[{_LCH}-]{{0,61}}[{_LCH}])?"
 _HOST = rf"{_LABEL}(?:{_DOT}{_LABEL})+"
 # After a scheme, a host may be an internationalised name in any script (IDN).
-_ULABEL_CHARS = r"a-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_ULABEL_CHARS = (
+    r"a-zA-Z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff"
+    r"\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+)
 _ULABEL = rf"[{_ULABEL_CHARS}](?:[{_ULABEL_CHARS}-]{{0,61}}[{_ULABEL_CHARS}])?"
 _UHOST = rf"{_ULABEL}(?:{_DOT}{_ULABEL})+"
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = rf"{_IPV4_OCTET}(?:{_DOT}{_IPV4_OCTET}){{3}}"
-_SCHEME = r"(?:h[tx]{2}ps?|fxp|ftp)(?:://|\[://\]|\[:\]//)"
+_SCHEME = r"(?:[hH][tTxX]{2}[pP][sS]?|[fF][tTxX][pP])(?:://|\[://\]|\[:\]//)"
 # A path runs to whitespace, quotes, brackets or the start of CJK / full-width text, which in
 # a narrative is prose that follows the link rather than part of it.
 _PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
 _PATH = rf"[/?#]{_PATH_BODY}"
 
 _URL_RE = re.compile(
-    rf"(?<![a-z0-9@.])(?:{_SCHEME}(?:[^\s/@:?#]{{1,64}}(?::[^\s/@]{{0,64}})?@)?"
-    rf"(?P<h1>{_IPV4}|{_UHOST}|\[[0-9a-f:]+\])|(?P<h2>www{_DOT}{_HOST}))"
-    rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?",
-    re.IGNORECASE,
+    rf"(?<![a-zA-Z0-9@.])(?:{_SCHEME}(?:[^\s/@:?#]{{1,64}}(?::[^\s/@]{{0,64}})?@)?"
+    rf"(?P<h1>{_IPV4}|{_UHOST}|\[[0-9a-fA-F:]+\])|(?P<h2>{_ci('www')}{_DOT}{_HOST}))"
+    rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?"
 )
 _BARE_RE = re.compile(
-    rf"(?<![a-z0-9@.\-_/])(?P<host>{_HOST})(?P<port>:\d{{1,5}})?(?P<path>/{_PATH_BODY})?",
-    re.IGNORECASE,
+    rf"(?<![a-zA-Z0-9@.\-_/])(?P<host>{_HOST})(?P<port>:\d{{1,5}})?(?P<path>/{_PATH_BODY})?"
 )
 _EMAIL_RE = re.compile(
-    rf"(?<![a-z0-9._%+-])(?P<local>[a-z0-9][a-z0-9._%+-]{{0,63}}){_AT}(?P<host>{_HOST})",
-    re.IGNORECASE,
+    rf"(?<![a-zA-Z0-9._%+-])(?P<local>[a-zA-Z0-9][a-zA-Z0-9._%+-]{{0,63}}){_AT}(?P<host>{_HOST})"
 )
-_IPV4_RE = re.compile(rf"(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)", re.IGNORECASE)
+_IPV4_RE = re.compile(rf"(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)")
 _IPV6_RE = re.compile(
-    r"(?<![0-9a-f:])(?P<ip>(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4})(?![0-9a-f:])", re.I
+    r"(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
 )
 
 _DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
@@ -73,12 +80,18 @@ def _psl() -> tldextract.TLDExtract:
     )
 
 
+_DEFANG_MARKS = ("[", "(", "{", "．", "。")
+
+
 def refang(text: str) -> str:
+    if not any(mark in text for mark in _DEFANG_MARKS) and text[:4].lower() != "hxxp":
+        return text  # the common case, without three regex passes
     text = _DEFANG_DOT.sub(".", text)
     text = _DEFANG_AT.sub("@", text)
     return re.sub(r"^(?:hxxp|hXXp)", "http", text, flags=re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str | None:
     """The registrable domain (eTLD+1) of a host, or None when it has no public suffix."""
     host = host.lower().rstrip(".")
@@ -250,6 +263,8 @@ class EmailExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        if "@" not in text and "at)" not in text and "at]" not in text:
+            return
         for m in _EMAIL_RE.finditer(text):
             value = normalise_email(m.group(0))
             if value is None:

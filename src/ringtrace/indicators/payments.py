@@ -20,6 +20,7 @@ from ringtrace.indicators.registry import (
     Context,
     IdentifierNormaliser,
     identifier_normaliser,
+    lowered,
     payment_extractor,
     text_extractor,
 )
@@ -167,14 +168,19 @@ UPI_HANDLES = frozenset(
 _UPI_TEXT = re.compile(
     r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]{1,255})@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
 )
+_PAY_WORDS = re.compile(  # run on lowered text
+    r"pay\s?now|fps|轉數快|转数快|gift|steam|itunes|apple|google\s?play|amazon|mtcn|control|money\s?gram"
+)
 # Labels are matched in any case; the values have a fixed shape per kind (gift-card codes are
 # printed in capitals), so the prose after a value is never swallowed.
 _LABELLED_PAY = re.compile(
     r"(?i:(?P<paynow>pay\s?now)|(?P<fps>fps|轉數快|转数快)"
     r"|(?P<giftcard>gift\s?card|steam\s?(?:card|code)?|itunes|apple\s?card|google\s?play|amazon\s?(?:card|code))"
-    r"|(?P<money_transfer>mtcn|control\s?(?:no\.?|number)|money\s?gram\s?(?:ref(?:erence)?|no\.?|number)?))"
+    r"|(?P<money_transfer>mtcn|control\s?(?:no\.?|number)"
+    r"|money\s?gram\s?(?:ref(?:erence)?|no\.?|number)?))"
     r"(?i:\s*(?:id|no\.?|number|code|ref|reference|號碼|号码|編號|编号))?\s*(?i:[:：#]|to|is)?\s*"
-    r"(?P<value>\+?[0-9][0-9 \-]{5,16}[0-9]|[A-Z0-9]{4,5}(?:-?[A-Z0-9]{4,5}){1,4}|[A-Z]\d{7,9}[A-Z]?)"
+    r"(?P<value>\+?[0-9][0-9 \-]{5,16}[0-9]"
+    r"|[A-Z0-9]{4,5}(?:-?[A-Z0-9]{4,5}){1,4}|[A-Z]\d{7,9}[A-Z]?)"
     r"(?![A-Za-z0-9])"
 )
 
@@ -217,7 +223,14 @@ class LabelledPaymentExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _LABELLED_PAY.finditer(text):
+        low = lowered(text)
+        pos = 0
+        while (hit := _PAY_WORDS.search(low, pos)) is not None:
+            m = _LABELLED_PAY.match(text, hit.start())
+            if m is None:
+                pos = hit.end()
+                continue
+            pos = m.end()
             kind = next(k for k in ("paynow", "fps", "giftcard", "money_transfer") if m.group(k))
             raw = m.group("value")
             start = m.start("value")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 import phonenumbers
 
@@ -37,11 +38,10 @@ _DATE = re.compile(
     r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{4}[-./]\d{1,2})$"
 )
 # Words that, just before a number, say it is not a phone number.
-_ID_LABELS = re.compile(
+_ID_LABELS = re.compile(  # matched against the lowered text just before a number
     r"(?:order|ref|reference|invoice|txn|transaction|tracking|otp|pin|code|id|no\.?|#|"
     r"account|acct|a/c|iban|mtcn|control|card|serial|case|report|amount|total|"
-    r"hkd|sgd|usd|myr|inr|krw|twd|gbp|eur|rm|rs\.?|[$€£¥₹₩元])\s*[:：#.]?\s*$",
-    re.IGNORECASE,
+    r"hkd|sgd|usd|myr|inr|krw|twd|gbp|eur|rm|rs\.?|[$€£¥₹₩元])\s*[:：#.]?\s*$"
 )
 _AMOUNT_AFTER = re.compile(
     r"^\s*(?:hkd|sgd|usd|myr|inr|krw|twd|gbp|eur|usdt|btc|dollars?|元|萬|万|원|rupees?)\b",
@@ -59,13 +59,20 @@ def _attributes(number: phonenumbers.PhoneNumber) -> dict[str, str]:
     return {"region": region} if region else {}
 
 
+@lru_cache(maxsize=32768)
 def _parse(raw: str, country: str | None) -> phonenumbers.PhoneNumber | None:
     text = raw.strip().lstrip("(")
     if text.startswith(("00", "００")):
         text = "+" + text[2:]
     text = text.replace("＋", "+")
-    if not text.startswith("+") and country is None:
-        return None
+    if not text.startswith("+"):
+        if country is None:
+            return None
+        lengths = _national_lengths(country)
+        digits = sum(c.isdigit() for c in text)
+        # A national number has one of the region's lengths, or one more (trunk prefix "0").
+        if lengths and digits not in lengths and digits - 1 not in lengths:
+            return None
     try:
         number = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException:
@@ -73,6 +80,15 @@ def _parse(raw: str, country: str | None) -> phonenumbers.PhoneNumber | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return number
+
+
+@lru_cache(maxsize=512)
+def _national_lengths(region: str) -> frozenset[int]:
+    """Possible national-number lengths of a region, from libphonenumber's metadata."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    if meta is None or meta.general_desc is None:
+        return frozenset()
+    return frozenset(meta.general_desc.possible_length or ())
 
 
 def normalise_phone(raw: str, country: str | None) -> tuple[str, dict[str, str]] | None:
@@ -102,9 +118,8 @@ class PhoneExtractor:
                 return
             start, run = m.start(), m.group(0)
             found_end = None
-            if not _DATE.match(run.strip("()")) and not _ID_LABELS.search(
-                text[max(0, start - 24) : start]
-            ):
+            before = text[max(0, start - 24) : start].lower()
+            if not _DATE.match(run.strip("()")) and not _ID_LABELS.search(before):
                 # The longest prefix of whole digit groups that is a valid number: a run
                 # may carry a year or an amount after the number itself.
                 for end in _prefixes(run):
@@ -146,6 +161,8 @@ class WhatsAppLinkExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        if "wa.me" not in text and "WA.ME" not in text.upper():
+            return
         for m in _WA_TEXT.finditer(text):
             raw = m.group("n")
             number = _parse(raw if raw.startswith("+") else "+" + raw, None)

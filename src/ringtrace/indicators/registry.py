@@ -68,6 +68,16 @@ _IDENTIFIERS: dict[str, Registered[IdentifierNormaliser]] = {}
 _PAYMENTS: list[Registered[PaymentExtractor]] = []
 
 
+def lowered(text: str) -> str:
+    """``text`` in lower case with the same length (so offsets carry over), for fast
+    case-insensitive keyword searches: Python's IGNORECASE is many times slower on Unicode
+    text. Characters whose lower case is longer (``İ``) are left as they are."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
 def text_extractor(cls: C) -> C:
     """Class decorator: instantiate and register a :class:`TextExtractor`."""
     _TEXT.append(cls())

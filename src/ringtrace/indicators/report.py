@@ -75,9 +75,17 @@ def _resolve_overlaps(found: list[tuple[Candidate, str, str]]) -> list[tuple[Can
     ]
 
 
-def scan_text(text: str, ctx: Context) -> list[tuple[Candidate, str, str]]:
-    """Candidates in free text with the (extractor name, version) that found them."""
-    found = [(c, ex.name, ex.version) for ex in text_extractors() for c in ex.extract(text, ctx)]
+def scan_text(
+    text: str, ctx: Context, only: frozenset[str] | None = None
+) -> list[tuple[Candidate, str, str]]:
+    """Candidates in free text with the (extractor name, version) that found them; ``only``
+    limits the scan to the named extractors."""
+    found = [
+        (c, ex.name, ex.version)
+        for ex in text_extractors()
+        if only is None or ex.name in only
+        for c in ex.extract(text, ctx)
+    ]
     return _resolve_overlaps(found)
 
 
@@ -96,8 +104,10 @@ class _Collector:
         if occ not in ind.occurrences:
             ind.occurrences.append(occ)
 
-    def add_text(self, field: str, text: str, ctx: Context) -> None:
-        for cand, name, version in scan_text(text, ctx):
+    def add_text(
+        self, field: str, text: str, ctx: Context, only: frozenset[str] | None = None
+    ) -> None:
+        for cand, name, version in scan_text(text, ctx, only):
             self.add(field, cand, name, version)
 
     def add_all(self, field: str, cands: Sequence[Candidate], name: str, version: str) -> None:
@@ -105,10 +115,13 @@ class _Collector:
             self.add(field, c, name, version)
 
 
-def extract_text(text: str, country: str | None = None) -> list[Indicator]:
-    """Indicators in one piece of free text (what `ringtrace extract` prints)."""
+def extract_text(
+    text: str, country: str | None = None, *, only: frozenset[str] | None = None
+) -> list[Indicator]:
+    """Indicators in one piece of free text (what `ringtrace extract` prints). ``only`` names
+    the extractors to run (all by default)."""
     col = _Collector()
-    col.add_text("text", text, Context(country=country))
+    col.add_text("text", text, Context(country=country), only)
     return _finish(col.by_key.values(), builtin(), own=set())
 
 
