@@ -59,3 +59,26 @@ def test_any_document_is_accepted_or_refused_clearly(doc: dict[str, object]) -> 
         assert str(e)
     else:
         assert rec.doc.external_id
+
+
+_pathological = st.sampled_from(
+    ["1", ".", "@", "a.", "1.", "a@", "1 ", "+1 ", "[.]", "-", "a-", "www.", "http://", "0x",
+     "1A", "a:", "1:", "(", "請", "t.me/", "@a", "00"]
+).flatmap(lambda p: st.integers(1, 3000).map(lambda n: p * n))  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_pathological, min_size=1, max_size=4), st.sampled_from([None, "SG", "IN"]))
+def test_pathological_repetitions_extract_cleanly(parts: list[str], country: str | None) -> None:
+    text = " ".join(parts)
+    for ind in extract_text(text, country):
+        for occ in ind.occurrences:
+            assert text[occ.start : occ.end] == occ.raw
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=4000))
+def test_binary_junk_never_raises(data: bytes) -> None:
+    text = data.decode("utf-8", errors="replace")
+    for ind in extract_text(text, "HK"):
+        assert ind.occurrences
