@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from ringtrace.demo import generate
 from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict
+from ringtrace.evidence.keys import open_document
 from ringtrace.indicators import extract_report
 from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
@@ -99,7 +100,10 @@ def test_document_is_stored_as_received(store: Store) -> None:
     rid = ingest(store, receive(text)).report_id
     with store.engine.connect() as conn:
         stored = conn.execute(reports.select().where(reports.c.id == rid)).one()
-    assert stored.document == text
+    assert "héllo" not in stored.document  # sealed at rest
+    aad = b"report:local/X-1"
+    assert open_document(store.keys(), stored.document, stored.document_key, aad, what="t") == text
+    assert store.report(rid).document == json.loads(text)
     assert store.report(rid).summary.received_at.isoformat() == "2024-07-02T13:14:00+00:00"
 
 

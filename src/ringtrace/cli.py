@@ -31,6 +31,14 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="Publish the interchange schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+vault_app = typer.Typer(help="The encrypted evidence vault.", no_args_is_help=True)
+app.add_typer(vault_app, name="vault")
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+evidence_app = typer.Typer(help="Court packages of evidence.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+report_app = typer.Typer(help="One report.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 DEMO_MARKER = ".ringtrace-demo"
 
@@ -140,8 +148,9 @@ def import_(
             typer.echo(f"  {done}/{total} reports", err=True)
 
     summary = import_lines(
-        store, lines, base_dir=base_dir, skip_invalid=skip_invalid, progress=progress
-    )
+        store, lines, base_dir=base_dir, skip_invalid=skip_invalid, progress=progress,
+        max_attachment_bytes=_settings(ctx).max_attachment_bytes,
+    )  # fmt: skip
     for err in summary.skipped:
         typer.echo(f"skipped: {err}", err=True)
     typer.echo(
@@ -305,6 +314,119 @@ def demo(
     store.close()
     if not no_serve:
         _serve(settings, settings.host, port if port is not None else settings.port)
+
+
+@vault_app.command("rotate-key")
+@handle_errors
+def vault_rotate_key(ctx: typer.Context) -> None:
+    """Seal every evidence file and document key under a new key, then retire the old one.
+    Safe while the server runs: readers pick up the new key file as it changes."""
+    store = _open(_settings(ctx))
+    done = store.rotate_keys()
+    typer.echo(
+        f"re-sealed {done['files']} evidence files and {done['documents']} document keys; "
+        f"retired {done['retired_keys']} old key(s)"
+    )
+
+
+@vault_app.command("check")
+@handle_errors
+def vault_check(ctx: typer.Context) -> None:
+    """Open every evidence file and check it against its name; exit 7 on any problem."""
+    store = _open(_settings(ctx))
+    problems = store.check_evidence()
+    for p in problems:
+        typer.echo(f"bad: {p}", err=True)
+    if problems:
+        raise typer.Exit(7)
+    typer.echo(f"ok: {sum(1 for _ in store.vault.files())} evidence files verified")
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(
+    ctx: typer.Context,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(help="An anchor saved by `ringtrace audit anchor` to check against."),
+    ] = None,
+) -> None:
+    """Check the audit chain; name the first entry that was edited, deleted or reordered."""
+    store = _open(_settings(ctx))
+    result = store.verify_audit()
+    if not result.ok:
+        typer.echo(f"audit log broken at entry {result.first_bad}: {result.problem}", err=True)
+        raise typer.Exit(7)
+    if anchor is not None:
+        saved = json.loads(anchor.read_text())
+        match = [e for e in store.audit_entries() if e.seq == saved["seq"]]
+        if not match or match[0].hash != saved["hash"]:
+            typer.echo(f"audit log does not contain anchor entry {saved['seq']} as saved", err=True)
+            raise typer.Exit(7)
+    typer.echo(f"ok: {result.checked} audit entries verified")
+
+
+@audit_app.command("anchor")
+@handle_errors
+def audit_anchor(ctx: typer.Context) -> None:
+    """Print the chain head as JSON, to be kept somewhere else (detects a rewritten log)."""
+    store = _open(_settings(ctx))
+    result = store.verify_audit()
+    if not result.ok or result.head is None:
+        typer.echo(
+            "error: the audit log is empty or broken; run `ringtrace audit verify`", err=True
+        )
+        raise typer.Exit(7)
+    head = result.head
+    typer.echo(json.dumps({"seq": head.seq, "hash": head.hash, "at": head.at}))
+
+
+@evidence_app.command("package")
+@handle_errors
+def evidence_package(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="A cluster id, or SOURCE/EXTERNAL_ID of a report.")],
+    out: Annotated[Path, typer.Argument(help="The zip file to write.")],
+) -> None:
+    """Write a court package: files, manifest, audit entries, explanation, HTML and PDF."""
+    from ringtrace.court import make_package
+
+    digest = make_package(_open(_settings(ctx)), target, out)
+    typer.echo(f"wrote {out} (manifest SHA-256 {digest}, recorded in the audit log)")
+
+
+@evidence_app.command("verify")
+@handle_errors
+def evidence_verify(
+    package: Annotated[Path, typer.Argument(help="A zip written by `ringtrace evidence package`.")],
+) -> None:
+    """Check a court package offline; exit 8 on any change."""
+    from ringtrace.evidence.package import verify
+
+    problems = verify(package)
+    for p in problems:
+        typer.echo(f"bad: {p}", err=True)
+    if problems:
+        raise typer.Exit(8)
+    typer.echo(f"ok: {package} verifies")
+
+
+@report_app.command("withdraw")
+@handle_errors
+def report_withdraw(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The report's source.")],
+    external_id: Annotated[str, typer.Argument(help="The report's external id.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit log).")],
+) -> None:
+    """Erase a reporter's personal data and evidence at their request (audited)."""
+    from ringtrace.domain.models import ReportRef
+
+    done = _open(_settings(ctx)).withdraw(ReportRef(source, external_id), reason=reason)
+    typer.echo(
+        f"withdrawn: {done['files_deleted']} evidence files erased, "
+        f"{done['indicators_kept']} offender indicators kept, {done['indicators_deleted']} removed"
+    )
 
 
 @app.command()

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from ringtrace.errors import ImportFailed, InvalidReport
 from ringtrace.indicators import extract_report
-from ringtrace.intake.received import Received, receive
+from ringtrace.intake.received import DEFAULT_MAX_ATTACHMENT, Received, receive
 from ringtrace.store.database import AddResult, Store
 
 log = logging.getLogger(__name__)
 
 
-def ingest(store: Store, received: Received) -> AddResult:
+def ingest(store: Store, received: Received, actor: str | None = None) -> AddResult:
     """Store one validated report and link it."""
-    return store.add_report(received, extract_report(received.doc))
+    return store.add_report(received, extract_report(received.doc), actor)
 
 
 @dataclass
@@ -37,6 +37,8 @@ def import_lines(
     base_dir: Path | None = None,
     skip_invalid: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT,
+    actor: str | None = None,
 ) -> ImportSummary:
     """Import a JSON Lines file.
 
@@ -51,7 +53,9 @@ def import_lines(
         if not line.strip():
             continue
         try:
-            rec = receive(line, line=number, base_dir=base_dir)
+            rec = receive(
+                line, line=number, base_dir=base_dir, max_attachment_bytes=max_attachment_bytes
+            )
             ident = (rec.doc.source, rec.doc.external_id)
             earlier = seen.get(ident)
             if earlier is not None and earlier[1] != rec.content_sha256:
@@ -71,7 +75,7 @@ def import_lines(
         raise ImportFailed(errors)
     summary = ImportSummary(skipped=errors)
     for done, rec in enumerate(good, start=1):
-        result = ingest(store, rec)
+        result = ingest(store, rec, actor)
         if result.created:
             summary.created += 1
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,25 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest accepted report document (JSON, attachments included), in bytes.",
     )
+
+    max_attachment_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        gt=0,
+        description="Largest accepted evidence file, in bytes.",
+    )
+    vault_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 AES-256 key sealing evidence and personal data; overrides the "
+        "key file that `ringtrace init` creates in the data folder.",
+    )
+    actor: str | None = Field(
+        default=None,
+        description="Who the audit log names for this process's actions (default: the OS user).",
+    )
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "keys" / "vault-keys.json"
 
     @property
     def sqlite_path(self) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ringtrace.errors import InvalidReport
+from ringtrace.evidence import filetypes
 from ringtrace.intake.schema import ReportDocument, parse_report
 
 
@@ -17,6 +18,7 @@ from ringtrace.intake.schema import ReportDocument, parse_report
 class Blob:
     position: int
     data: bytes
+    detected_type: str = "application/octet-stream"
 
     @property
     def sha256(self) -> str:
@@ -35,16 +37,21 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+DEFAULT_MAX_ATTACHMENT = 20 * 1024 * 1024
+
+
 def receive(
     text: str,
     *,
     line: int | None = None,
     base_dir: Path | None = None,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT,
 ) -> Received:
     """Parse and validate one report document.
 
     ``base_dir`` enables ``attachments[].path`` (the CLI importer only: the API never reads
-    files named by a client).
+    files named by a client). Every attachment is checked for size and for what its bytes
+    really are; a type that is never evidence (an executable) is refused.
     """
     try:
         data = json.loads(text)
@@ -72,7 +79,20 @@ def receive(
                 )
         if content is None:
             continue
-        blob = Blob(i, content)
+        if len(content) > max_attachment_bytes:
+            raise InvalidReport(
+                f"attachment {att.filename!r} is {len(content)} bytes; "
+                f"the limit is {max_attachment_bytes}",
+                field=f"attachments.{i}",
+                line=line,
+            )
+        detected = filetypes.detect(content)
+        refused = filetypes.refusal(detected)
+        if refused:
+            raise InvalidReport(
+                f"attachment {att.filename!r}: {refused}", field=f"attachments.{i}", line=line
+            )
+        blob = Blob(i, content, detected)
         blobs.append(blob)
         entry = identity["attachments"][i]
         entry.pop("content_base64", None)
@@ -93,6 +113,10 @@ def receive(
 def _read_relative(base_dir: Path, rel: str, i: int, line: int | None) -> bytes:
     path = (base_dir / rel).resolve()
     try:
+        if path.stat().st_size > 1024 * 1024 * 1024:
+            raise InvalidReport(
+                "attachment file is larger than 1 GiB", field=f"attachments.{i}.path", line=line
+            )
         return path.read_bytes()
     except OSError as e:
         raise InvalidReport(

@@ -6,6 +6,8 @@ and can be dropped and rebuilt from the reports at any time (:meth:`Store.rebuil
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -36,12 +39,18 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ringtrace.domain.models import Cluster, Indicator, LinkKey, Occurrence, ReportRef
 from ringtrace.errors import ConfigurationError, Conflict, NotFound, StoreUnavailable
+from ringtrace.evidence.audit import AuditEntry, ChainReport, verify_chain
+from ringtrace.evidence.keys import KeySource, open_document, rewrap, seal_document
 from ringtrace.evidence.vault import Vault
+from ringtrace.indicators.report import OWN_CONTACT_REASON
 from ringtrace.intake.received import Received
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.linking import KeyRow, assemble_cluster, link_report
 from ringtrace.settings import Settings
+from ringtrace.store import audit_log as audit
 from ringtrace.store.tables import attachments, indicators, report_clusters, reports
+
+SYSTEM = "system"
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,7 @@ class AttachmentRow:
     sha256: str | None
     size: int | None
     stored: bool
+    detected_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,15 @@ class ReportDetail:
     document: dict[str, Any]
     indicators: list[Indicator]
     attachments: list[AttachmentRow]
+    withdrawn: bool = False
+
+
+def _aad(source: str, external_id: str) -> bytes:
+    return f"report:{source}/{external_id}".encode()
+
+
+def report_subject(ref: ReportRef) -> str:
+    return f"report:{ref.source}/{ref.external_id}"
 
 
 def _utc(dt: datetime) -> datetime:
@@ -171,15 +190,24 @@ def _alembic_config(conn: Connection) -> Config:
 class Store:
     """Reports, their derived indicators and clusters, and the evidence vault."""
 
-    def __init__(self, engine: Engine, vault: Vault) -> None:
+    def __init__(self, engine: Engine, keys: KeySource, vault_dir: Path, actor: str) -> None:
         self.engine = engine
-        self.vault = vault
+        self.keys = keys
+        self.vault = Vault(vault_dir, keys)
+        self.actor = actor
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
         if settings.database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(_make_engine(settings.effective_database_url), Vault(settings.vault_dir))
+        secret = settings.vault_key.get_secret_value() if settings.vault_key else None
+        actor = settings.actor or f"os:{getpass.getuser()}"
+        return cls(
+            _make_engine(settings.effective_database_url),
+            KeySource(settings.key_file, secret),
+            settings.vault_dir,
+            actor,
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -191,7 +219,9 @@ class Store:
     # -- schema -----------------------------------------------------------------------
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration and create the key file if there is
+        none (idempotent)."""
+        self.keys.ensure()
         with self._connect() as conn:
             command.upgrade(_alembic_config(conn), "head")
             conn.commit()
@@ -233,7 +263,9 @@ class Store:
 
     # -- writing ----------------------------------------------------------------------
 
-    def add_report(self, received: Received, found: Sequence[Indicator]) -> AddResult:
+    def add_report(
+        self, received: Received, found: Sequence[Indicator], actor: str | None = None
+    ) -> AddResult:
         """Store a report, its evidence and indicators, and link it, in one transaction.
 
         The same ``(source, external_id)`` with the same content is a no-op; with different
@@ -251,6 +283,13 @@ class Store:
                 cluster_id = link_report(
                     _SqlComponents(conn), report_id, [i.key for i in found if i.linkable]
                 )
+                audit.append(
+                    conn, actor or self.actor, "report.create",
+                    report_subject(ReportRef(doc.source, doc.external_id)),
+                    {"report_id": report_id, "content_sha256": received.content_sha256,
+                     "attachments": [b.sha256 for b in received.blobs],
+                     "indicators": len(found), "cluster_id": cluster_id},
+                )  # fmt: skip
         except IntegrityError:
             # The same report arrived twice at once and the other copy won the insert.
             existing = self._existing(doc.source, doc.external_id)
@@ -293,6 +332,9 @@ class Store:
 
     def _insert(self, conn: Connection, received: Received, found: Sequence[Indicator]) -> int:
         doc = received.doc
+        sealed, wrapped = seal_document(
+            self.keys(), received.stored_text, _aad(doc.source, doc.external_id)
+        )
         report_id = conn.execute(
             insert(reports)
             .values(
@@ -300,7 +342,8 @@ class Store:
                 external_id=doc.external_id,
                 received_at=doc.received_at.astimezone(UTC),
                 ingested_at=datetime.now(UTC),
-                document=received.stored_text,
+                document=sealed,
+                document_key=wrapped,
                 content_sha256=received.content_sha256,
                 country=doc.country,
                 tlp=doc.tlp,
@@ -319,6 +362,7 @@ class Store:
                     sha256=blob.sha256 if blob else (att.sha256.lower() if att.sha256 else None),
                     size=len(blob.data) if blob else None,
                     stored=blob is not None,
+                    detected_type=blob.detected_type if blob else None,
                 )
             )
         self._insert_indicators(conn, report_id, found)
@@ -334,32 +378,57 @@ class Store:
                 {
                     "report_id": report_id,
                     "type": ind.type,
-                    "value": ind.value,
+                    "value": _stored_value(ind),
                     "linkable": ind.linkable,
                     "excluded_reason": ind.excluded_reason,
                     "extractor": ind.extractor,
                     "extractor_version": ind.extractor_version,
                     "attributes": json.dumps(ind.attributes, sort_keys=True),
-                    "occurrences": json.dumps([o.to_dict() for o in ind.occurrences]),
+                    "occurrences": json.dumps(_stored_occurrences(ind)),
                 }
                 for ind in found
             ],
         )
 
     def rebuild(self, extract: Callable[[ReportDocument], Sequence[Indicator]]) -> int:
-        """Drop every derived row and derive it again from the stored reports."""
+        """Drop every derived row and derive it again from the stored reports.
+
+        A withdrawn report has no document left; the indicators its reporter's consent let us
+        keep are kept as they are and linked again."""
+        ring = self.keys()
         with self._write() as conn:
             conn.execute(delete(report_clusters))
-            conn.execute(delete(indicators))
+            withdrawn = select(reports.c.id).where(reports.c.withdrawn_at.is_not(None))
+            conn.execute(delete(indicators).where(indicators.c.report_id.not_in(withdrawn)))
             comps = _SqlComponents(conn)
             count = 0
-            rows = conn.execute(select(reports.c.id, reports.c.document).order_by(reports.c.id))
-            for report_id, document in rows.all():
-                doc = ReportDocument.model_validate_json(document)
-                found = extract(doc)
-                self._insert_indicators(conn, report_id, found)
-                link_report(comps, report_id, [i.key for i in found if i.linkable])
+            rows = conn.execute(
+                select(
+                    reports.c.id, reports.c.source, reports.c.external_id, reports.c.document,
+                    reports.c.document_key, reports.c.withdrawn_at,
+                ).order_by(reports.c.id)
+            )  # fmt: skip
+            for r in rows.all():
+                if r.withdrawn_at is not None:
+                    keys = [
+                        LinkKey(t, v)
+                        for t, v in conn.execute(
+                            select(indicators.c.type, indicators.c.value).where(
+                                indicators.c.report_id == r.id, indicators.c.linkable.is_(True)
+                            )
+                        )
+                    ]
+                    link_report(comps, r.id, keys)
+                    continue
+                text = open_document(
+                    ring, r.document, r.document_key, _aad(r.source, r.external_id),
+                    what=f"report {r.source}/{r.external_id}",
+                )  # fmt: skip
+                found = extract(ReportDocument.model_validate_json(text))
+                self._insert_indicators(conn, r.id, found)
+                link_report(comps, r.id, [i.key for i in found if i.linkable])
                 count += 1
+            audit.append(conn, self.actor, "store.rebuild", "store", {"reports": count})
         return count
 
     # -- reading ----------------------------------------------------------------------
@@ -455,15 +524,194 @@ class Store:
             cluster_id=row.cluster_id,
             cluster_size=int(size),
         )
+        if row.withdrawn_at is not None:
+            document: dict[str, Any] = json.loads(row.document)
+        else:
+            document = json.loads(
+                open_document(
+                    self.keys(),
+                    row.document,
+                    row.document_key,
+                    _aad(row.source, row.external_id),
+                    what=f"report {row.source}/{row.external_id}",
+                )
+            )
         return ReportDetail(
+            withdrawn=row.withdrawn_at is not None,
             summary=summary,
-            document=json.loads(row.document),
+            document=document,
             indicators=[_indicator(r) for r in inds],
             attachments=[
-                AttachmentRow(a.position, a.filename, a.media_type, a.sha256, a.size, a.stored)
+                AttachmentRow(
+                    a.position,
+                    a.filename,
+                    a.media_type,
+                    a.sha256,
+                    a.size,
+                    a.stored,
+                    a.detected_type,
+                )
                 for a in atts
             ],
         )
+
+    # -- evidence, audit, erasure ------------------------------------------------------
+
+    def attachment(
+        self, report_id: int, position: int, *, actor: str | None = None
+    ) -> tuple[AttachmentRow, bytes]:
+        """An evidence file's bytes; every view is audited."""
+        detail = self.report(report_id)
+        match = [a for a in detail.attachments if a.position == position]
+        att = match[0] if match else None
+        if att is None or not att.stored or att.sha256 is None:
+            raise NotFound(f"report {report_id} has no stored attachment {position}")
+        data = self.vault.get(att.sha256)
+        with self._write() as conn:
+            audit.append(
+                conn, actor or self.actor, "evidence.view", report_subject(detail.summary.ref),
+                {"position": position, "sha256": att.sha256},
+            )  # fmt: skip
+        return att, data
+
+    def record(
+        self, action: str, subject: str, details: dict[str, Any], actor: str | None = None
+    ) -> AuditEntry:
+        """Add an audit entry for something done outside the store (an export, a view)."""
+        with self._write() as conn:
+            return audit.append(conn, actor or self.actor, action, subject, details)
+
+    def check_evidence(self) -> list[str]:
+        """Every integrity problem of the stored evidence: files that fail to open or do not
+        match their name, and files the database lists that are gone."""
+        self.vault.sweep_temporary()
+        problems = self.vault.check()
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(attachments.c.report_id, attachments.c.position, attachments.c.sha256).where(
+                    attachments.c.stored.is_(True)
+                )
+            ).all()
+        for rid, pos, sha in rows:
+            if sha and not self.vault.exists(sha):
+                problems.append(f"report {rid} attachment {pos}: evidence {sha[:12]} is missing")
+        return problems
+
+    def audit_entries(self, subjects: list[str] | None = None) -> list[AuditEntry]:
+        with self._connect() as conn:
+            return list(audit.entries(conn, subjects))
+
+    def verify_audit(self) -> ChainReport:
+        with self._connect() as conn:
+            return verify_chain(audit.entries(conn))
+
+    def withdraw(self, ref: ReportRef, *, reason: str, actor: str | None = None) -> dict[str, int]:
+        """Erase a reporter's personal data and evidence at their request.
+
+        The document's own key is destroyed (so the sealed text is unreadable anywhere, backups
+        included) and replaced by a residue of non-personal fields; evidence files no other
+        report holds are deleted; the reporter's own contact is removed. Offender indicators
+        stay only if the reporter consented to sharing; otherwise every indicator goes, and
+        the clusters are recomputed. The erasure itself is audited, without personal data.
+        """
+        report_id = self.report_id(ref)
+        detail = self.report(report_id)
+        if detail.withdrawn:
+            return {"files_deleted": 0, "indicators_kept": 0, "indicators_deleted": 0}
+        consent = bool((detail.document.get("reporter") or {}).get("consent_share"))
+        residue = {
+            "withdrawn": True, "source": ref.source, "external_id": ref.external_id,
+            "received_at": detail.document.get("received_at"), "tlp": detail.summary.tlp,
+        }  # fmt: skip
+        with self._write() as conn:
+            shas = [a.sha256 for a in detail.attachments if a.sha256]
+            shared = {
+                r[0]
+                for r in conn.execute(
+                    select(attachments.c.sha256).where(
+                        attachments.c.sha256.in_(shas), attachments.c.report_id != report_id
+                    )
+                )
+            }
+            conn.execute(
+                update(reports)
+                .where(reports.c.id == report_id)
+                .values(
+                    document=json.dumps(residue), document_key=None, withdrawn_at=datetime.now(UTC)
+                )
+            )
+            conn.execute(
+                update(attachments)
+                .where(attachments.c.report_id == report_id)
+                .values(filename="[erased]", sha256=None, size=None, stored=False, media_type=None)
+            )
+            keep = indicators.c.linkable.is_(True) if consent else indicators.c.id.is_(None)
+            deleted = conn.execute(
+                delete(indicators).where(indicators.c.report_id == report_id, ~keep)
+            ).rowcount
+            kept = conn.execute(
+                select(func.count()).where(indicators.c.report_id == report_id)
+            ).scalar_one()
+            self._relink(conn)
+            audit.append(
+                conn, actor or self.actor, "report.withdraw", report_subject(ref),
+                {"reason": reason, "consent_share": consent, "files": len(shas),
+                 "indicators_kept": kept, "indicators_deleted": deleted},
+            )  # fmt: skip
+        deleted_files = 0
+        for sha in set(shas) - shared:
+            self.vault.delete(sha)
+            deleted_files += 1
+        return {
+            "files_deleted": deleted_files,
+            "indicators_kept": int(kept),
+            "indicators_deleted": int(deleted),
+        }
+
+    @staticmethod
+    def _relink(conn: Connection) -> None:
+        """Recompute every cluster from the stored indicators (after a removal)."""
+        conn.execute(delete(report_clusters))
+        comps = _SqlComponents(conn)
+        keys: dict[int, list[LinkKey]] = {}
+        for rid, t, v in conn.execute(
+            select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
+                indicators.c.linkable.is_(True)
+            )
+        ):
+            keys.setdefault(int(rid), []).append(LinkKey(t, v))
+        for (rid,) in conn.execute(select(reports.c.id).order_by(reports.c.id)).all():
+            link_report(comps, int(rid), keys.get(int(rid), []))
+
+    def rotate_keys(self, actor: str | None = None) -> dict[str, int]:
+        """Seal everything under a new key, then retire the old ones. Readers keep working
+        throughout: until the end, the key file holds both the old and the new keys."""
+        ring = self.keys()
+        new = ring.add_active()
+        self.keys.save(ring)
+        files = self.vault.rotate()
+        rewrapped = 0
+        ring = self.keys()
+        with self._write() as conn:
+            rows = conn.execute(
+                select(
+                    reports.c.id, reports.c.source, reports.c.external_id, reports.c.document_key
+                ).where(reports.c.document_key.is_not(None))
+            ).all()
+            for r in rows:
+                fresh = rewrap(
+                    ring, r.document_key, _aad(r.source, r.external_id), what=f"report {r.id}"
+                )
+                if fresh is not None:
+                    conn.execute(
+                        update(reports).where(reports.c.id == r.id).values(document_key=fresh)
+                    )
+                    rewrapped += 1
+            audit.append(conn, actor or self.actor, "keys.rotate", "store",
+                         {"new_key": new, "files": files, "documents": rewrapped})  # fmt: skip
+        retired = ring.retire_others()
+        self.keys.save(ring)
+        return {"files": files, "documents": rewrapped, "retired_keys": len(retired)}
 
     def cluster_ids(self, min_size: int = 2) -> list[tuple[int, int]]:
         """``(cluster_id, size)`` of every cluster with at least ``min_size`` reports,
@@ -527,6 +775,22 @@ class Store:
             ):
                 out.setdefault(int(cid), []).append(int(rid))
         return out
+
+
+def _stored_value(ind: Indicator) -> str:
+    # The reporter's own contact details are personal data: only a short digest is kept, so
+    # the page can say "one of the numbers here was the reporter's own" without showing it.
+    if ind.excluded_reason == OWN_CONTACT_REASON:
+        return "withheld:" + hashlib.sha256(ind.value.encode()).hexdigest()[:16]
+    return ind.value
+
+
+def _stored_occurrences(ind: Indicator) -> list[dict[str, Any]]:
+    occ = [o.to_dict() for o in ind.occurrences]
+    if ind.excluded_reason == OWN_CONTACT_REASON:
+        for o in occ:
+            o["raw"] = "[withheld]"
+    return occ
 
 
 def _indicator(row: Any) -> Indicator:

@@ -34,9 +34,12 @@ reports = Table(
     Column("external_id", String(200), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
-    # The JSON text exactly as sent, except inline attachment bytes, which move to the vault
-    # (their SHA-256 stays in the document; see docs/decisions.md).
+    # The JSON text exactly as sent (inline attachment bytes moved to the vault, their SHA-256
+    # kept), sealed with AES-256-GCM under a key of its own (``document_key``, itself sealed
+    # by the key ring). Erasing that key erases the document (withdrawal).
     Column("document", Text, nullable=False),
+    Column("document_key", Text, nullable=True),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
     # SHA-256 of the canonical form of the document as sent (bytes included): the identity
     # used to tell an idempotent re-import from a conflicting one.
     Column("content_sha256", String(64), nullable=False),
@@ -56,6 +59,8 @@ attachments = Table(
     Column("sha256", String(64), nullable=True, index=True),
     Column("size", Integer, nullable=True),
     Column("stored", Boolean, nullable=False),
+    # What the bytes really are (magic numbers), whatever the sender claimed.
+    Column("detected_type", String(200), nullable=True),
 )
 
 # Derived: rebuilt by `ringtrace rebuild`.
@@ -74,6 +79,20 @@ indicators = Table(
     Column("occurrences", Text, nullable=False),
     UniqueConstraint("report_id", "type", "value"),
     Index("ix_indicators_key", "type", "value", "linkable"),
+)
+
+# Append-only, hash-chained: each entry commits to the one before it.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("subject", String(300), nullable=False, index=True),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 # Derived: each report's connected component. A cluster's id is its smallest report id, so

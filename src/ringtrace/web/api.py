@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ringtrace.errors import InvalidReport
@@ -71,8 +72,10 @@ async def post_report(request: Request) -> JSONResponse:
         raise InvalidReport("the body must be UTF-8 encoded JSON") from e
     # Validation, extraction and the database write are blocking work: keep them off the
     # event loop so one large report does not stall every other request.
-    received = await run_in_threadpool(receive, text)
-    result = await run_in_threadpool(ingest, _store(request), received)
+    received = await run_in_threadpool(
+        functools.partial(receive, text, max_attachment_bytes=settings.max_attachment_bytes)
+    )
+    result = await run_in_threadpool(ingest, _store(request), received, "api")
     detail = await run_in_threadpool(_store(request).report, result.report_id)
     payload = {**summary_dict(detail.summary), "created": result.created}
     return JSONResponse(payload, status_code=201 if result.created else 200)
@@ -95,6 +98,7 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
     d = _store(request).report(report_id)
     return {
         **summary_dict(d.summary),
+        "withdrawn": d.withdrawn,
         "document": redacted(d.document),
         "indicators": [i.to_dict() for i in d.indicators],
         "attachments": [
@@ -104,10 +108,26 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
                 "sha256": a.sha256,
                 "size": a.size,
                 "stored": a.stored,
+                "detected_type": a.detected_type,
             }
             for a in d.attachments
         ],
     }
+
+
+@router.get("/reports/{report_id}/attachments/{position}")
+def get_attachment(request: Request, report_id: int, position: int) -> Response:
+    """An evidence file as received (decrypted from the vault). Every download is audited."""
+    att, data = _store(request).attachment(report_id, position, actor="api")
+    return Response(
+        data,
+        media_type=att.detected_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-{report_id}-{position}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/clusters")

@@ -57,7 +57,7 @@ def submit(
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request, "index.html", {"countries": COUNTRIES, "error": str(e)}, status_code=422
         )
-    ingest(request.app.state.store, received)
+    ingest(request.app.state.store, received, "web-public")
     return templates.TemplateResponse(  # type: ignore[no-any-return]
         request, "receipt.html", {"reference": doc["external_id"]}
     )
