@@ -14,6 +14,7 @@ wallets are random (wallets with correct checksums), domains use invented names.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -340,14 +341,83 @@ def _background(b: _Builder, count: int) -> None:
             ]  # fmt: skip
 
 
-def generate(seed: int = 2024, background: int = 120) -> Scenario:
-    """The demo scenario. The same seed always gives the same documents."""
+def _rotating_ring(b: _Builder, size: int = 12) -> list[str]:
+    """A ring that changes its phone number every two victims but keeps its upload server."""
+    rng, uniq = b.rng, b.uniq
+    server = "185.244.30.71"
+    for i in range(size):
+        if i % 2 == 0:
+            phone = uniq.phone("MY")
+        country = rng.choice(["MY", "SG"])
+        doc = b.base(country, "ring-rotator")
+        lang = doc["reporter"]["language"]
+        where = rng.choice(
+            [
+                f"hxxp://{server}/upload.apk",
+                f"http://{server.replace('.', '[.]')}/v2/app.apk",
+                server,
+            ]
+        )
+        doc["narrative"] = (
+            _INSTALL[lang].format(url=where)
+            + " "
+            + _CONTACT[lang].format(phone=_fmt_phone(phone, country, rng.randrange(10)))
+        )
+    return [server]
+
+
+def _mule(b: _Builder, rings: dict[str, list[str]]) -> None:
+    """One money-mule account that two unrelated rings both use: two victims of the
+    PrivateChat ring and two of the rotating ring are told to pay into it."""
+    account = f"Maybank {b.uniq.token('0123456789', 12)}"
+    hit = {"ring-privatechat": 0, "ring-rotator": 0}
+    for doc in b.reports:
+        ring = b.truth[(doc["source"], doc["external_id"])]
+        if ring in hit and hit[ring] < 2:
+            hit[ring] += 1
+            doc.setdefault("payments", []).append(
+                {
+                    "kind": "paid",
+                    "amount": 800,
+                    "currency": "MYR",
+                    "method": "bank_transfer",
+                    "account": account,
+                }
+            )
+    rings["mule"] = [account]
+
+
+def _reports_twice(b: _Builder) -> None:
+    """A victim of the PrivateChat ring who reports again to a helpline a week later."""
+    first = next(
+        d for d in b.reports if b.truth[(d["source"], d["external_id"])] == "ring-privatechat"
+    )
+    again = json.loads(json.dumps(first))
+    again["source"] = "sg-helpline"
+    again["external_id"] = first["external_id"].replace("-24-", "-24-R")
+    again["narrative"] = (again.get("narrative") or "") + " (I already told the police.)"
+    b.reports.append(again)
+    b.truth[(again["source"], again["external_id"])] = "ring-privatechat"
+
+
+def generate(seed: int = 2024, background: int = 120, *, hard: bool = False) -> Scenario:
+    """The demo scenario. The same seed always gives the same documents.
+
+    ``hard`` adds the cases a linker most often gets wrong: a ring that rotates its phone
+    numbers but keeps its server, a money-mule account used by two unrelated rings (which
+    must not merge them), a victim who reports twice, and a large background (use
+    ``background`` of a few thousand) whose reports share platform domains.
+    """
     b = _Builder(seed)
     rings = {"ring-privatechat": _main_ring(b)}
     rings["ring-kakao"] = _small_ring(b, "ring-kakao", ["KR"], 5)
     rings["ring-telegram-in"] = _small_ring(b, "ring-telegram-in", ["IN", "MY"], 7)
     rings["ring-insta"] = _small_ring(b, "ring-insta", ["GB", "US"], 4)
     rings["ring-snap"] = _small_ring(b, "ring-snap", ["US"], 3)
+    if hard:
+        rings["ring-rotator"] = _rotating_ring(b)
+        _mule(b, rings)
+        _reports_twice(b)
     _background(b, background)
     order = list(range(len(b.reports)))
     b.rng.shuffle(order)  # reports arrive interleaved, as they would

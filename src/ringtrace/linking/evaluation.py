@@ -21,6 +21,46 @@ class PairwiseScore:
         return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
+@dataclass(frozen=True)
+class BCubed:
+    precision: float
+    recall: float
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+def bcubed(
+    predicted: Iterable[Iterable[Hashable]], truth: Mapping[Hashable, Hashable | None]
+) -> BCubed:
+    """B-cubed precision and recall (Bagga & Baldwin): per item, the share of its predicted
+    cluster that truly belongs with it, and the share of its true group it was put with.
+    An item with no true group is a group of its own; unpredicted items are singletons."""
+    cluster_of: dict[Hashable, int] = {}
+    for i, cluster in enumerate(predicted):
+        for m in cluster:
+            cluster_of[m] = i
+    groups: dict[Hashable, Hashable] = {
+        item: (g if g is not None else ("solo", item)) for item, g in truth.items()
+    }
+    by_cluster: dict[Hashable, list[Hashable]] = {}
+    by_group: dict[Hashable, list[Hashable]] = {}
+    for item in truth:
+        by_cluster.setdefault(cluster_of.get(item, ("solo", item)), []).append(item)
+        by_group.setdefault(groups[item], []).append(item)
+    p_sum = r_sum = 0.0
+    for item in truth:
+        c = by_cluster[cluster_of.get(item, ("solo", item))]
+        g = by_group[groups[item]]
+        both = sum(1 for x in c if groups[x] == groups[item])
+        p_sum += both / len(c)
+        r_sum += both / len(g)
+    n = len(truth) or 1
+    return BCubed(p_sum / n, r_sum / n)
+
+
 def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 

@@ -10,7 +10,7 @@ import getpass
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +32,6 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -45,8 +44,10 @@ from ringtrace.evidence.vault import Vault
 from ringtrace.indicators.report import OWN_CONTACT_REASON
 from ringtrace.intake.received import Received
 from ringtrace.intake.schema import ReportDocument
-from ringtrace.linking import KeyRow, assemble_cluster, link_report
+from ringtrace.linking import KeyRow, assemble_cluster
+from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
+from ringtrace.store import analyst, components
 from ringtrace.store import audit_log as audit
 from ringtrace.store.tables import attachments, indicators, report_clusters, reports
 
@@ -131,51 +132,6 @@ def _make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
-
-
-class _SqlComponents:
-    """:class:`ringtrace.linking.ComponentStore` on one open transaction."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def reports_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
-        pairs = [(k.type, k.value) for k in keys]
-        found: set[int] = set()
-        for i in range(0, len(pairs), 200):
-            rows = self.conn.execute(
-                select(indicators.c.report_id).where(
-                    tuple_(indicators.c.type, indicators.c.value).in_(pairs[i : i + 200]),
-                    indicators.c.linkable.is_(True),
-                    indicators.c.report_id != exclude,
-                )
-            )
-            found.update(r[0] for r in rows)
-        return found
-
-    def clusters_of(self, report_ids: Iterable[int]) -> set[int]:
-        ids = list(report_ids)
-        out: set[int] = set()
-        for i in range(0, len(ids), 500):
-            rows = self.conn.execute(
-                select(report_clusters.c.cluster_id)
-                .where(report_clusters.c.report_id.in_(ids[i : i + 500]))
-                .distinct()
-            )
-            out.update(r[0] for r in rows)
-        return out
-
-    def move_clusters(self, from_ids: set[int], to_id: int) -> None:
-        self.conn.execute(
-            update(report_clusters)
-            .where(report_clusters.c.cluster_id.in_(sorted(from_ids)))
-            .values(cluster_id=to_id)
-        )
-
-    def assign(self, report_id: int, cluster_id: int) -> None:
-        self.conn.execute(
-            insert(report_clusters).values(report_id=report_id, cluster_id=cluster_id)
-        )
 
 
 def _alembic_config(conn: Connection) -> Config:
@@ -279,10 +235,9 @@ class Store:
             self.vault.put(blob.data)
         try:
             with self._write() as conn:
+                _apply_policy(found, analyst.cut_keys(conn))
                 report_id = self._insert(conn, received, found)
-                cluster_id = link_report(
-                    _SqlComponents(conn), report_id, [i.key for i in found if i.linkable]
-                )
+                cluster_id = components.refresh_after_insert(conn, report_id)
                 audit.append(
                     conn, actor or self.actor, "report.create",
                     report_subject(ReportRef(doc.source, doc.external_id)),
@@ -397,10 +352,9 @@ class Store:
         keep are kept as they are and linked again."""
         ring = self.keys()
         with self._write() as conn:
-            conn.execute(delete(report_clusters))
             withdrawn = select(reports.c.id).where(reports.c.withdrawn_at.is_not(None))
             conn.execute(delete(indicators).where(indicators.c.report_id.not_in(withdrawn)))
-            comps = _SqlComponents(conn)
+            cuts = analyst.cut_keys(conn)
             count = 0
             rows = conn.execute(
                 select(
@@ -410,24 +364,16 @@ class Store:
             )  # fmt: skip
             for r in rows.all():
                 if r.withdrawn_at is not None:
-                    keys = [
-                        LinkKey(t, v)
-                        for t, v in conn.execute(
-                            select(indicators.c.type, indicators.c.value).where(
-                                indicators.c.report_id == r.id, indicators.c.linkable.is_(True)
-                            )
-                        )
-                    ]
-                    link_report(comps, r.id, keys)
-                    continue
+                    continue  # its kept indicators stay as they are
                 text = open_document(
                     ring, r.document, r.document_key, _aad(r.source, r.external_id),
                     what=f"report {r.source}/{r.external_id}",
                 )  # fmt: skip
                 found = extract(ReportDocument.model_validate_json(text))
+                _apply_policy(found, cuts)
                 self._insert_indicators(conn, r.id, found)
-                link_report(comps, r.id, [i.key for i in found if i.linkable])
                 count += 1
+            components.full_recompute(conn)
             audit.append(conn, self.actor, "store.rebuild", "store", {"reports": count})
         return count
 
@@ -671,17 +617,7 @@ class Store:
     @staticmethod
     def _relink(conn: Connection) -> None:
         """Recompute every cluster from the stored indicators (after a removal)."""
-        conn.execute(delete(report_clusters))
-        comps = _SqlComponents(conn)
-        keys: dict[int, list[LinkKey]] = {}
-        for rid, t, v in conn.execute(
-            select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
-                indicators.c.linkable.is_(True)
-            )
-        ):
-            keys.setdefault(int(rid), []).append(LinkKey(t, v))
-        for (rid,) in conn.execute(select(reports.c.id).order_by(reports.c.id)).all():
-            link_report(comps, int(rid), keys.get(int(rid), []))
+        components.full_recompute(conn)
 
     def rotate_keys(self, actor: str | None = None) -> dict[str, int]:
         """Seal everything under a new key, then retire the old ones. Readers keep working
@@ -712,6 +648,106 @@ class Store:
         retired = ring.retire_others()
         self.keys.save(ring)
         return {"files": files, "documents": rewrapped, "retired_keys": len(retired)}
+
+    # -- analyst control and the batch linker --------------------------------------------
+
+    def merge(self, a: ReportRef, b: ReportRef, *, reason: str, actor: str | None = None) -> int:
+        """Join the clusters of two reports, for a reason; kept through every rebuild."""
+        reason = analyst.require_reason(reason)
+        ra, rb = self.report_id(a), self.report_id(b)
+        with self._write() as conn:
+            analyst.record_decision(
+                conn, actor or self.actor, kind="merge", report_a=ra, report_b=rb, reason=reason
+            )
+            analyst.apply_merges(conn)
+            cid = int(
+                conn.execute(
+                    select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == ra)
+                ).scalar_one()
+            )
+            audit.append(conn, actor or self.actor, "cluster.merge", f"cluster:{cid}",
+                         {"reports": [report_subject(a), report_subject(b)], "reason": reason})  # fmt: skip
+        return cid
+
+    def cut(self, key: LinkKey, *, reason: str, actor: str | None = None) -> list[int]:
+        """Stop a key from linking anything (split the clusters it held together); kept
+        through every rebuild. Returns the cluster ids that now hold its reports."""
+        reason = analyst.require_reason(reason)
+        with self._write() as conn:
+            holders = [
+                int(r[0]) for r in conn.execute(
+                    select(indicators.c.report_id).where(indicators.c.type == key.type, indicators.c.value == key.value)
+                )
+            ]  # fmt: skip
+            if not holders:
+                raise NotFound(f"no report has {key.type}:{key.value}")
+            analyst.record_decision(
+                conn,
+                actor or self.actor,
+                kind="cut",
+                key_type=key.type,
+                key_value=key.value,
+                reason=reason,
+            )
+            analyst.apply_cuts(conn, holders)
+            components.full_recompute(conn)
+            after = sorted({
+                int(c) for c in conn.execute(
+                    select(report_clusters.c.cluster_id).where(report_clusters.c.report_id.in_(holders))
+                ).scalars()
+            })  # fmt: skip
+            audit.append(conn, actor or self.actor, "cluster.split", f"key:{key.type}:{key.value}",
+                         {"reason": reason, "reports": len(holders), "clusters_after": after})  # fmt: skip
+        return after
+
+    def unrelated(
+        self, a: ReportRef, b: ReportRef, *, reason: str, actor: str | None = None
+    ) -> list[LinkKey]:
+        """Mark two reports as unrelated: cut every key they share directly. Returns the
+        keys cut; if they are still connected through others, ``explain`` shows the rest."""
+        ra, rb = self.report_id(a), self.report_id(b)
+        shared = {i.key for i in self.report(ra).indicators if i.linkable} & {
+            i.key for i in self.report(rb).indicators if i.linkable
+        }
+        for key in sorted(shared):
+            self.cut(
+                key, reason=f"{reason} ({a.external_id} and {b.external_id} unrelated)", actor=actor
+            )
+        return sorted(shared)
+
+    def explain(self, a: ReportRef, b: ReportRef) -> list[analyst.Hop] | None:
+        with self._connect() as conn:
+            return analyst.explain(conn, self.report_id(a), self.report_id(b))
+
+    def refs(self, ids: Sequence[int]) -> dict[int, ReportRef]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(reports.c.id, reports.c.source, reports.c.external_id).where(
+                    reports.c.id.in_(list(ids))
+                )
+            )
+            return {int(r.id): ReportRef(r.source, r.external_id) for r in rows}
+
+    def export_parquet(self, out: Path) -> dict[str, int]:
+        with self._connect() as conn:
+            counts = analyst.export_parquet(conn, out)
+        self.record("export.parquet", "store", counts)
+        return counts
+
+    def apply_batch(
+        self, assignments: dict[int, int], engine: str, actor: str | None = None
+    ) -> int:
+        with self._write() as conn:
+            return analyst.write_assignments(conn, assignments, actor or self.actor, engine)
+
+    def assignments(self) -> dict[int, int]:
+        with self._connect() as conn:
+            return {
+                int(a): int(b)
+                for a, b in conn.execute(
+                    select(report_clusters.c.report_id, report_clusters.c.cluster_id)
+                )
+            }
 
     def cluster_ids(self, min_size: int = 2) -> list[tuple[int, int]]:
         """``(cluster_id, size)`` of every cluster with at least ``min_size`` reports,
@@ -775,6 +811,15 @@ class Store:
             ):
                 out.setdefault(int(cid), []).append(int(rid))
         return out
+
+
+def _apply_policy(found: Sequence[Indicator], cuts: dict[LinkKey, str]) -> None:
+    """Exclusions decided before linking: analysts' cuts and weak types."""
+    for ind in found:
+        if ind.key in cuts:
+            ind.excluded_reason = analyst.CUT_PREFIX + cuts[ind.key]
+        elif ind.excluded_reason is None and ind.type in WEAK_TYPES:
+            ind.excluded_reason = WEAK_TYPES[ind.type]
 
 
 def _stored_value(ind: Indicator) -> str:

@@ -81,6 +81,31 @@ indicators = Table(
     Index("ix_indicators_key", "type", "value", "linkable"),
 )
 
+# Derived: components over non-payment keys only ("core" evidence), used to tell a ring's own
+# payment account from a mule account shared by several rings (linking/specificity.py).
+report_core = Table(
+    "report_core",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id"), primary_key=True),
+    Column("core_id", Integer, nullable=False, index=True),
+)
+
+# Analysts' decisions, applied on top of the automatic linking and kept through every
+# rebuild: merge two clusters (an edge between two reports) or cut a key (it stops linking).
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # "merge" | "cut"
+    Column("report_a", Integer, ForeignKey("reports.id"), nullable=True),
+    Column("report_b", Integer, ForeignKey("reports.id"), nullable=True),
+    Column("key_type", String(32), nullable=True),
+    Column("key_value", String(1000), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 # Append-only, hash-chained: each entry commits to the one before it.
 audit_log = Table(
     "audit_log",

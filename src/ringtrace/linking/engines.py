@@ -1,0 +1,60 @@
+"""Engines that run the batch linker's SQL steps: DuckDB (embedded) and Spark (pyspark)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ringtrace.linking.batch import Dialect, DuckDBDialect, SparkDialect, Step
+
+
+class DuckDBEngine:
+    def __init__(self, con: Any | None = None, *, threads: int | None = None) -> None:
+        import duckdb
+
+        self.con = con if con is not None else duckdb.connect()
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.dialect: Dialect = DuckDBDialect()
+
+    def materialise(self, step: Step) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {step.output} AS {step.sql}")
+
+    def scalar(self, sql: str) -> int:
+        row = self.con.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+    def rows(self, sql: str) -> list[tuple[int, int]]:
+        return [(int(a), int(b)) for a, b in self.con.execute(sql).fetchall()]
+
+
+class SparkEngine:
+    """Spark SQL, each step checkpointed so the plan does not grow with the rounds."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self.dialect: Dialect = SparkDialect()
+
+    @staticmethod
+    def local(partitions: int = 4, memory: str = "2g") -> Any:
+        from pyspark.sql import SparkSession
+
+        return (
+            SparkSession.builder.master("local[2]")
+            .appName("ringtrace-linker")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", str(partitions))
+            .config("spark.driver.memory", memory)
+            .config("spark.sql.adaptive.enabled", "true")
+            .getOrCreate()
+        )
+
+    def materialise(self, step: Step) -> None:
+        df = self.spark.sql(step.sql).localCheckpoint(eager=True)
+        df.createOrReplaceTempView(step.output)
+
+    def scalar(self, sql: str) -> int:
+        return int(self.spark.sql(sql).collect()[0][0])
+
+    def rows(self, sql: str) -> list[tuple[int, int]]:
+        return [(int(r[0]), int(r[1])) for r in self.spark.sql(sql).toLocalIterator()]

@@ -1,0 +1,289 @@
+"""Cluster maintenance in SQL: the online linker's storage, the specificity statuses of link
+keys, and the full recompute that rebuilds, erasures and analysts' cuts use.
+
+Two component structures are kept: *core* components over non-payment keys, and the final
+clusters over every key that may link. A payment key's status (does it link, or is it a
+possible mule account bridging groups) depends on the core components of its holders.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select, tuple_, update
+
+from ringtrace.domain.models import LinkKey
+from ringtrace.linking.incremental import link_report
+from ringtrace.linking.specificity import (
+    DEFAULT,
+    GENERIC_PREFIX,
+    PAYMENT_TYPES,
+    SpecificityModel,
+    bridge_reason,
+    generic_reason,
+)
+from ringtrace.store import analyst
+from ringtrace.store.tables import indicators, report_clusters, report_core, reports
+
+
+class SqlComponents:
+    """:class:`ringtrace.linking.ComponentStore` on one open transaction, for the final
+    clusters (``core=False``) or the core components over non-payment keys."""
+
+    def __init__(self, conn: Connection, *, core: bool = False) -> None:
+        self.conn = conn
+        self.core = core
+        self.table: Table = report_core if core else report_clusters
+        self.col = self.table.c.core_id if core else self.table.c.cluster_id
+        self.merged = False
+
+    def reports_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
+        pairs = [(k.type, k.value) for k in keys if not (self.core and k.type in PAYMENT_TYPES)]
+        found: set[int] = set()
+        for i in range(0, len(pairs), 200):
+            rows = self.conn.execute(
+                select(indicators.c.report_id).where(
+                    tuple_(indicators.c.type, indicators.c.value).in_(pairs[i : i + 200]),
+                    indicators.c.linkable.is_(True),
+                    indicators.c.report_id != exclude,
+                )
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    def clusters_of(self, report_ids: Iterable[int]) -> set[int]:
+        ids = list(report_ids)
+        out: set[int] = set()
+        for i in range(0, len(ids), 500):
+            rows = self.conn.execute(
+                select(self.col).where(self.table.c.report_id.in_(ids[i : i + 500])).distinct()
+            )
+            out.update(r[0] for r in rows)
+        return out
+
+    def move_clusters(self, from_ids: set[int], to_id: int) -> None:
+        self.merged = True
+        self.conn.execute(
+            update(self.table).where(self.col.in_(sorted(from_ids))).values({self.col.key: to_id})
+        )
+
+    def assign(self, report_id: int, cluster_id: int) -> None:
+        self.conn.execute(
+            insert(self.table).values({"report_id": report_id, self.col.key: cluster_id})
+        )
+
+
+def _linkable_keys(conn: Connection, report_id: int) -> list[LinkKey]:
+    return [
+        LinkKey(t, v)
+        for t, v in conn.execute(
+            select(indicators.c.type, indicators.c.value).where(
+                indicators.c.report_id == report_id, indicators.c.linkable.is_(True)
+            )
+        )
+    ]
+
+
+def _candidate_rows(conn: Connection, key: LinkKey) -> list[tuple[int, int, str | None]]:
+    """(row id, report id, reason) of the rows of ``key`` whose status specificity decides
+    (not excluded for another reason: warninglist, own contact, weak type, analyst's cut)."""
+    return [
+        (int(r.id), int(r.report_id), r.excluded_reason)
+        for r in conn.execute(
+            select(indicators.c.id, indicators.c.report_id, indicators.c.excluded_reason).where(
+                indicators.c.type == key.type,
+                indicators.c.value == key.value,
+                or_(
+                    indicators.c.excluded_reason.is_(None),
+                    indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
+                ),
+            )
+        )
+    ]
+
+
+def _desired(
+    conn: Connection, key: LinkKey, holders: list[int], model: SpecificityModel
+) -> str | None:
+    if len(set(holders)) > model.generic_df:
+        return generic_reason(len(set(holders)))
+    if key.type not in PAYMENT_TYPES:
+        return None
+    sizes = (
+        select(report_core.c.core_id, func.count().label("n"))
+        .group_by(report_core.c.core_id)
+        .subquery()
+    )
+    groups = conn.execute(
+        select(func.count(func.distinct(report_core.c.core_id)))
+        .join(sizes, sizes.c.core_id == report_core.c.core_id)
+        .where(report_core.c.report_id.in_(holders), sizes.c.n >= model.bridge_min_group)
+    ).scalar_one()
+    return bridge_reason(int(groups)) if groups >= 2 else None
+
+
+def _set_status(conn: Connection, key: LinkKey, model: SpecificityModel) -> bool:
+    """Bring one key's automatic status up to date; True if it changed."""
+    rows = _candidate_rows(conn, key)
+    if not rows:
+        return False
+    want = _desired(conn, key, [r[1] for r in rows], model)
+    if all(r[2] == want for r in rows):
+        return False
+    conn.execute(
+        update(indicators)
+        .where(indicators.c.id.in_([r[0] for r in rows]))
+        .values(linkable=want is None, excluded_reason=want)
+    )
+    return True
+
+
+def refresh_after_insert(
+    conn: Connection, report_id: int, model: SpecificityModel = DEFAULT
+) -> int:
+    """Link a newly inserted report, keeping every key's status exact. Returns its cluster."""
+    keys = [
+        LinkKey(t, v)
+        for t, v in conn.execute(
+            select(indicators.c.type, indicators.c.value).where(indicators.c.report_id == report_id)
+        )
+    ]
+    core = SqlComponents(conn, core=True)
+    core_id = link_report(
+        core, report_id, [k for k in _linkable_keys(conn, report_id) if k.type not in PAYMENT_TYPES]
+    )
+    to_check = set(keys)
+    if core.merged:  # groups joined: payment accounts held inside may stop (or start) bridging
+        members = select(report_core.c.report_id).where(report_core.c.core_id == core_id)
+        to_check |= {
+            LinkKey(t, v)
+            for t, v in conn.execute(
+                select(indicators.c.type, indicators.c.value).where(
+                    indicators.c.report_id.in_(members), indicators.c.type.in_(PAYMENT_TYPES)
+                )
+            )
+        }
+    flipped = [k for k in sorted(to_check) if _set_status(conn, k, model)]
+    if any(k.type not in PAYMENT_TYPES for k in flipped if _holders(conn, k) != {report_id}):
+        full_recompute(conn, model, statuses=False)  # a value became generic: rare, so simply
+        return _cluster_of(conn, report_id)
+    affected = {report_id}
+    for k in flipped:
+        affected |= _holders(conn, k)
+    if affected == {report_id}:
+        return link_report(SqlComponents(conn), report_id, _linkable_keys(conn, report_id))
+    _relink_clusters(conn, affected)
+    return _cluster_of(conn, report_id)
+
+
+def _holders(conn: Connection, key: LinkKey) -> set[int]:
+    return {
+        int(r[0])
+        for r in conn.execute(
+            select(indicators.c.report_id).where(
+                indicators.c.type == key.type, indicators.c.value == key.value
+            )
+        )
+    }
+
+
+def _cluster_of(conn: Connection, report_id: int) -> int:
+    return int(
+        conn.execute(
+            select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == report_id)
+        ).scalar_one()
+    )
+
+
+def _relink_clusters(conn: Connection, report_ids: set[int]) -> None:
+    """Re-place every report of the clusters holding ``report_ids`` (and those reports)."""
+    cids = {
+        int(c)
+        for c in conn.execute(
+            select(report_clusters.c.cluster_id).where(report_clusters.c.report_id.in_(report_ids))
+        ).scalars()
+    }
+    members = set(report_ids) | {
+        int(r)
+        for r in conn.execute(
+            select(report_clusters.c.report_id).where(report_clusters.c.cluster_id.in_(cids))
+        ).scalars()
+    }
+    conn.execute(delete(report_clusters).where(report_clusters.c.report_id.in_(members)))
+    comps = SqlComponents(conn)
+    for rid in sorted(members):
+        link_report(comps, rid, _linkable_keys(conn, rid))
+    analyst.apply_merges(conn)
+
+
+def full_recompute(
+    conn: Connection, model: SpecificityModel = DEFAULT, *, statuses: bool = True
+) -> None:
+    """Recompute key statuses, core components and clusters from the stored indicators and
+    analysts' decisions (rebuild, erasure, cuts)."""
+    if statuses:
+        conn.execute(
+            update(indicators)
+            .where(indicators.c.excluded_reason.startswith(GENERIC_PREFIX))
+            .values(linkable=True, excluded_reason=None)
+        )
+        counts = conn.execute(
+            select(
+                indicators.c.type,
+                indicators.c.value,
+                func.count(func.distinct(indicators.c.report_id)),
+            )
+            .where(indicators.c.linkable.is_(True))
+            .group_by(indicators.c.type, indicators.c.value)
+            .having(func.count(func.distinct(indicators.c.report_id)) > model.generic_df)
+        ).all()
+        for t, v, n in counts:
+            conn.execute(
+                update(indicators)
+                .where(
+                    indicators.c.type == t, indicators.c.value == v, indicators.c.linkable.is_(True)
+                )
+                .values(linkable=False, excluded_reason=generic_reason(int(n)))
+            )
+    keys: dict[int, list[LinkKey]] = defaultdict(list)
+    for rid, t, v in conn.execute(
+        select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
+            indicators.c.linkable.is_(True)
+        )
+    ):
+        keys[int(rid)].append(LinkKey(t, v))
+    ids = [int(r) for r in conn.execute(select(reports.c.id).order_by(reports.c.id)).scalars()]
+    conn.execute(delete(report_core))
+    core = SqlComponents(conn, core=True)
+    for rid in ids:
+        link_report(core, rid, [k for k in keys.get(rid, []) if k.type not in PAYMENT_TYPES])
+    # Payment statuses depend on the core components just computed.
+    payment = {
+        LinkKey(t, v)
+        for t, v in conn.execute(
+            select(indicators.c.type, indicators.c.value)
+            .where(
+                indicators.c.type.in_(PAYMENT_TYPES),
+                or_(
+                    indicators.c.excluded_reason.is_(None),
+                    indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
+                ),
+            )
+            .distinct()
+        )
+    }
+    for k in sorted(payment):
+        _set_status(conn, k, model)
+    keys.clear()
+    for rid, t, v in conn.execute(
+        select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
+            indicators.c.linkable.is_(True)
+        )
+    ):
+        keys[int(rid)].append(LinkKey(t, v))
+    conn.execute(delete(report_clusters))
+    comps = SqlComponents(conn)
+    for rid in ids:
+        link_report(comps, rid, keys.get(rid, []))
+    analyst.apply_merges(conn)
