@@ -16,7 +16,8 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from ringtrace import __version__
-from ringtrace.errors import ImportFailed, RingtraceError, UnsafeBind
+from ringtrace.domain.models import ReportRef
+from ringtrace.errors import ImportFailed, InvalidReport, RingtraceError, UnsafeBind
 from ringtrace.settings import Settings
 
 P = ParamSpec("P")
@@ -427,6 +428,184 @@ def report_withdraw(
         f"withdrawn: {done['files_deleted']} evidence files erased, "
         f"{done['indicators_kept']} offender indicators kept, {done['indicators_deleted']} removed"
     )
+
+
+export_app = typer.Typer(help="Exports for other engines.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+cluster_app = typer.Typer(
+    help="Analysts' decisions on clusters (audited, kept through rebuilds).", no_args_is_help=True
+)
+app.add_typer(cluster_app, name="cluster")
+
+
+def _ref(text: str) -> ReportRef:
+    if "/" not in text:
+        raise InvalidReport(f"{text!r}: give a report as SOURCE/EXTERNAL_ID")
+    source, external_id = text.split("/", 1)
+    return ReportRef(source, external_id)
+
+
+@export_app.command("parquet")
+@handle_errors
+def export_parquet(
+    ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="Folder to write.")]
+) -> None:
+    """Write reports.parquet, keys.parquet and merges.parquet for the batch linkers."""
+    counts = _open(_settings(ctx)).export_parquet(folder)
+    typer.echo(
+        f"wrote {counts['reports']} reports, {counts['keys']} keys, "
+        f"{counts['merges']} merges to {folder}"
+    )
+
+
+@app.command()
+@handle_errors
+def link(
+    ctx: typer.Context,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (embedded) or spark (pyspark, local mode).")
+    ] = "duckdb",
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A folder from `ringtrace export parquet` (default: export now)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compare only; do not write the clusters back.")
+    ] = False,
+) -> None:
+    """Re-cluster every report with the batch linker and write the result back."""
+    from ringtrace import batch_link
+
+    run = batch_link.run(_open(_settings(ctx)), engine, source, write=not dry_run)
+    typer.echo(
+        f"{run.engine}: {run.reports} reports, {run.clusters} clusters of 2+, {run.rounds} rounds, "
+        f"{run.bridges} bridging payment accounts, {run.differences} reports placed differently "
+        f"from the online linker, {run.moved} moved, {run.seconds:.1f}s"
+    )
+
+
+@app.command()
+@handle_errors
+def explain(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="SOURCE/EXTERNAL_ID of one report.")],
+    b: Annotated[str, typer.Argument(help="SOURCE/EXTERNAL_ID of the other.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The shortest chain of shared keys that puts two reports in one cluster."""
+    store = _open(_settings(ctx))
+    ra, rb = _ref(a), _ref(b)
+    chain = store.explain(ra, rb)
+    if chain is None:
+        typer.echo(f"{a} and {b} are not in the same cluster", err=True)
+        raise typer.Exit(1)
+    refs = store.refs([h.from_report for h in chain] + [h.to_report for h in chain])
+    hops = [
+        {
+            "from": refs[h.from_report].to_dict(), "to": refs[h.to_report].to_dict(),
+            "key": h.key.to_dict() if h.key else None, "merge_reason": h.merge_reason,
+        }
+        for h in chain
+    ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({"chain": hops}, ensure_ascii=False, indent=2))
+        return
+    typer.echo(a)
+    for h in hops:
+        via = (
+            f"{h['key']['type']}:{h['key']['value']}"
+            if h["key"]
+            else f"analyst merge ({h['merge_reason']})"
+        )
+        typer.echo(f"  -- {via} --> {h['to']['source']}/{h['to']['external_id']}")
+
+
+@cluster_app.command("merge")
+@handle_errors
+def cluster_merge(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="SOURCE/EXTERNAL_ID of a report in one cluster.")],
+    b: Annotated[str, typer.Argument(help="SOURCE/EXTERNAL_ID of a report in the other.")],
+    reason: Annotated[str, typer.Option(help="Why (required; audited).")],
+) -> None:
+    """Join two clusters."""
+    cid = _open(_settings(ctx)).merge(_ref(a), _ref(b), reason=reason)
+    typer.echo(f"merged into cluster {cid}")
+
+
+@cluster_app.command("cut")
+@handle_errors
+def cluster_cut(
+    ctx: typer.Context,
+    key_type: Annotated[str, typer.Argument(help="Key type, e.g. phone.")],
+    value: Annotated[
+        str, typer.Argument(help="Normalised value, as `ringtrace clusters` shows it.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (required; audited).")],
+) -> None:
+    """Stop one key from linking (split what it held together)."""
+    from ringtrace.domain.models import LinkKey
+
+    after = _open(_settings(ctx)).cut(LinkKey(key_type, value), reason=reason)
+    typer.echo(f"cut {key_type}:{value}; its reports are now in {len(after)} cluster(s): {after}")
+
+
+@cluster_app.command("unrelated")
+@handle_errors
+def cluster_unrelated(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="SOURCE/EXTERNAL_ID of one report.")],
+    b: Annotated[str, typer.Argument(help="SOURCE/EXTERNAL_ID of the other.")],
+    reason: Annotated[str, typer.Option(help="Why (required; audited).")],
+) -> None:
+    """Mark two reports as unrelated: cut every key they share directly."""
+    store = _open(_settings(ctx))
+    cut = store.unrelated(_ref(a), _ref(b), reason=reason)
+    typer.echo(f"cut {len(cut)} shared key(s): " + ", ".join(f"{k.type}:{k.value}" for k in cut))
+    if store.explain(_ref(a), _ref(b)) is not None:
+        typer.echo("they are still linked through other reports; see `ringtrace explain`")
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    hard: Annotated[
+        bool, typer.Option(help="The hard-case scenario (mule account, rotating numbers, ...).")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Scenario seed.")] = 2024,
+    background: Annotated[int, typer.Option(help="Unrelated background reports.")] = 2000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Link a generated scenario in a temporary store and score it against its ground truth:
+    pairwise precision/recall and B-cubed F1."""
+    import tempfile
+
+    from ringtrace.demo import generate
+    from ringtrace.ingest import import_lines
+    from ringtrace.linking.evaluation import bcubed, pairwise
+    from ringtrace.store import Store
+
+    scenario = generate(seed=seed, background=background, hard=hard)
+    with tempfile.TemporaryDirectory(prefix="ringtrace-eval-") as tmp:
+        store = Store.open(Settings(data_dir=Path(tmp), actor="evaluate"))
+        store.migrate()
+        import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
+        predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+        store.close()
+    pw, b3 = pairwise(predicted, scenario.truth), bcubed(predicted, scenario.truth)
+    out = {
+        "reports": len(scenario.reports), "rings": scenario.ring_sizes(),
+        "pairwise": {"precision": pw.precision, "recall": pw.recall, "f1": pw.f1},
+        "bcubed": {"precision": b3.precision, "recall": b3.recall, "f1": b3.f1},
+    }  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    typer.echo(f"{len(scenario.reports)} reports, rings {scenario.ring_sizes()}")
+    typer.echo(f"pairwise precision {pw.precision:.4f}  recall {pw.recall:.4f}  F1 {pw.f1:.4f}")
+    typer.echo(f"B-cubed  precision {b3.precision:.4f}  recall {b3.recall:.4f}  F1 {b3.f1:.4f}")
 
 
 @app.command()

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
+G = TypeVar("G", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,7 @@ class BCubed:
         return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
-def bcubed(
-    predicted: Iterable[Iterable[Hashable]], truth: Mapping[Hashable, Hashable | None]
-) -> BCubed:
+def bcubed(predicted: Iterable[Iterable[K]], truth: Mapping[K, G | None]) -> BCubed:
     """B-cubed precision and recall (Bagga & Baldwin): per item, the share of its predicted
     cluster that truly belongs with it, and the share of its true group it was put with.
     An item with no true group is a group of its own; unpredicted items are singletons."""
@@ -65,9 +67,7 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
-def pairwise(
-    predicted: Iterable[Iterable[Hashable]], truth: Mapping[Hashable, Hashable | None]
-) -> PairwiseScore:
+def pairwise(predicted: Iterable[Iterable[K]], truth: Mapping[K, G | None]) -> PairwiseScore:
     """Pairwise precision/recall of predicted clusters.
 
     ``truth`` maps every item to its true group, or None for an item that belongs to no

@@ -1,0 +1,264 @@
+"""Linking at scale: specificity, analysts' control, explanations, and the batch linkers
+agreeing with the online linker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from ringtrace import batch_link
+from ringtrace.cli import app
+from ringtrace.demo import generate
+from ringtrace.domain.models import LinkKey, ReportRef
+from ringtrace.errors import InvalidReport
+from ringtrace.indicators import extract_report
+from ringtrace.ingest import import_lines, ingest
+from ringtrace.intake.received import receive
+from ringtrace.linking.batch import link
+from ringtrace.linking.engines import DuckDBEngine
+from ringtrace.linking.evaluation import bcubed, pairwise
+from ringtrace.linking.incremental import link_report
+from ringtrace.store import Store
+from tests.factories import line, report
+
+
+def clusters_of(store: Store) -> list[list[tuple[str, str]]]:
+    return [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+
+
+def add(store: Store, **fields: object) -> ReportRef:
+    doc = report(**fields)
+    ingest(store, receive(line(doc)))
+    return ReportRef(doc["source"], doc["external_id"])
+
+
+# -- ground truth ------------------------------------------------------------------------
+
+
+def test_hard_cases_are_linked_right(store: Store) -> None:
+    scenario = generate(hard=True, background=400)
+    import_lines(store, [line(d) for d in scenario.reports])
+    predicted = clusters_of(store)
+    pw, b3 = pairwise(predicted, scenario.truth), bcubed(predicted, scenario.truth)
+    assert pw.precision >= 0.99 and pw.recall >= 0.95, pw
+    assert b3.f1 >= 0.95
+    # The mule account is visible, with its reason, but did not merge the two rings.
+    sizes = sorted((len(c) for c in predicted), reverse=True)
+    assert sizes[:2] == [35, 12]
+    mule = scenario.rings["mule"][0]
+    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    assert any("money mule" in (lk.excluded_reason or "") for lk in ring.excluded), mule
+
+
+@pytest.mark.slow
+def test_hard_cases_with_a_large_background(sqlite_store: Store) -> None:
+    scenario = generate(hard=True, background=2000)
+    import_lines(sqlite_store, [line(d) for d in scenario.reports])
+    pw = pairwise(clusters_of(sqlite_store), scenario.truth)
+    assert pw.precision >= 0.99 and pw.recall >= 0.95, pw
+
+
+# -- specificity -------------------------------------------------------------------------
+
+
+def test_weak_keys_never_merge(store: Store) -> None:
+    a = add(store, narrative="it asked me to install com.privatechat.app")
+    b = add(store, narrative="the app com.privatechat.app was on my phone")
+    assert store.clusters() == []
+    ind = next(
+        i for i in store.report(store.report_id(a)).indicators if i.type == "android_package"
+    )
+    assert "package names" in (ind.excluded_reason or "")
+    assert b
+
+
+def test_generic_values_are_excluded_by_the_batch_rules() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE k AS SELECT * FROM (VALUES "
+        "(1,'ip','9.9.9.9',true),(2,'ip','9.9.9.9',true),(3,'ip','9.9.9.9',true),(4,'ip','9.9.9.9',true),"
+        "(1,'phone','+1',true),(2,'phone','+1',true)) t(report_id, key_type, key_value, linkable)"
+    )
+    result = link(DuckDBEngine(con), "k", generic_df=3)
+    assert result.assignments == {1: 1, 2: 1}  # 9.9.9.9 is generic; the phone still links
+
+
+# -- analysts' control -------------------------------------------------------------------
+
+
+def test_merge_and_cut_are_audited_and_survive_rebuild(store: Store) -> None:
+    a = add(store, narrative="pay to +852 6123 4567")
+    b = add(store, narrative="he used +852 6123 4567 too")
+    c = add(store, narrative="a different ring at hxxp://other-ring[.]top/x")
+    with pytest.raises(InvalidReport):
+        store.merge(a, c, reason="")
+    store.merge(a, c, reason="same voice on both calls, per the investigator")
+    assert len(store.clusters()) == 1 and len(store.clusters()[0].reports) == 3
+    store.cut(LinkKey("phone", "+85261234567"), reason="a shared public payphone, not the ring")
+    by_size = sorted(len(x.reports) for x in store.clusters())
+    assert by_size == [2]  # a and c stay merged, b is alone now
+    store.rebuild(extract_report)
+    assert sorted(len(x.reports) for x in store.clusters()) == [2]
+    cut = next(i for i in store.report(store.report_id(b)).indicators if i.type == "phone")
+    assert cut.excluded_reason and "payphone" in cut.excluded_reason
+    actions = [e.action for e in store.audit_entries()]
+    assert "cluster.merge" in actions and "cluster.split" in actions
+    assert store.verify_audit().ok
+
+
+def test_explain_gives_the_shortest_chain(store: Store) -> None:
+    a = add(store, narrative="+852 6123 4567")
+    b = add(store, narrative="+852 6123 4567 and hxxp://chat-priv[.]top/app.apk")
+    c = add(store, narrative="hxxp://chat-priv[.]top/app.apk and 45.77.102.16")
+    d = add(store, narrative="server 45.77.102.16")
+    chain = store.explain(a, d)
+    assert chain is not None and len(chain) == 3
+    refs = store.refs([h.to_report for h in chain])
+    assert [refs[h.to_report] for h in chain] == [b, c, d]
+    assert chain[0].key == LinkKey("phone", "+85261234567")
+    assert store.explain(a, a) == []
+
+
+def test_unrelated_cuts_the_shared_keys(store: Store) -> None:
+    a = add(store, narrative="+852 6123 4567")
+    b = add(store, narrative="+852 6123 4567")
+    cut = store.unrelated(a, b, reason="two different people share a family phone")
+    assert cut == [LinkKey("phone", "+85261234567")]
+    assert store.clusters() == []
+
+
+# -- batch and online agree --------------------------------------------------------------
+
+
+def _scenario_store(store: Store) -> None:
+    scenario = generate(hard=True, background=300, seed=5)
+    import_lines(store, [line(d) for d in scenario.reports])
+    refs = [ReportRef(d["source"], d["external_id"]) for d in scenario.reports[:40]]
+    store.merge(refs[0], refs[1], reason="linked by an undercover conversation")
+    store.cut(LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over")
+
+
+def test_duckdb_batch_matches_the_online_linker(store: Store) -> None:
+    _scenario_store(store)
+    run = batch_link.run(store, "duckdb", write=False)
+    assert run.differences == 0 and run.bridges == 1
+    before = store.assignments()
+    assert batch_link.run(store, "duckdb").moved == 0
+    assert store.assignments() == before
+
+
+@pytest.mark.slow
+def test_spark_batch_matches_the_online_linker(sqlite_store: Store) -> None:
+    _scenario_store(sqlite_store)
+    run = batch_link.run(sqlite_store, "spark", write=False)
+    assert run.differences == 0 and run.bridges == 1
+
+
+class _MemoryComponents:
+    """The online linker's ComponentStore in memory, for a chain too long to ingest."""
+
+    def __init__(self) -> None:
+        self.holders: dict[LinkKey, set[int]] = {}
+        self.cluster: dict[int, int] = {}
+        self.members: dict[int, set[int]] = {}
+
+    def add_keys(self, rid: int, keys: Sequence[LinkKey]) -> None:
+        for k in keys:
+            self.holders.setdefault(k, set()).add(rid)
+
+    def reports_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
+        return {r for k in keys for r in self.holders.get(k, ()) if r != exclude}
+
+    def clusters_of(self, report_ids: Iterable[int]) -> set[int]:
+        return {self.cluster[r] for r in report_ids if r in self.cluster}
+
+    def move_clusters(self, from_ids: set[int], to_id: int) -> None:
+        for cid in from_ids:
+            for r in self.members.pop(cid):
+                self.cluster[r] = to_id
+                self.members.setdefault(to_id, set()).add(r)
+
+    def assign(self, report_id: int, cluster_id: int) -> None:
+        self.cluster[report_id] = cluster_id
+        self.members.setdefault(cluster_id, set()).add(report_id)
+
+
+def _chain(n: int, tmp_path: Path) -> tuple[Path, dict[int, int]]:
+    """Reports 1..n where report i shares key i with i-1 and key i+1 with i+1, arriving in a
+    scrambled order; two separate chains so the labels are not all 1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for i in range(1, n + 1):
+        group = 0 if i <= n // 2 else 1
+        rows += [(i, "phone", f"k{group}-{i}"), (i, "phone", f"k{group}-{i + 1}")]
+    online = _MemoryComponents()
+    keys_of: dict[int, list[LinkKey]] = {}
+    for rid, t, v in rows:
+        keys_of.setdefault(rid, []).append(LinkKey(t, v))
+    for rid in range(1, n + 1):
+        online.add_keys(rid, keys_of[rid])
+        link_report(online, rid, keys_of[rid])
+    path = tmp_path / "chain"
+    path.mkdir()
+    pq.write_table(
+        pa.table({"report_id": [r[0] for r in rows], "key_type": [r[1] for r in rows],
+                  "key_value": [r[2] for r in rows], "linkable": [True] * len(rows)}),
+        path / "keys.parquet",
+    )  # fmt: skip
+    pq.write_table(
+        pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64())}),
+        path / "merges.parquet",
+    )
+    return path, online.cluster
+
+
+def test_duckdb_on_a_100k_chain(tmp_path: Path) -> None:
+    folder, online = _chain(100_000, tmp_path)
+    assignments, rounds, _ = batch_link.link_from_parquet(DuckDBEngine(), folder)
+    assert assignments == online
+    assert set(assignments.values()) == {1, 50_001}
+    assert rounds < 40  # logarithmic, not 100,000
+
+
+@pytest.mark.slow
+def test_spark_on_a_100k_chain(tmp_path: Path) -> None:
+    folder, online = _chain(100_000, tmp_path)
+    engine = batch_link.make_engine("spark")
+    assignments, rounds, _ = batch_link.link_from_parquet(engine, folder)
+    assert assignments == online
+    assert rounds < 40
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def test_link_explain_and_evaluate_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path / "d")]
+    runner.invoke(app, [*base, "init"])
+    f = tmp_path / "r.jsonl"
+    docs = [report(external_id=f"E{i}", narrative=t) for i, t in enumerate(
+        ["+852 6123 4567", "+852 6123 4567 hxxp://x-ring[.]top/a", "hxxp://x-ring[.]top/a"]
+    )]  # fmt: skip
+    f.write_text("\n".join(line(d) for d in docs))
+    runner.invoke(app, [*base, "import", str(f)])
+    res = runner.invoke(app, [*base, "link", "--engine", "duckdb"])
+    assert res.exit_code == 0 and "0 reports placed differently" in res.output, res.output
+    res = runner.invoke(app, [*base, "explain", "test-agency/E0", "test-agency/E2", "--json"])
+    chain = json.loads(res.output)["chain"]
+    assert [h["key"]["type"] for h in chain] == ["phone", "url"] or [
+        h["key"]["type"] for h in chain
+    ] == ["phone", "domain"]
+    res = runner.invoke(app, ["evaluate", "--background", "100", "--json"])
+    scores = json.loads(res.output)
+    assert scores["pairwise"]["precision"] >= 0.99 and scores["bcubed"]["f1"] >= 0.95
+    out = tmp_path / "pq"
+    res = runner.invoke(app, [*base, "export", "parquet", str(out)])
+    assert res.exit_code == 0 and (out / "keys.parquet").exists()
