@@ -82,8 +82,13 @@ def _ringtrace(engine_name: str, folder: str, out: Any) -> None:
     seconds = time.perf_counter() - started
     digest = _digest(result.assignments)
     if engine_name == "spark":
+        from pyspark import SparkContext
+
+        gateway = SparkContext._gateway
         spark.stop()
-        time.sleep(1)
+        if gateway is not None and getattr(gateway, "proc", None) is not None:
+            gateway.proc.stdin.close()  # the JVM exits when its stdin closes
+            gateway.proc.wait(timeout=60)
     out.put((seconds, result.rounds, digest, _peak_mib(engine_name == "spark")))
 
 
@@ -97,11 +102,19 @@ def _splink(folder: str, out: Any) -> None:
     edges = con.sql(f"SELECT * FROM read_parquet('{folder}/edges.parquet')")
     db_api = DuckDBAPI(connection=con)
     started = time.perf_counter()
-    clusters = cluster_pairwise_predictions_at_threshold(nodes, edges, db_api, node_id_column_name="unique_id")
-    rows = clusters.as_duckdbpyrelation().fetchall() if hasattr(clusters, "as_duckdbpyrelation") else clusters.as_record_dict()
+    clusters = cluster_pairwise_predictions_at_threshold(
+        nodes, edges, db_api, node_id_column_name="unique_id"
+    )
+    rows = (
+        clusters.as_duckdbpyrelation().fetchall()
+        if hasattr(clusters, "as_duckdbpyrelation")
+        else clusters.as_record_dict()
+    )
     seconds = time.perf_counter() - started
     # Splink names a cluster by one of its node ids; compare the partition, not the names.
-    pairs = [(r[0], r[1]) if isinstance(r, tuple) else (r["unique_id"], r["cluster_id"]) for r in rows]
+    pairs = [
+        (r[0], r[1]) if isinstance(r, tuple) else (r["unique_id"], r["cluster_id"]) for r in rows
+    ]
     groups: dict[Any, int] = {}
     for node, cid in pairs:
         groups[cid] = min(groups.get(cid, node), node)
@@ -172,8 +185,20 @@ def online(n: int, samples: int) -> None:
                      "attributes": "{}", "occurrences": "[]"}
                     for r in range(lo, hi + 1)
                 ])  # fmt: skip
-                conn.execute(insert(report_clusters), [{"report_id": r, "cluster_id": max(1, (r // 20) * 20)} for r in range(lo, hi + 1)])
-                conn.execute(insert(report_core), [{"report_id": r, "core_id": max(1, (r // 20) * 20)} for r in range(lo, hi + 1)])
+                conn.execute(
+                    insert(report_clusters),
+                    [
+                        {"report_id": r, "cluster_id": max(1, (r // 20) * 20)}
+                        for r in range(lo, hi + 1)
+                    ],
+                )
+                conn.execute(
+                    insert(report_core),
+                    [
+                        {"report_id": r, "core_id": max(1, (r // 20) * 20)}
+                        for r in range(lo, hi + 1)
+                    ],
+                )
         print(f"  loaded a store of {n:,} reports in {time.perf_counter() - t:.0f}s")
         times = []
         for i in range(samples):
@@ -196,7 +221,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--no-spark", action="store_true")
-    ap.add_argument("--online", type=int, default=1_000_000, help="store size for the online test (0: skip)")
+    ap.add_argument(
+        "--online", type=int, default=1_000_000, help="store size for the online test (0: skip)"
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"cpus: {os.cpu_count()}; {KEYS_PER_REPORT} key occurrences per report\n")
@@ -205,7 +232,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
             generate(n, Path(tmp))
-            print(f"N = {n:,} reports, {n * KEYS_PER_REPORT:,} key occurrences (generated in {time.perf_counter() - t:.0f}s)")
+            print(
+                f"N = {n:,} reports, {n * KEYS_PER_REPORT:,} key occurrences (generated in {time.perf_counter() - t:.0f}s)"
+            )
             row = {}
             row["ringtrace-duckdb"] = measure(_ringtrace, "duckdb", tmp)
             row["splink-duckdb"] = measure(_splink, tmp)

@@ -608,6 +608,63 @@ def evaluate(
     typer.echo(f"B-cubed  precision {b3.precision:.4f}  recall {b3.recall:.4f}  F1 {b3.f1:.4f}")
 
 
+suggest_app = typer.Typer(
+    help="Suggested links from weak signals (never merged on their own).", no_args_is_help=True
+)
+app.add_typer(suggest_app, name="suggestions")
+
+
+@suggest_app.command("list")
+@handle_errors
+def suggestions_list(
+    ctx: typer.Context,
+    refresh: Annotated[
+        bool, typer.Option(help="Look for new near-duplicate scripts first.")
+    ] = False,
+    threshold: Annotated[float, typer.Option(help="Minimum estimated Jaccard similarity.")] = 0.5,
+    status: Annotated[str, typer.Option(help="open, accepted, rejected or all.")] = "open",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Suggested links between clusters, strongest first."""
+    store = _open(_settings(ctx))
+    if refresh:
+        new = store.refresh_suggestions(threshold)
+        typer.echo(f"{new} new suggestion(s)", err=True)
+    rows = store.suggestions(None if status == "all" else status)
+    if as_json:
+        typer.echo(json.dumps({"suggestions": rows}, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        typer.echo(
+            f"#{r['id']} {r['kind']} {r['score']:.2f}  {r['a']['source']}/{r['a']['external_id']}"
+            f"  ~  {r['b']['source']}/{r['b']['external_id']}  [{r['status']}]"
+        )
+
+
+@suggest_app.command("accept")
+@handle_errors
+def suggestions_accept(
+    ctx: typer.Context,
+    suggestion: Annotated[int, typer.Argument(help="The suggestion's number.")],
+    reason: Annotated[str, typer.Option(help="Why (required; audited).")],
+) -> None:
+    """Accept a suggestion: merge the two clusters."""
+    _open(_settings(ctx)).decide_suggestion(suggestion, accept=True, reason=reason)
+    typer.echo(f"suggestion {suggestion} accepted: clusters merged")
+
+
+@suggest_app.command("reject")
+@handle_errors
+def suggestions_reject(
+    ctx: typer.Context,
+    suggestion: Annotated[int, typer.Argument(help="The suggestion's number.")],
+    reason: Annotated[str, typer.Option(help="Why (required; audited).")],
+) -> None:
+    """Reject a suggestion; it will not be suggested again."""
+    _open(_settings(ctx)).decide_suggestion(suggestion, accept=False, reason=reason)
+    typer.echo(f"suggestion {suggestion} rejected")
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -49,7 +49,7 @@ from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
 from ringtrace.store import analyst, components
 from ringtrace.store import audit_log as audit
-from ringtrace.store.tables import attachments, indicators, report_clusters, reports
+from ringtrace.store.tables import attachments, indicators, report_clusters, reports, suggestions
 
 SYSTEM = "system"
 
@@ -748,6 +748,110 @@ class Store:
                     select(report_clusters.c.report_id, report_clusters.c.cluster_id)
                 )
             }
+
+    # -- weak signals ----------------------------------------------------------------------
+
+    def refresh_suggestions(self, threshold: float = 0.5, backend: str = "rensa") -> int:
+        """Find near-duplicate offender scripts in different clusters; add them as open
+        suggestions (decided ones are left alone). Returns how many are new."""
+        from ringtrace.linking.suggestions import near_duplicates
+
+        texts: dict[int, str] = {}
+        ring = self.keys()
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(
+                    reports.c.id,
+                    reports.c.source,
+                    reports.c.external_id,
+                    reports.c.document,
+                    reports.c.document_key,
+                ).where(reports.c.withdrawn_at.is_(None))
+            ).all()
+        for r in rows:
+            doc = json.loads(
+                open_document(
+                    ring,
+                    r.document,
+                    r.document_key,
+                    _aad(r.source, r.external_id),
+                    what=f"report {r.id}",
+                )
+            )
+            script = "\n".join(
+                m.get("text", "")
+                for m in doc.get("messages", [])
+                if isinstance(m, dict) and m.get("from") == "offender"
+            )
+            if len(script) >= 40:
+                texts[int(r.id)] = script
+        pairs = near_duplicates(texts, threshold, backend)
+        clusters = self.assignments()
+        new = 0
+        with self._write() as conn:
+            seen = {
+                (int(a), int(b))
+                for a, b in conn.execute(select(suggestions.c.report_a, suggestions.c.report_b))
+            }
+            for p in pairs:
+                if clusters.get(p.a, p.a) == clusters.get(p.b, p.b) or (p.a, p.b) in seen:
+                    continue
+                conn.execute(insert(suggestions).values(
+                    kind="script", report_a=p.a, report_b=p.b, score=p.score, status="open",
+                    created_at=datetime.now(UTC),
+                ))  # fmt: skip
+                new += 1
+            audit.append(
+                conn,
+                self.actor,
+                "suggestions.refresh",
+                "store",
+                {"candidates": len(pairs), "new": new},
+            )
+        return new
+
+    def suggestions(self, status: str | None = "open") -> list[dict[str, Any]]:
+        q = select(suggestions).order_by(suggestions.c.score.desc(), suggestions.c.id)
+        if status:
+            q = q.where(suggestions.c.status == status)
+        with self._connect() as conn:
+            rows = conn.execute(q).all()
+        refs = self.refs([r.report_a for r in rows] + [r.report_b for r in rows]) if rows else {}
+        return [
+            {
+                "id": r.id, "kind": r.kind, "score": r.score, "status": r.status, "reason": r.reason,
+                "a": refs[r.report_a].to_dict(), "b": refs[r.report_b].to_dict(),
+            }
+            for r in rows
+        ]  # fmt: skip
+
+    def decide_suggestion(
+        self, suggestion_id: int, *, accept: bool, reason: str, actor: str | None = None
+    ) -> None:
+        """Accept (merge the two clusters) or reject a suggestion, with a reason; audited."""
+        reason = analyst.require_reason(reason)
+        with self._connect() as conn:
+            row = conn.execute(select(suggestions).where(suggestions.c.id == suggestion_id)).first()
+        if row is None:
+            raise NotFound(f"no suggestion {suggestion_id}")
+        if row.status != "open":
+            raise Conflict(f"suggestion {suggestion_id} was already {row.status}")
+        refs = self.refs([row.report_a, row.report_b])
+        if accept:
+            self.merge(
+                refs[row.report_a],
+                refs[row.report_b],
+                reason=f"accepted suggestion {suggestion_id}: {reason}",
+                actor=actor,
+            )
+        with self._write() as conn:
+            conn.execute(
+                update(suggestions).where(suggestions.c.id == suggestion_id)
+                .values(status="accepted" if accept else "rejected", reason=reason, decided_by=actor or self.actor)
+            )  # fmt: skip
+            audit.append(conn, actor or self.actor, "suggestion.accept" if accept else "suggestion.reject",
+                         f"suggestion:{suggestion_id}",
+                         {"kind": row.kind, "score": row.score, "reports": [report_subject(refs[row.report_a]), report_subject(refs[row.report_b])], "reason": reason})  # fmt: skip
 
     def cluster_ids(self, min_size: int = 2) -> list[tuple[int, int]]:
         """``(cluster_id, size)`` of every cluster with at least ``min_size`` reports,

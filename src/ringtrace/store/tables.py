@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -104,6 +105,23 @@ decisions = Table(
     Column("reason", Text, nullable=False),
     Column("actor", String(200), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# Weak signals (near-duplicate scripts, later shared lure images): suggested links an analyst
+# accepts (a merge) or rejects. Never applied on their own.
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("report_a", Integer, ForeignKey("reports.id"), nullable=False),
+    Column("report_b", Integer, ForeignKey("reports.id"), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("status", String(20), nullable=False),  # open | accepted | rejected
+    Column("reason", Text, nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "report_a", "report_b"),
 )
 
 # Append-only, hash-chained: each entry commits to the one before it.
