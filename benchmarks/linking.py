@@ -23,7 +23,7 @@ from ringtrace.demo import generate
 from ringtrace.indicators import extract_report
 from ringtrace.ingest import import_lines
 from ringtrace.intake.schema import parse_report
-from ringtrace.linking.evaluation import PairwiseScore, pairwise
+from ringtrace.linking.evaluation import PairwiseScore, bcubed, pairwise
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 
@@ -73,9 +73,10 @@ def line(name: str, score: PairwiseScore, seconds: float, n: int) -> str:
 def main(argv: Iterable[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--background", type=int, default=120)
+    ap.add_argument("--background", type=int, default=2000)
+    ap.add_argument("--demo", action="store_true", help="the plain demo scenario instead of the hard cases")
     args = ap.parse_args(list(argv) if argv is not None else None)
-    scenario = generate(seed=args.seed, background=args.background)
+    scenario = generate(seed=args.seed, background=args.background, hard=not args.demo)
     n = len(scenario.reports)
     print(f"scenario seed {args.seed}: {n} reports, rings {scenario.ring_sizes()}")
 
@@ -88,6 +89,8 @@ def main(argv: Iterable[str] | None = None) -> None:
         predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
         store.close()
     print(line("ringtrace (SQLite, full)", pairwise(predicted, scenario.truth), ours_s, n))
+    b3 = bcubed(predicted, scenario.truth)
+    print(f"{'':28} B-cubed precision {b3.precision:.3f}  recall {b3.recall:.3f}  F1 {b3.f1:.3f}")
 
     t = time.perf_counter()
     raw = {(d["source"], d["external_id"]): raw_values(d) for d in scenario.reports}

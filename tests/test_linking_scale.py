@@ -270,27 +270,48 @@ SCRIPT = (
     "I have recorded our video call. Pay 5000 SGD to the account below within 24 hours or "
     "I will send the video to all {n} contacts in your phone, your family and your employer."
 )
-SCRIPT_ZH = "我已經錄低咗我哋嘅視像通話。24小時內轉5000蚊，否則我會將段片發俾你{n}個聯絡人同埋你屋企人。"
+SCRIPT_ZH = (
+    "我已經錄低咗我哋嘅視像通話。24小時內轉5000蚊，否則我會將段片發俾你{n}個聯絡人同埋你屋企人。"
+)
 
 
 def test_near_duplicate_scripts_are_suggested_never_merged(store: Store) -> None:
     msg = lambda text: [{"from": "offender", "text": text}]  # noqa: E731
     a = add(store, narrative="+852 6123 4567", messages=msg(SCRIPT.format(n=312)))
-    b = add(store, narrative="+852 9876 5432", messages=msg(SCRIPT.format(n=87).replace("employer", "employr")))
+    b = add(
+        store,
+        narrative="+852 9876 5432",
+        messages=msg(SCRIPT.format(n=87).replace("employer", "employr")),
+    )
     c = add(store, narrative="+852 5123 0000", messages=msg(SCRIPT_ZH.format(n=1)))
     d = add(store, narrative="+852 5123 1111", messages=msg(SCRIPT_ZH.format(n=2)))
-    add(store, narrative="+852 5999 2222", messages=msg("Hello, you won a prize, send your bank details now please."))
+    add(
+        store,
+        narrative="+852 5999 2222",
+        messages=msg("Hello, you won a prize, send your bank details now please."),
+    )
     assert store.refresh_suggestions() == 2
     assert store.clusters() == []  # nothing merged on its own
     rows = store.suggestions()
     pairs = {frozenset([(r["a"]["external_id"]), (r["b"]["external_id"])]) for r in rows}
-    assert pairs == {frozenset([a.external_id, b.external_id]), frozenset([c.external_id, d.external_id])}
+    assert pairs == {
+        frozenset([a.external_id, b.external_id]),
+        frozenset([c.external_id, d.external_id]),
+    }
     assert all(0.5 <= r["score"] <= 1 for r in rows)
     first = next(r for r in rows if a.external_id in (r["a"]["external_id"], r["b"]["external_id"]))
     other = next(r for r in rows if r is not first)
-    store.decide_suggestion(first["id"], accept=True, reason="same script, same wording of the threat")
-    store.decide_suggestion(other["id"], accept=False, reason="a script copied from a public forum post")
+    store.decide_suggestion(
+        first["id"], accept=True, reason="same script, same wording of the threat"
+    )
+    store.decide_suggestion(
+        other["id"], accept=False, reason="a script copied from a public forum post"
+    )
     assert [len(x.reports) for x in store.clusters()] == [2]
     assert store.refresh_suggestions() == 0  # decided pairs are not suggested again
     actions = [e.action for e in store.audit_entries()]
-    assert "suggestion.accept" in actions and "suggestion.reject" in actions and "cluster.merge" in actions
+    assert (
+        "suggestion.accept" in actions
+        and "suggestion.reject" in actions
+        and "cluster.merge" in actions
+    )
