@@ -156,10 +156,12 @@ def large_star(edges: str, out: str) -> Step:
         f"""
         WITH m AS (SELECT src AS u, LEAST(src, MIN(dst)) AS m FROM {edges} GROUP BY src),
         emitted AS (
-            SELECT e.dst AS a, m.m AS b FROM {edges} e JOIN m ON e.src = m.u WHERE e.dst > e.src
+            SELECT e.dst AS a, m.m AS b FROM {edges} e JOIN m ON e.src = m.u
+            WHERE e.dst > e.src AND e.dst <> m.m
         )
-        SELECT a AS src, b AS dst FROM emitted WHERE a <> b
-        UNION SELECT b AS src, a AS dst FROM emitted WHERE a <> b
+        SELECT DISTINCT src, dst FROM (
+            SELECT a AS src, b AS dst FROM emitted UNION ALL SELECT b AS src, a AS dst FROM emitted
+        ) x
         """,
         out,
     )
@@ -173,11 +175,12 @@ def small_star(edges: str, out: str) -> Step:
         WITH lower AS (SELECT src AS u, dst AS v FROM {edges} WHERE dst <= src),
         m AS (SELECT u, LEAST(u, MIN(v)) AS m FROM lower GROUP BY u),
         emitted AS (
-            SELECT l.v AS a, m.m AS b FROM lower l JOIN m ON l.u = m.u
-            UNION SELECT u AS a, m AS b FROM m
+            SELECT l.v AS a, m.m AS b FROM lower l JOIN m ON l.u = m.u WHERE l.v <> m.m
+            UNION ALL SELECT u AS a, m AS b FROM m WHERE u <> m
         )
-        SELECT a AS src, b AS dst FROM emitted WHERE a <> b
-        UNION SELECT b AS src, a AS dst FROM emitted WHERE a <> b
+        SELECT DISTINCT src, dst FROM (
+            SELECT a AS src, b AS dst FROM emitted UNION ALL SELECT b AS src, a AS dst FROM emitted
+        ) x
         """,
         out,
     )
