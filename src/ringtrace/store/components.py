@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Table, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
 
 from ringtrace.domain.models import LinkKey
 from ringtrace.linking.incremental import link_report
@@ -44,7 +44,14 @@ class SqlComponents:
         for i in range(0, len(pairs), 200):
             rows = self.conn.execute(
                 select(indicators.c.report_id).where(
-                    tuple_(indicators.c.type, indicators.c.value).in_(pairs[i : i + 200]),
+                    # OR of equalities, not a row-value IN: SQLite's planner uses the
+                    # (type, value) index only for the former (a full scan otherwise).
+                    or_(
+                        *(
+                            and_(indicators.c.type == t, indicators.c.value == v)
+                            for t, v in pairs[i : i + 200]
+                        )
+                    ),
                     indicators.c.linkable.is_(True),
                     indicators.c.report_id != exclude,
                 )
