@@ -74,7 +74,9 @@ def main(argv: Iterable[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--background", type=int, default=2000)
-    ap.add_argument("--demo", action="store_true", help="the plain demo scenario instead of the hard cases")
+    ap.add_argument(
+        "--demo", action="store_true", help="the plain demo scenario instead of the hard cases"
+    )
     args = ap.parse_args(list(argv) if argv is not None else None)
     scenario = generate(seed=args.seed, background=args.background, hard=not args.demo)
     n = len(scenario.reports)

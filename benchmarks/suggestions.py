@@ -29,12 +29,31 @@ def corpus(n: int, seed: int = 3) -> tuple[dict[int, str], dict[int, int]]:
     rng = random.Random(seed)
     texts: dict[int, str] = {}
     family: dict[int, int] = {}
-    words = ["the", "a", "to", "and", "of", "you", "we", "pay", "send", "video", "call", "phone", "money", "now", "please", "time", "hello"]
+    words = [
+        "the",
+        "a",
+        "to",
+        "and",
+        "of",
+        "you",
+        "we",
+        "pay",
+        "send",
+        "video",
+        "call",
+        "phone",
+        "money",
+        "now",
+        "please",
+        "time",
+        "hello",
+    ]
     for i in range(n):
         if rng.random() < 0.3:
             f = rng.randrange(400)
             base = FAMILIES[f % len(FAMILIES)]
-            prefix = f"[{f}] " + " ".join(rng.Random(f).choice(words) for _ in range(6)) + ". "
+            family_rng = random.Random(f)
+            prefix = f"[{f}] " + " ".join(family_rng.choice(words) for _ in range(6)) + ". "
             text = prefix + base.format(
                 amt=rng.choice([3000, 5000, 8000]), cur=rng.choice(["SGD", "HKD", "USD"]),
                 acct=f"{rng.randrange(10**9):09d}", h=rng.choice([12, 24, 48]), n=rng.randrange(50, 900),

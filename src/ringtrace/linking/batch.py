@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 class Step:
     sql: str
     output: str
+    view: bool = False  # read once by the next step: not worth writing out
 
 
 class Dialect(Protocol):
@@ -64,9 +65,11 @@ class Engine(Protocol):
 def base_keys(keys_relation: str) -> Step:
     """Keys that may link before specificity: ``linkable`` in the export is false only for
     exclusions decided elsewhere (warninglist, reporter's own contact, weak type, cut)."""
+    # The export holds one row per (report, key); star_edges de-duplicates its edges anyway.
     return Step(
-        f"SELECT DISTINCT report_id, key_type, key_value FROM {keys_relation} WHERE linkable",
+        f"SELECT report_id, key_type, key_value FROM {keys_relation} WHERE linkable",
         "rt_base",
+        view=True,
     )
 
 
@@ -125,10 +128,14 @@ def final_keys(specific: str, bridges: str) -> Step:
 
 def star_edges(keys: str, merges_relation: str | None, out: str) -> Step:
     """Each report to the smallest report sharing a key with it (a star per key: as many
-    edges as key occurrences, never quadratic), plus analysts' merges, both directions."""
+    edges as key occurrences, never quadratic), plus analysts' merges.
+
+    Edges are stored once, from the larger report to the smaller (``src > dst``); the steps
+    below read both directions where they need a node's whole neighbourhood. That halves
+    what every round writes and de-duplicates."""
     merges = (
-        f" UNION SELECT a AS src, b AS dst FROM {merges_relation}"
-        f" UNION SELECT b AS src, a AS dst FROM {merges_relation}"
+        f" UNION SELECT GREATEST(a, b) AS src, LEAST(a, b) AS dst"
+        f" FROM {merges_relation} WHERE a <> b"
         if merges_relation
         else ""
     )
@@ -137,13 +144,11 @@ def star_edges(keys: str, merges_relation: str | None, out: str) -> Step:
         WITH first_holder AS (
             SELECT key_type, key_value, MIN(report_id) AS root
             FROM {keys} GROUP BY key_type, key_value
-        ), e AS (
-            SELECT k.report_id AS src, f.root AS dst
-            FROM {keys} k JOIN first_holder f
-              ON k.key_type = f.key_type AND k.key_value = f.key_value
-            WHERE k.report_id <> f.root
         )
-        SELECT src, dst FROM e UNION SELECT dst AS src, src AS dst FROM e{merges}
+        SELECT DISTINCT k.report_id AS src, f.root AS dst
+        FROM {keys} k JOIN first_holder f
+          ON k.key_type = f.key_type AND k.key_value = f.key_value
+        WHERE k.report_id <> f.root{merges}
         """,
         out,
     )
@@ -154,14 +159,12 @@ def large_star(edges: str, out: str) -> Step:
     of u to m."""
     return Step(
         f"""
-        WITH m AS (SELECT src AS u, LEAST(src, MIN(dst)) AS m FROM {edges} GROUP BY src),
-        emitted AS (
-            SELECT e.dst AS a, m.m AS b FROM {edges} e JOIN m ON e.src = m.u
-            WHERE e.dst > e.src AND e.dst <> m.m
-        )
-        SELECT DISTINCT src, dst FROM (
-            SELECT a AS src, b AS dst FROM emitted UNION ALL SELECT b AS src, a AS dst FROM emitted
-        ) x
+        WITH nb AS (
+            SELECT src AS u, dst AS v FROM {edges} UNION ALL SELECT dst AS u, src AS v FROM {edges}
+        ),
+        m AS (SELECT u, LEAST(u, MIN(v)) AS m FROM nb GROUP BY u)
+        SELECT DISTINCT nb.v AS src, m.m AS dst FROM nb JOIN m ON nb.u = m.u
+        WHERE nb.v > nb.u AND nb.v <> m.m
         """,
         out,
     )
@@ -169,17 +172,13 @@ def large_star(edges: str, out: str) -> Step:
 
 def small_star(edges: str, out: str) -> Step:
     """For each node u with m = min(u and its smaller neighbours): connect u and each
-    smaller neighbour to m."""
+    smaller neighbour to m. A node's smaller neighbours are exactly its stored edges."""
     return Step(
         f"""
-        WITH lower AS (SELECT src AS u, dst AS v FROM {edges} WHERE dst <= src),
-        m AS (SELECT u, LEAST(u, MIN(v)) AS m FROM lower GROUP BY u),
-        emitted AS (
-            SELECT l.v AS a, m.m AS b FROM lower l JOIN m ON l.u = m.u WHERE l.v <> m.m
-            UNION ALL SELECT u AS a, m AS b FROM m WHERE u <> m
-        )
+        WITH m AS (SELECT src AS u, MIN(dst) AS m FROM {edges} GROUP BY src)
         SELECT DISTINCT src, dst FROM (
-            SELECT a AS src, b AS dst FROM emitted UNION ALL SELECT b AS src, a AS dst FROM emitted
+            SELECT e.dst AS src, m.m AS dst FROM {edges} e JOIN m ON e.src = m.u WHERE e.dst <> m.m
+            UNION ALL SELECT u AS src, m AS dst FROM m
         ) x
         """,
         out,
@@ -187,20 +186,20 @@ def small_star(edges: str, out: str) -> Step:
 
 
 def not_yet_stars(edges: str) -> str:
-    """SQL counting edges that keep the graph from being a forest of stars centred on each
-    component's smallest node (0 once converged): an edge from a node to a neighbour that
-    itself has a smaller neighbour. One aggregation and one join, instead of comparing the
-    whole edge set with the previous round's."""
+    """SQL counting what keeps the graph from being a forest of stars centred on each
+    component's smallest node (0 once converged): a node with two smaller neighbours, or an
+    edge to a node that itself has a smaller neighbour."""
     return f"""
-        WITH m AS (SELECT src AS u, MIN(dst) AS mn FROM {edges} GROUP BY src)
-        SELECT COUNT(*) FROM {edges} e JOIN m ON e.dst = m.u WHERE e.src > e.dst AND m.mn < e.dst
+        SELECT (SELECT COUNT(*) FROM (SELECT src FROM {edges} GROUP BY src HAVING COUNT(*) > 1) a)
+             + (SELECT COUNT(*) FROM {edges} e WHERE e.dst IN (SELECT src FROM {edges}))
     """
 
 
 def labels(edges: str, out: str) -> Step:
-    """Each linked report and its component's smallest report id."""
+    """Each linked report and its component's smallest report id (the star's centre)."""
     return Step(
-        f"SELECT src AS report_id, LEAST(src, MIN(dst)) AS cluster_id FROM {edges} GROUP BY src",
+        f"SELECT src AS report_id, dst AS cluster_id FROM {edges} "
+        f"UNION SELECT dst AS report_id, dst AS cluster_id FROM {edges}",
         out,
     )
 

@@ -17,7 +17,8 @@ class DuckDBEngine:
         self.dialect: Dialect = DuckDBDialect()
 
     def materialise(self, step: Step) -> None:
-        self.con.execute(f"CREATE OR REPLACE TABLE {step.output} AS {step.sql}")
+        kind = "VIEW" if step.view else "TABLE"
+        self.con.execute(f"CREATE OR REPLACE {kind} {step.output} AS {step.sql}")
 
     def scalar(self, sql: str) -> int:
         row = self.con.execute(sql).fetchone()
@@ -50,7 +51,9 @@ class SparkEngine:
         )
 
     def materialise(self, step: Step) -> None:
-        df = self.spark.sql(step.sql).localCheckpoint(eager=True)
+        df = self.spark.sql(step.sql)
+        if not step.view:
+            df = df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(step.output)
 
     def scalar(self, sql: str) -> int:
