@@ -23,6 +23,8 @@ from Crypto.Hash import keccak
 from schwifty import IBAN
 
 from ringtrace.demo.scenario import _MOBILE, _b58check, _fmt_phone
+from ringtrace.indicators.crypto import BECH32_CHARSET as _BECH32
+from ringtrace.indicators.crypto import bech32_polymod
 
 Label = tuple[str, str]
 
@@ -49,20 +51,10 @@ _COUNTRY_OF = {"en": ["SG", "GB", "US", "IN", "MY", "HK"], "zh-Hant": ["HK", "TW
                "ms": ["MY", "SG"], "ta": ["IN", "SG"], "hi": ["IN"], "ko": ["KR"]}  # fmt: skip
 _WORDS = "abcdefghijklmnopqrstuvwxyz"
 _TLDS = ["top", "xyz", "site", "online", "live", "club", "info", "net", "com", "co.uk", "com.sg"]
-_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 
 def _bech32_encode(hrp: str, witver: int, prog: bytes) -> str:
-    def polymod(values: list[int]) -> int:
-        gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-        chk = 1
-        for v in values:
-            top = chk >> 25
-            chk = (chk & 0x1FFFFFF) << 5 ^ v
-            for i in range(5):
-                chk ^= gen[i] if (top >> i) & 1 else 0
-        return chk
-
+    """Encode a segwit address (the inverse of crypto.segwit_decode, for test data)."""
     acc = bits = 0
     data = [witver]
     for b in prog:
@@ -75,7 +67,7 @@ def _bech32_encode(hrp: str, witver: int, prog: bytes) -> str:
         data.append((acc << (5 - bits)) & 31)
     const = 1 if witver == 0 else 0x2BC830A3
     exp = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    pm = polymod(exp + data + [0] * 6) ^ const
+    pm = bech32_polymod(exp + data + [0] * 6) ^ const
     return (
         hrp + "1" + "".join(_BECH32[d] for d in data + [(pm >> 5 * (5 - i)) & 31 for i in range(6)])
     )

@@ -18,7 +18,7 @@ from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
-_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32_CONST, _BECH32M_CONST = 1, 0x2BC830A3
 
 
@@ -38,7 +38,7 @@ def b58decode_check(text: str) -> bytes | None:
     return payload
 
 
-def _polymod(values: list[int]) -> int:
+def bech32_polymod(values: list[int]) -> int:
     gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
     chk = 1
     for v in values:
@@ -72,11 +72,11 @@ def segwit_decode(hrp: str, addr: str) -> tuple[int, bytes] | None:
     pos = addr.rfind("1")
     if pos < 1 or pos + 7 > len(addr) or len(addr) > 90 or addr[:pos] != hrp:
         return None
-    if any(c not in _BECH32 for c in addr[pos + 1 :]):
+    if any(c not in BECH32_CHARSET for c in addr[pos + 1 :]):
         return None
-    data = [_BECH32.find(c) for c in addr[pos + 1 :]]
+    data = [BECH32_CHARSET.find(c) for c in addr[pos + 1 :]]
     hrp_exp = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    const = _polymod(hrp_exp + data)
+    const = bech32_polymod(hrp_exp + data)
     if const not in (_BECH32_CONST, _BECH32M_CONST):
         return None
     version, body = data[0], data[1:-6]
