@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 from ringtrace.demo.extraction_corpus import LabelledDoc, generate_corpus
 from ringtrace.indicators import extract_text
-from ringtrace.indicators.evaluation import IOC_FINDER_TYPES, Label, Scores, normalise_as
+from ringtrace.indicators.evaluation import Label, Scores, ioc_finder_expected, normalise_as
 from ringtrace.indicators.phones import normalise_phone
 
 Extractor = Callable[[LabelledDoc], set[Label]]
@@ -52,15 +52,9 @@ IOC_FINDER_INCLUDED = [
 def ioc_finder(doc: LabelledDoc) -> set[Label]:
     from ioc_finder import find_iocs
 
-    out: set[Label] = set()
-    for key, values in find_iocs(doc.text, included_ioc_types=IOC_FINDER_INCLUDED).items():
-        t = IOC_FINDER_TYPES.get(key)
-        if t is None or key == "urls_complete":
-            continue
-        for v in values:
-            norm = normalise_as(t, v)
-            out.add((t, norm if norm is not None else f"(invalid) {v}"))
-    return out
+    # The same mapping onto our types that the conformance tests use.
+    found, _ = ioc_finder_expected(find_iocs(doc.text, included_ioc_types=IOC_FINDER_INCLUDED))
+    return found
 
 
 def iocextract_(doc: LabelledDoc) -> set[Label]:

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from ringtrace.cli import app
 from ringtrace.court import make_package
 from ringtrace.demo import generate
-from ringtrace.errors import InvalidReport
+from ringtrace.errors import ConfigurationError, InvalidReport, NotFound
 from ringtrace.evidence.keys import TamperedData
 from ringtrace.evidence.package import verify
 from ringtrace.ingest import import_lines, ingest
@@ -78,7 +78,7 @@ def test_every_vault_tampering_is_detected(store: Store, how: str) -> None:
         pa.unlink()
     problems = store.check_evidence()
     assert len(problems) == 1 and sha_a[:12] in problems[0]
-    with pytest.raises((TamperedData, Exception)):
+    with pytest.raises((TamperedData, NotFound)):
         store.attachment(a, 0)
     store.attachment(b, 0)  # the untouched file still opens
 
@@ -363,7 +363,7 @@ def test_placeholder_key_is_refused(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, vault_key="changeme")
     store = Store.open(settings)
     store.migrate()
-    with pytest.raises(Exception, match="placeholder"):
+    with pytest.raises(ConfigurationError, match="placeholder"):
         add(store, narrative="x")
 
 
