@@ -76,6 +76,15 @@ class ImportFailed(RingtraceError):
         self.errors = errors
 
 
+class InvalidMedia(RingtraceError):
+    """An image, video or hash that cannot be hashed or matched (not decodable, too large,
+    malformed hex)."""
+
+    code = "invalid_media"
+    http_status = 422
+    exit_code = 2
+
+
 class NotFound(RingtraceError):
     code = "not_found"
     http_status = 404

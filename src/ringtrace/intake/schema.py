@@ -107,6 +107,21 @@ class Attachment(_Part):
         return data
 
 
+class MediaHash(_Part):
+    """A perceptual hash computed elsewhere (the reporter's browser, a helpline's offline
+    tool): the image itself never travels. ``lure`` is material the offender used (profile
+    photos, bait videos); ``own`` is the reporter's own intimate image, for the takedown list.
+    An addition to report-v1 (optional, so every v1 document stays valid)."""
+
+    algorithm: Literal["pdq"] = "pdq"
+    hash: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    quality: int | None = Field(default=None, ge=0, le=100)
+    role: Literal["lure", "own"]
+    preprocessing: str | None = Field(default=None, max_length=100)
+    frame_second: float | None = Field(default=None, ge=0)
+    label: str | None = Field(default=None, max_length=200)
+
+
 class ReportDocument(_Part):
     """One report, as sent."""
 
@@ -130,6 +145,7 @@ class ReportDocument(_Part):
     offender_identifiers: list[OffenderIdentifier] = Field(default_factory=list, max_length=2000)
     payments: list[Payment] = Field(default_factory=list, max_length=2000)
     attachments: list[Attachment] = Field(default_factory=list, max_length=500)
+    media_hashes: list[MediaHash] = Field(default_factory=list, max_length=5000)
     tlp: Tlp = "amber"
 
     @field_validator("external_id", "source")

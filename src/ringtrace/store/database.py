@@ -49,7 +49,16 @@ from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
 from ringtrace.store import analyst, components
 from ringtrace.store import audit_log as audit
-from ringtrace.store.tables import attachments, indicators, report_clusters, reports, suggestions
+from ringtrace.store import media as media_store
+from ringtrace.store.tables import (
+    attachments,
+    indicators,
+    media_hashes,
+    report_clusters,
+    reports,
+    suggestions,
+    takedown,
+)
 
 SYSTEM = "system"
 
@@ -151,6 +160,8 @@ class Store:
         self.keys = keys
         self.vault = Vault(vault_dir, keys)
         self.actor = actor
+        # Persisted hash indexes, kept beside the vault and brought up to date on use.
+        self.media_dir = vault_dir.parent / "media-index"
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -321,6 +332,7 @@ class Store:
                 )
             )
         self._insert_indicators(conn, report_id, found)
+        media_store.insert_for_report(conn, int(report_id), doc)
         return int(report_id)
 
     @staticmethod
@@ -354,6 +366,7 @@ class Store:
         with self._write() as conn:
             withdrawn = select(reports.c.id).where(reports.c.withdrawn_at.is_not(None))
             conn.execute(delete(indicators).where(indicators.c.report_id.not_in(withdrawn)))
+            conn.execute(delete(media_hashes))
             cuts = analyst.cut_keys(conn)
             count = 0
             rows = conn.execute(
@@ -369,12 +382,15 @@ class Store:
                     ring, r.document, r.document_key, _aad(r.source, r.external_id),
                     what=f"report {r.source}/{r.external_id}",
                 )  # fmt: skip
-                found = extract(ReportDocument.model_validate_json(text))
+                doc = ReportDocument.model_validate_json(text)
+                found = extract(doc)
                 _apply_policy(found, cuts)
                 self._insert_indicators(conn, r.id, found)
+                media_store.insert_lure(conn, r.id, doc)
                 count += 1
             components.full_recompute(conn)
             audit.append(conn, self.actor, "store.rebuild", "store", {"reports": count})
+        media_store.SyncedIndex(self.media_dir / "lure").reset()
         return count
 
     # -- reading ----------------------------------------------------------------------
@@ -599,6 +615,7 @@ class Store:
                 select(func.count()).where(indicators.c.report_id == report_id)
             ).scalar_one()
             self._relink(conn)
+            media_store.withdraw_report(conn, report_id, actor or self.actor, reason)
             audit.append(
                 conn, actor or self.actor, "report.withdraw", report_subject(ref),
                 {"reason": reason, "consent_share": consent, "files": len(shas),
@@ -751,9 +768,12 @@ class Store:
 
     # -- weak signals ----------------------------------------------------------------------
 
-    def refresh_suggestions(self, threshold: float = 0.5, backend: str = "rensa") -> int:
-        """Find near-duplicate offender scripts in different clusters; add them as open
-        suggestions (decided ones are left alone). Returns how many are new."""
+    def refresh_suggestions(
+        self, threshold: float = 0.5, backend: str = "rensa", image_threshold: int = 31
+    ) -> int:
+        """Find near-duplicate offender scripts and shared lure images (PDQ distance at most
+        ``image_threshold``) in different clusters; add them as open suggestions (decided ones
+        are left alone). Returns how many are new."""
         from ringtrace.linking.suggestions import near_duplicates
 
         texts: dict[int, str] = {}
@@ -785,19 +805,26 @@ class Store:
             )
             if len(script) >= 40:
                 texts[int(r.id)] = script
-        pairs = near_duplicates(texts, threshold, backend)
+        pairs = [("script", p.a, p.b, p.score) for p in near_duplicates(texts, threshold, backend)]
+        with self._connect() as conn:
+            pairs += [
+                ("lure_image", a, b, round(1.0 - d / 256, 3))
+                for a, b, d in media_store.lure_pairs(conn, image_threshold)
+            ]
         clusters = self.assignments()
         new = 0
         with self._write() as conn:
             seen = {
-                (int(a), int(b))
-                for a, b in conn.execute(select(suggestions.c.report_a, suggestions.c.report_b))
+                (str(k), int(a), int(b))
+                for k, a, b in conn.execute(
+                    select(suggestions.c.kind, suggestions.c.report_a, suggestions.c.report_b)
+                )
             }
-            for p in pairs:
-                if clusters.get(p.a, p.a) == clusters.get(p.b, p.b) or (p.a, p.b) in seen:
+            for kind, a, b, score in pairs:
+                if clusters.get(a, a) == clusters.get(b, b) or (kind, a, b) in seen:
                     continue
                 conn.execute(insert(suggestions).values(
-                    kind="script", report_a=p.a, report_b=p.b, score=p.score, status="open",
+                    kind=kind, report_a=a, report_b=b, score=score, status="open",
                     created_at=datetime.now(UTC),
                 ))  # fmt: skip
                 new += 1
@@ -852,6 +879,67 @@ class Store:
             audit.append(conn, actor or self.actor, "suggestion.accept" if accept else "suggestion.reject",
                          f"suggestion:{suggestion_id}",
                          {"kind": row.kind, "score": row.score, "reports": [report_subject(refs[row.report_a]), report_subject(refs[row.report_b])], "reason": reason})  # fmt: skip
+
+    # -- media hashes and the takedown list ----------------------------------------------
+
+    def media_for_report(self, report_id: int) -> dict[str, Any]:
+        with self._connect() as conn:
+            return media_store.for_report(conn, report_id)
+
+    def takedown_entries(self, status: str | None = None) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            return media_store.entries(conn, status)
+
+    def set_takedown_status(
+        self, reference: str, status: str, *, reason: str, actor: str | None = None
+    ) -> str:
+        """Move a takedown entry along its lifecycle (audited); returns the old status."""
+        reason = analyst.require_reason(reason)
+        with self._write() as conn:
+            return media_store.set_status(conn, reference, status, actor or self.actor, reason)
+
+    def match_media(self, pdqs: Sequence[str], threshold: int = 31) -> list[list[dict[str, Any]]]:
+        """For each hash, the stored lure hashes and takedown entries within ``threshold``.
+        Uses the persisted indexes, updated with whatever was added since they were saved."""
+        with self._connect() as conn:
+            lure = media_store.usable_lure(conn)
+            td_rows = conn.execute(
+                select(
+                    takedown.c.id, takedown.c.pdq, takedown.c.reference, takedown.c.status
+                ).order_by(takedown.c.id)
+            ).all()
+        lure_owner = {mid: rid for mid, rid, _ in lure}
+        live_td = {
+            int(r.id): (str(r.reference), str(r.status)) for r in td_rows if r.status != "withdrawn"
+        }
+        lure_idx = media_store.SyncedIndex(self.media_dir / "lure").open(
+            [(m, h) for m, _, h in lure]
+        )
+        td_idx = media_store.SyncedIndex(self.media_dir / "takedown").open(
+            [(int(r.id), str(r.pdq)) for r in td_rows]
+        )
+        refs = self.refs(sorted(set(lure_owner.values()))) if lure_owner else {}
+        out: list[list[dict[str, Any]]] = []
+        for lure_hits, td_hits in zip(
+            lure_idx.search(pdqs, threshold), td_idx.search(pdqs, threshold), strict=True
+        ):
+            found: list[dict[str, Any]] = [
+                {"kind": "lure", "distance": d, "report": refs[lure_owner[i]].to_dict()}
+                for i, d in lure_hits
+                if i in lure_owner
+            ]
+            found += [
+                {
+                    "kind": "takedown",
+                    "distance": d,
+                    "reference": live_td[i][0],
+                    "status": live_td[i][1],
+                }
+                for i, d in td_hits
+                if i in live_td
+            ]
+            out.append(sorted(found, key=lambda f: f["distance"]))
+        return out
 
     def cluster_ids(self, min_size: int = 2) -> list[tuple[int, int]]:
         """``(cluster_id, size)`` of every cluster with at least ``min_size`` reports,

@@ -124,6 +124,37 @@ suggestions = Table(
     UniqueConstraint("kind", "report_a", "report_b"),
 )
 
+# Derived: perceptual hashes of the offender's lure images and videos (report-v1
+# ``media_hashes`` with role "lure"), matched to suggest links. Rebuilt from the documents.
+media_hashes = Table(
+    "media_hashes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", Integer, ForeignKey("reports.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("pdq", String(64), nullable=False),
+    Column("quality", Integer, nullable=True),
+    Column("preprocessing", String(100), nullable=True),
+    Column("frame_second", Float, nullable=True),
+)
+
+# The takedown list: hashes of victims' own intimate images (never the images), with a status
+# lifecycle received -> active -> removed, or withdrawn by the victim. Not derived: the status
+# is state, every change of it is audited.
+takedown = Table(
+    "takedown",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(40), nullable=False, unique=True),
+    Column("report_id", Integer, ForeignKey("reports.id"), nullable=True, index=True),
+    Column("pdq", String(64), nullable=False, index=True),
+    Column("quality", Integer, nullable=True),
+    Column("preprocessing", String(100), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # Append-only, hash-chained: each entry commits to the one before it.
 audit_log = Table(
     "audit_log",

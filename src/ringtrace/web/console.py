@@ -60,8 +60,12 @@ def cluster_page(request: Request, cluster_id: int) -> Response:
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
 def report_page(request: Request, report_id: int) -> Response:
-    detail = _store(request).report(report_id)
-    return _render(request, "report.html", d=detail, document=redacted(detail.document))
+    store = _store(request)
+    detail = store.report(report_id)
+    return _render(
+        request, "report.html", d=detail, document=redacted(detail.document),
+        media=store.media_for_report(report_id),
+    )  # fmt: skip
 
 
 @router.get("/report", response_class=HTMLResponse)

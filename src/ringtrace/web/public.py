@@ -34,6 +34,7 @@ def submit(
     narrative: Annotated[str, Form()] = "",
     identifiers: Annotated[str, Form()] = "",
     country: Annotated[str, Form()] = "",
+    media_hashes: Annotated[str, Form()] = "[]",
 ) -> Response:
     templates = request.app.state.templates
     doc: dict[str, Any] = {
@@ -50,6 +51,17 @@ def submit(
     }
     if country:
         doc["reporter"] = {"country": country}
+    try:
+        hashes = json.loads(media_hashes or "[]")
+    except ValueError:
+        hashes = None
+    if not isinstance(hashes, list):
+        return templates.TemplateResponse(  # type: ignore[no-any-return]
+            request, "index.html",
+            {"countries": COUNTRIES, "error": "the image fingerprints could not be read"},
+            status_code=422,
+        )  # fmt: skip
+    doc["media_hashes"] = hashes
     doc = {k: v for k, v in doc.items() if v not in (None, [])}
     try:
         received = receive(json.dumps(doc, ensure_ascii=False))
@@ -57,7 +69,10 @@ def submit(
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request, "index.html", {"countries": COUNTRIES, "error": str(e)}, status_code=422
         )
-    ingest(request.app.state.store, received, "web-public")
+    store = request.app.state.store
+    result = ingest(store, received, "web-public")
+    media = store.media_for_report(result.report_id)
     return templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "receipt.html", {"reference": doc["external_id"]}
-    )
+        request, "receipt.html",
+        {"reference": doc["external_id"], "takedown": media["takedown"], "lure": media["lure"]},
+    )  # fmt: skip
