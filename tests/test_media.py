@@ -320,10 +320,10 @@ def test_invalid_media_hashes_are_refused(sqlite_store: Store) -> None:
     from ringtrace.errors import ImportFailed
 
     bad = report(media_hashes=[{"hash": "xyz", "role": "own"}])
-    with pytest.raises(ImportFailed, match="media_hashes.0.hash"):
+    with pytest.raises(ImportFailed, match=r"media_hashes\.0\.hash"):
         import_lines(sqlite_store, [line(bad)])
     bad = report(media_hashes=[{"hash": "0" * 64, "role": "victim"}])
-    with pytest.raises(ImportFailed, match="media_hashes.0.role"):
+    with pytest.raises(ImportFailed, match=r"media_hashes\.0\.role"):
         import_lines(sqlite_store, [line(bad)])
 
 
@@ -342,9 +342,7 @@ def test_cli_media_hash_contract(tmp_path: Path) -> None:
     assert [r["usable"] for r in rows] == [True, False]
     video = make_video(tmp_path / "v.mp4", [1, 2, 3])
     (tmp_path / "junk.jpg").write_bytes(b"junk")
-    result = runner.invoke(
-        app, ["media", "hash", str(video), str(tmp_path / "junk.jpg"), "--json"]
-    )
+    result = runner.invoke(app, ["media", "hash", str(video), str(tmp_path / "junk.jpg"), "--json"])
     assert result.exit_code == 2
     rows = json.loads(result.stdout)["hashes"]
     assert [r.get("frame_second") for r in rows[:3]] == [0.0, 1.0, 2.0]
@@ -362,7 +360,9 @@ def test_cli_takedown_commands(tmp_path: Path) -> None:
     ref = listed["entries"][0]["reference"]
     r = runner.invoke(app, ["takedown", "status", ref, "active"], env=env)
     assert r.exit_code != 0  # a reason is required
-    r = runner.invoke(app, ["takedown", "status", ref, "active", "--reason", "reviewed by the helpline"], env=env)
+    r = runner.invoke(
+        app, ["takedown", "status", ref, "active", "--reason", "reviewed by the helpline"], env=env
+    )
     assert r.exit_code == 0 and "received -> active" in r.stdout
     out = tmp_path / "list.csv"
     r = runner.invoke(app, ["takedown", "export", "--output", str(out)], env=env)
