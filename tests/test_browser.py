@@ -23,12 +23,17 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("browser") / "data")
+
+
+@pytest.fixture(scope="module")
+def site(site_settings: Settings) -> Iterator[str]:
     import uvicorn
 
     from ringtrace.web.app import create_app
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("browser") / "data")
+    settings = site_settings
     store = Store.open(settings)
     store.migrate()
     import_lines(store, [json.dumps(d, ensure_ascii=False) for d in generate().reports])
@@ -112,3 +117,91 @@ def test_public_page_guidance_then_form(site: str, page) -> None:  # type: ignor
     page.wait_for_selector("#reference")
     assert page.locator("#reference").inner_text().startswith("WEB-")
     _shot(page, "public-receipt.png")
+
+
+PDQ_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdq" / "images"
+
+_HASH_IN_PAGE = """async ([b64, type]) => {
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const h = await window.RingtracePDQ.hashFile(new Blob([bytes], {type}));
+  return [h.pdq, h.quality];
+}"""
+
+
+def test_browser_pdq_agrees_with_pdqhash(site: str, page) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    from ringtrace.media import hamming, hash_image
+
+    page.goto(site + "/")
+    distances = {}
+    for path in sorted(PDQ_IMAGES.iterdir()):
+        kind = "image/png" if path.suffix == ".png" else "image/jpeg"
+        b64 = base64.b64encode(path.read_bytes()).decode()
+        js_hash, js_quality = page.evaluate(_HASH_IN_PAGE, [b64, kind])
+        ref = hash_image(path)
+        distances[path.name] = hamming(js_hash, ref.pdq)
+        assert js_quality == ref.quality, path.name
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "pdq-browser-distances.json").write_text(json.dumps(distances, indent=2))
+    # Meta's tolerance for a correct PDQ implementation is 10 bits.
+    assert max(distances.values()) <= 10, distances
+
+
+def test_chosen_images_are_hashed_never_sent(  # type: ignore[no-untyped-def]
+    site: str, site_settings: Settings, page
+) -> None:
+    from ringtrace.media import hamming, hash_image
+
+    own, lure = PDQ_IMAGES / "bridge-1-original.jpg", PDQ_IMAGES / "c.png"
+    bodies: list[bytes] = []
+    urls: list[str] = []
+
+    def record(request) -> None:  # type: ignore[no-untyped-def]
+        urls.append(request.url)
+        bodies.append(request.post_data_buffer or b"")
+
+    page.on("request", record)
+    try:
+        page.goto(site + "/")
+        page.set_input_files("#own-files", str(own))
+        page.set_input_files("#lure-files", str(lure))
+        page.wait_for_selector('#hash-status[data-count="2"]')
+        assert "Nothing was uploaded" in page.locator("#hash-status").inner_text()
+        _shot(page, "public-images-hashed.png")
+        page.fill("#narrative", "They used these photos and threatened to share mine.")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#reference")
+        _shot(page, "public-receipt-takedown.png")
+        reference = page.locator(".takedown-ref").first.inner_text()
+    finally:
+        page.remove_listener("request", record)
+
+    import base64
+    import urllib.parse
+
+    posted = [b for b in bodies if b]
+    assert posted, "the form was not submitted"
+    for img in (own, lure):
+        data = img.read_bytes()
+        for start in range(0, len(data) - 64, max(1, len(data) // 16)):
+            chunk = data[start : start + 64]
+            for form in (
+                chunk,
+                base64.b64encode(chunk)[:48],
+                urllib.parse.quote_from_bytes(chunk).encode(),
+            ):
+                assert not any(form in b for b in posted), f"bytes of {img.name} were sent"
+    assert all(len(b) < 20_000 for b in bodies)
+    assert not any(u.startswith("blob:") or u.startswith("data:") for u in urls if "/static/" in u)
+
+    store = Store.open(site_settings)
+    try:
+        [entry] = [e for e in store.takedown_entries() if e["reference"] == reference]
+        assert hamming(entry["pdq"], hash_image(own).pdq) <= 10
+        assert entry["status"] == "received"
+        assert entry["preprocessing"] == "exif-rgb-thumb512/v1"
+        matches = store.match_media([hash_image(lure).pdq])[0]
+        assert [m["kind"] for m in matches] == ["lure"]
+    finally:
+        store.close()
