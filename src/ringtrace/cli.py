@@ -158,6 +158,11 @@ def import_(
         f"imported {summary.created} new, {summary.duplicates} already present, "
         f"{len(summary.skipped)} skipped"
     )
+    pending = len(store.apk_pending())
+    if pending:
+        typer.echo(f"analysing {pending} APK(s) from the evidence…", err=True)
+        counts = store.run_apk_analyses()
+        typer.echo(f"APKs: {counts['done']} analysed, {counts['failed']} could not be analysed")
 
 
 @schema_app.command("report")
@@ -663,6 +668,71 @@ def suggestions_reject(
     """Reject a suggestion; it will not be suggested again."""
     _open(_settings(ctx)).decide_suggestion(suggestion, accept=False, reason=reason)
     typer.echo(f"suggestion {suggestion} rejected")
+
+
+apk_app = typer.Typer(
+    help="Static analysis of Android apps (never installed or run).", no_args_is_help=True
+)
+app.add_typer(apk_app, name="apk")
+
+
+@apk_app.command("analyze")
+def apk_analyze(
+    file: Annotated[Path, typer.Argument(help="The APK file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds before the analysis is stopped.")] = 60,
+) -> None:
+    """Analyse an APK in a limited child process: identity, signer, permissions, behaviours
+    with call sites, servers, packer signs and a risk level with its reasons."""
+    from ringtrace.apk.analysis import ApkError
+    from ringtrace.apk.sandbox import SandboxLimits, analyze_isolated
+
+    try:
+        r = analyze_isolated(file, sandbox=SandboxLimits(timeout_s=timeout))
+    except ApkError as e:
+        if as_json:
+            typer.echo(json.dumps({"error": {"code": e.code, "message": e.message}}))
+        else:
+            typer.echo(f"error: {file}: {e.message} ({e.code})", err=True)
+        raise typer.Exit(e.exit_code) from None
+    if as_json:
+        typer.echo(json.dumps(r, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{r['package']} \"{r['label'] or ''}\" {r['version_name'] or ''} "
+               f"(SDK {r['min_sdk']}-{r['target_sdk']})  sha256 {r['sha256']}")  # fmt: skip
+    typer.echo(f"risk: {r['risk']['level'].upper()}")
+    for reason in r["risk"]["reasons"]:
+        typer.echo(f"  - {reason}")
+    if r["certificates"]:
+        for c in r["certificates"]:
+            typer.echo(f"signed by {c['sha256']} ({', '.join(c['schemes'])}): {c['subject']}")
+    else:
+        typer.echo("unsigned")
+    for b in r["behaviours"]:
+        typer.echo(f"behaviour: {b['title']}")
+        for ev in b["evidence"][:3]:
+            where = ev.get("call") or ev.get("manifest") or " -> ".join(ev.get("reads_via", []))
+            typer.echo(f"    {ev.get('method', '')} {where}")
+    for e in r["endpoints"]:
+        typer.echo(f"server: {e['value']}  (in {', '.join(e['found_in'])})")
+    for e in r["ignored_endpoints"]:
+        typer.echo(f"ignored: {e['value']}  ({e['reason']})")
+    for p in r["permissions"]:
+        typer.echo(f"permission: {p['name']} [{p['protection_level']}]")
+
+
+@apk_app.command("process")
+@handle_errors
+def apk_process(ctx: typer.Context) -> None:
+    """Run the queued analyses of APKs that arrived as report evidence, and link by them."""
+    store = _open(_settings(ctx))
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"  analysed {done}/{total} APK(s)", err=True)
+
+    counts = store.run_apk_analyses(progress=progress)
+    typer.echo(f"{counts['done']} analysed, {counts['failed']} failed, "
+               f"{counts['retry']} to retry")  # fmt: skip
 
 
 media_app = typer.Typer(

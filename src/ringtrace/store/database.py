@@ -37,7 +37,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ringtrace.domain.models import Cluster, Indicator, LinkKey, Occurrence, ReportRef
-from ringtrace.errors import ConfigurationError, Conflict, NotFound, StoreUnavailable
+from ringtrace.errors import (
+    ConfigurationError,
+    Conflict,
+    NotFound,
+    RingtraceError,
+    StoreUnavailable,
+)
 from ringtrace.evidence.audit import AuditEntry, ChainReport, verify_chain
 from ringtrace.evidence.keys import KeySource, open_document, rewrap, seal_document
 from ringtrace.evidence.vault import Vault
@@ -48,6 +54,7 @@ from ringtrace.linking import KeyRow, assemble_cluster
 from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
 from ringtrace.store import analyst, components
+from ringtrace.store import apk as apk_store
 from ringtrace.store import audit_log as audit
 from ringtrace.store import media as media_store
 from ringtrace.store.tables import (
@@ -333,6 +340,7 @@ class Store:
             )
         self._insert_indicators(conn, report_id, found)
         media_store.insert_for_report(conn, int(report_id), doc)
+        apk_store.queue_for_report(conn, int(report_id), received)
         return int(report_id)
 
     @staticmethod
@@ -387,6 +395,10 @@ class Store:
                 _apply_policy(found, cuts)
                 self._insert_indicators(conn, r.id, found)
                 media_store.insert_lure(conn, r.id, doc)
+                # APK link keys come from the stored analyses; nothing is analysed again.
+                apk_found = apk_store.new_keys(conn, r.id, apk_store.done_keys(conn, r.id))
+                _apply_policy(apk_found, cuts)
+                self._insert_indicators(conn, r.id, apk_found)
                 count += 1
             components.full_recompute(conn)
             audit.append(conn, self.actor, "store.rebuild", "store", {"reports": count})
@@ -879,6 +891,71 @@ class Store:
             audit.append(conn, actor or self.actor, "suggestion.accept" if accept else "suggestion.reject",
                          f"suggestion:{suggestion_id}",
                          {"kind": row.kind, "score": row.score, "reports": [report_subject(refs[row.report_a]), report_subject(refs[row.report_b])], "reason": reason})  # fmt: skip
+
+    # -- APK analyses ------------------------------------------------------------------------
+
+    def apk_pending(self) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            return apk_store.pending(conn)
+
+    def apk_analyses(self, report_id: int) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            return apk_store.for_report(conn, report_id)
+
+    def run_apk_analyses(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        analyze: Callable[[bytes], dict[str, Any]] | None = None,
+    ) -> dict[str, int]:
+        """Run every queued analysis, each in a limited child process, and link the
+        reports through what was found (audited). Returns counts by outcome."""
+        from ringtrace.apk.analysis import ApkError
+        from ringtrace.apk.sandbox import analyze_isolated
+
+        run = analyze or analyze_isolated
+        todo = self.apk_pending()
+        counts = {"done": 0, "failed": 0, "retry": 0}
+        for k, job in enumerate(todo, start=1):
+            with self._write() as conn:
+                if not apk_store.claim(conn, job["id"]):
+                    continue
+            try:
+                result = run(self.vault.get(job["sha256"]))
+                error = None
+            except ApkError as e:
+                result, error = None, (e.code, e.message)
+            except RingtraceError as e:  # the evidence is gone (withdrawn) or damaged
+                result, error = None, (e.code, e.message)
+            # A crash or a timeout may be the machine's, not the file's: try again, up to a limit.
+            retry = (
+                error is not None
+                and error[0] in ("crashed", "timeout")
+                and job["attempts"] + 1 < apk_store.MAX_ATTEMPTS
+            )
+            refs = self.refs([job["report_id"]])
+            with self._write() as conn:
+                apk_store.finish(conn, job["id"], result=result, error=error, retry=retry)
+                added = 0
+                if result is not None:
+                    found = apk_store.new_keys(
+                        conn, job["report_id"], apk_store.done_keys(conn, job["report_id"])
+                    )
+                    _apply_policy(found, analyst.cut_keys(conn))
+                    self._insert_indicators(conn, job["report_id"], found)
+                    added = len(found)
+                    if found:
+                        components.full_recompute(conn)
+                audit.append(conn, self.actor, "apk.analyze", report_subject(refs[job["report_id"]]), {
+                    "analysis": job["id"], "sha256": job["sha256"],
+                    "status": "done" if result is not None else ("retry" if retry else "failed"),
+                    "error": error[0] if error else None, "keys_added": added,
+                    "risk": result["risk"]["level"] if result else None,
+                })  # fmt: skip
+            counts["done" if result is not None else ("retry" if retry else "failed")] += 1
+            if progress:
+                progress(k, len(todo))
+        return counts
 
     # -- media hashes and the takedown list ----------------------------------------------
 

@@ -155,6 +155,27 @@ takedown = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Static analyses of APK evidence (apk/analysis.py), run in the background. The result is
+# kept (it describes the offender's app, not the victim) and its link keys are indicators of
+# the report; a rebuild takes them from here instead of analysing again.
+apk_analyses = Table(
+    "apk_analyses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", Integer, ForeignKey("reports.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("filename", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(20), nullable=False, index=True),  # queued|running|done|failed
+    Column("attempts", Integer, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("error_code", String(40), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("report_id", "position"),
+)
+
 # Append-only, hash-chained: each entry commits to the one before it.
 audit_log = Table(
     "audit_log",

@@ -76,6 +76,8 @@ async def post_report(request: Request) -> JSONResponse:
         functools.partial(receive, text, max_attachment_bytes=settings.max_attachment_bytes)
     )
     result = await run_in_threadpool(ingest, _store(request), received, "api")
+    if result.created and received.blobs:
+        request.app.state.jobs.kick()  # APK evidence is analysed in the background
     detail = await run_in_threadpool(_store(request).report, result.report_id)
     payload = {**summary_dict(detail.summary), "created": result.created}
     return JSONResponse(payload, status_code=201 if result.created else 200)
@@ -111,6 +113,21 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
                 "detected_type": a.detected_type,
             }
             for a in d.attachments
+        ],
+        "apk_analyses": [
+            {
+                k: a[k]
+                for k in (
+                    "position",
+                    "filename",
+                    "sha256",
+                    "status",
+                    "error_code",
+                    "error_message",
+                    "result",
+                )
+            }
+            for a in _store(request).apk_analyses(report_id)
         ],
     }
 

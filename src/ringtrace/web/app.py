@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
@@ -41,7 +42,20 @@ def _error(
 
 
 def create_app(settings: Settings) -> FastAPI:
+    from contextlib import asynccontextmanager
+
+    from ringtrace.web.jobs import BackgroundAnalyses
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jobs.start()
+        try:
+            yield
+        finally:
+            app.state.jobs.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ringtrace",
         version=__version__,
         description="Reports of sextortion in, explained clusters out.",
@@ -51,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = Store.open(settings)
+    app.state.jobs = BackgroundAnalyses(app.state.store)
     templates_dir = resources.files("ringtrace.web").joinpath("templates")
     app.state.templates = Jinja2Templates(directory=str(templates_dir))
     app.mount(

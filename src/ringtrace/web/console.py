@@ -64,7 +64,7 @@ def report_page(request: Request, report_id: int) -> Response:
     detail = store.report(report_id)
     return _render(
         request, "report.html", d=detail, document=redacted(detail.document),
-        media=store.media_for_report(report_id),
+        media=store.media_for_report(report_id), apks=store.apk_analyses(report_id),
     )  # fmt: skip
 
 

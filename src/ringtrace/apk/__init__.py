@@ -1,0 +1,1 @@
+"""Static analysis of Android apps (never run)."""

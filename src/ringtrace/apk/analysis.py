@@ -1,0 +1,551 @@
+"""Static analysis of an Android app: what it is, who signed it, what it does with the victim's
+data and which servers it talks to. The app is never run.
+
+androguard parses the container: the binary manifest, resources.arsc, the v1/v2/v3 signatures
+and the permission details. Its logging is silenced. The DEX files are read with
+:mod:`ringtrace.apk.dex`. It reads the reference tables and decodes only methods that can
+hold a reference of interest. Call-graph work happens only for the one behaviour that needs
+it: contacts read, then sent.
+
+Use :func:`ringtrace.apk.sandbox.analyze_isolated` for untrusted files. It runs this module in
+a child process with time, memory and size limits. This module is what runs inside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from ringtrace.apk import behaviours as B
+from ringtrace.apk.dex import Dex, DexError, index_pattern
+from ringtrace.errors import RingtraceError
+
+ANALYZER_VERSION = "1"
+
+
+class ApkError(RingtraceError):
+    """An APK that cannot be analysed; ``code`` says why (not_apk, truncated, zip_bomb,
+    path_traversal, too_large, timeout, memory_limit, crashed)."""
+
+    http_status = 422
+    exit_code = 2
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 200 * 2**20
+    max_entries: int = 50_000
+    max_uncompressed: int = 1 * 2**30  # all entries together
+    max_entry: int = 256 * 2**20
+    max_ratio: int = 200  # uncompressed/compressed, for entries over 1 MiB
+    max_scan_bytes: int = 8 * 2**20  # per asset or native library scanned for strings
+
+
+DEFAULT_LIMITS = Limits()
+
+_PRINTABLE = re.compile(rb"[\x20-\x7e]{6,}")
+# Cheap tests for "may hold a host": a scheme, a dotted quad, or a dot before two letters.
+_CANDIDATE = re.compile(r"://|[A-Za-z0-9-]\.[A-Za-z]{2}|\d\.\d{1,3}\.\d")
+_CANDIDATE_BYTES = re.compile(rb"://|[A-Za-z0-9-]\.[A-Za-z]{2}|\d\.\d{1,3}\.\d")
+_OTHER_SCHEME = re.compile(
+    r"(?i)\b(wss?|tcp|udp|ftp|mqtts?|rtmp|rtsp|ssl|tls)://([a-z0-9.\-\[\]:]+)(/[^\s\"'<>]*)?"
+)
+_MEDIA_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"OggS", b"RIFF",
+                b"\x1f\x8b", b"ID3", b"fLaC", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x20ftyp",
+                b"wOFF", b"\x00\x01\x00\x00", b"OTTO", b"dex\n")  # fmt: skip
+
+
+def _silence_androguard() -> None:
+    import logging
+
+    from loguru import logger
+
+    logger.disable("androguard")
+    logging.getLogger("androguard").setLevel(logging.CRITICAL)
+
+
+# -- the container ------------------------------------------------------------------------
+
+
+def check_zip(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
+    """Open the APK as a zip after checking it is safe to read: no zip bomb, no path
+    traversal, not truncated."""
+    if len(data) > limits.max_file_bytes:
+        raise ApkError("too_large", f"the file is over {limits.max_file_bytes // 2**20} MiB")
+    if not data.startswith(b"PK"):
+        raise ApkError("not_apk", "not an APK: the file is not a zip archive")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
+        raise ApkError(
+            "truncated", "the APK is truncated or its zip directory is damaged"
+        ) from None
+    if len(infos) > limits.max_entries:
+        raise ApkError("zip_bomb", f"the archive has {len(infos)} entries")
+    total = 0
+    for info in infos:
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name) or ":" in name[:3]:
+            raise ApkError("path_traversal", f"an entry escapes the archive: {name[:200]!r}")
+        total += info.file_size
+        if info.file_size > limits.max_entry or total > limits.max_uncompressed:
+            raise ApkError("zip_bomb", "the archive expands to more than the allowed size")
+        if info.file_size > 2**20 and info.file_size > limits.max_ratio * max(
+            1, info.compress_size
+        ):
+            raise ApkError(
+                "zip_bomb",
+                f"{name[:200]!r} expands {info.file_size // max(1, info.compress_size)}x",
+            )
+    if "AndroidManifest.xml" not in zf.namelist():
+        raise ApkError("not_apk", "not an APK: there is no AndroidManifest.xml")
+    return zf
+
+
+def _read(zf: zipfile.ZipFile, name: str, cap: int | None = None) -> bytes:
+    try:
+        with zf.open(name) as f:
+            return f.read(cap) if cap is not None else f.read()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
+        raise ApkError("truncated", f"{name} cannot be read ({type(e).__name__})") from None
+
+
+def _entropy(data: bytes) -> float:
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
+
+
+# -- behaviours -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    behaviour: str
+    method: str  # the calling method, Lclass;->name
+    target: str  # what it references
+    pc: int  # code-unit offset of the instruction in the method
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "call": self.target, "offset": self.pc}
+
+
+_ALL_METHODS = frozenset().union(*(b.methods for b in B.BEHAVIOURS))
+_ALL_FIELDS = frozenset().union(*(b.fields for b in B.BEHAVIOURS))
+_ALL_PREFIXES = tuple(p for b in B.BEHAVIOURS for p in b.string_prefixes)
+_CONTENT_URI = re.compile(rb"content://")
+
+
+def _scan_dex(dex: Dex) -> list[Finding]:
+    """Behaviour findings in one DEX: each reference of interest, with its call site."""
+    wanted: dict[str, dict[int, list[str]]] = {
+        "method": defaultdict(list), "field": defaultdict(list), "string": defaultdict(list),
+    }  # fmt: skip
+    names: dict[tuple[str, int], str] = {}
+    for i, sig in dex.find_methods(set(_ALL_METHODS)).items():
+        wanted["method"][i] = [b.id for b in B.BEHAVIOURS if sig in b.methods]
+        names[("method", i)] = sig
+    for i, sig in dex.find_fields(set(_ALL_FIELDS)).items():
+        wanted["field"][i] = [b.id for b in B.BEHAVIOURS if sig in b.fields]
+        names[("field", i)] = sig
+    for i in dex.strings_matching(_CONTENT_URI):
+        text = dex.string(i)
+        if text.startswith(_ALL_PREFIXES):
+            wanted["string"][i] = [
+                b.id for b in B.BEHAVIOURS if text.startswith(b.string_prefixes or ("\0",))
+            ]
+            names[("string", i)] = repr(text)
+    findings: list[Finding] = []
+    candidates: dict[int, Any] = {}
+    for kind, table in wanted.items():
+        pattern = index_pattern(kind, set(table))
+        if pattern is not None:
+            for m in dex.methods_containing(pattern):
+                candidates[m.insns_off] = m
+    for m in sorted(candidates.values(), key=lambda m: m.insns_off):
+        caller = dex.method(m.index)
+        for ref in dex.refs(m):
+            bids = wanted.get(ref.kind, {}).get(ref.index)
+            for bid in bids or ():
+                findings.append(Finding(bid, caller, names[(ref.kind, ref.index)], ref.pc))
+    return findings
+
+
+def _callers(dexes: list[Dex], targets: set[str]) -> dict[str, set[str]]:
+    """For each method that calls one of ``targets``: which of them it calls."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for dex in dexes:
+        ids = dex.find_methods(targets)
+        pattern = index_pattern("method", set(ids))
+        if pattern is None:
+            continue
+        for m in dex.methods_containing(pattern):
+            caller = dex.method(m.index)
+            for ref in dex.refs(m):
+                if ref.kind == "method" and ref.index in ids:
+                    out[caller].add(ids[ref.index])
+    return out
+
+
+def _towards(dexes: list[Dex], start: set[str], depth: int) -> dict[str, str | None]:
+    """Every method that reaches one of ``start`` through at most ``depth`` calls, with the
+    next method on the way (None for the start methods themselves)."""
+    step: dict[str, str | None] = dict.fromkeys(start)
+    frontier = set(start)
+    for _ in range(depth):
+        new = set()
+        for caller, callees in _callers(dexes, frontier).items():
+            if caller not in step:
+                step[caller] = min(callees)
+                new.add(caller)
+        if not new:
+            break
+        frontier = new
+    return step
+
+
+def _path(step: dict[str, str | None], node: str) -> list[str]:
+    path = [node]
+    while (nxt := step[path[-1]]) is not None and len(path) < 50:
+        path.append(nxt)
+    return path
+
+
+def _exfiltration(
+    findings: list[Finding], dexes: list[Dex], max_depth: int = 6
+) -> list[dict[str, Any]]:
+    """Evidence that contacts are read and then sent: in the same method, or by one method
+    that reaches a reader and a sender through calls (depth-limited). Only this behaviour
+    needs call-graph work, and only the callers of readers and senders are decoded."""
+    readers = {f.method for f in findings if f.behaviour == "reads_contacts"}
+    senders = {f.method for f in findings if B.BY_ID[f.behaviour].sends}
+    if not readers or not senders:
+        return []
+    same = sorted(readers & senders)
+    if same:
+        return [{"method": m, "chain": [m]} for m in same]
+    to_reader = _towards(dexes, readers, max_depth)
+    to_sender = _towards(dexes, senders, max_depth)
+    common = set(to_reader) & set(to_sender)
+    if not common:
+        return []
+    paths = {c: (_path(to_reader, c), _path(to_sender, c)) for c in common}
+    best = min(len(a) + len(b) for a, b in paths.values())
+    return [
+        {"method": c, "reads_via": a, "sends_via": b}
+        for c, (a, b) in sorted(paths.items())
+        if len(a) + len(b) == best
+    ][:10]
+
+
+# -- endpoints --------------------------------------------------------------------------
+
+
+class _Endpoints:
+    def __init__(self) -> None:
+        self.found: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ignored: dict[tuple[str, str], dict[str, Any]] = {}
+        self._memo: dict[str, list[Any]] = {}
+
+    def _extract(self, text: str) -> list[Any]:
+        if text not in self._memo:
+            from ringtrace.indicators.report import extract_text
+
+            self._memo[text] = extract_text(text, only=frozenset({"url", "domain", "ip"}))
+        return self._memo[text]
+
+    def _add(self, typ: str, value: str, where: str, raw: str, reason: str | None) -> None:
+        book = self.found if reason is None else self.ignored
+        entry = book.setdefault(
+            (typ, value), {"value": value, "type": typ, "found_in": [], "seen_as": []}
+        )
+        if reason is not None:
+            entry["reason"] = reason
+        if where not in entry["found_in"]:
+            entry["found_in"].append(where)
+        if raw not in entry["seen_as"] and len(entry["seen_as"]) < 20:
+            entry["seen_as"].append(raw)
+
+    def scan(self, strings: list[str], where: str) -> None:
+        # One regex pass over all the strings joined, rather than one search per string.
+        joined = "\n".join(x.replace("\n", " ") for x in strings)
+        starts = []
+        pos = 0
+        for x in strings:
+            starts.append(pos)
+            pos += len(x) + 1
+        import bisect
+
+        picked = sorted({bisect.bisect_right(starts, m.start()) - 1
+                         for m in _CANDIDATE.finditer(joined)})  # fmt: skip
+        for k in picked:
+            s = strings[k]
+            if len(s) > 2000:
+                continue
+            found = self._extract(s)
+            # A URL on a host that is itself noise (a platform's or a standard's domain) is noise.
+            noise = next((i.excluded_reason for i in found
+                          if i.type in ("domain", "ip") and i.excluded_reason), None)  # fmt: skip
+            for ind in found:
+                raw = ind.occurrences[0].raw if ind.occurrences else ind.value
+                reason = ind.excluded_reason or (noise if ind.type == "url" else None)
+                self._add(ind.type, ind.value, where, raw, reason)
+            for m in _OTHER_SCHEME.finditer(s):
+                host = m.group(2).rsplit(":", 1)[0] if m.group(2).count(":") == 1 else m.group(2)
+                hits = self._extract(host)
+                for ind in hits:
+                    self._add(ind.type, ind.value, where, m.group(0), ind.excluded_reason)
+                if hits:
+                    reason = next((i.excluded_reason for i in hits if i.excluded_reason), None)
+                    self._add("url", m.group(0).lower(), where, m.group(0), reason)
+
+
+def _strings_of_binary(data: bytes) -> list[str]:
+    return [m.group(0).decode("ascii") for m in _PRINTABLE.finditer(data)]
+
+
+# -- the analysis -------------------------------------------------------------------------
+
+
+def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Analyse one APK given as bytes. Raises :class:`ApkError` for a file that cannot be
+    analysed."""
+    _silence_androguard()
+    from androguard.core.apk import APK
+
+    zf = check_zip(data, limits)
+    names = zf.namelist()
+    try:
+        apk = APK(data, raw=True)
+    except ApkError:
+        raise
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as e:  # androguard raises many types for malformed manifests
+        raise ApkError("not_apk", f"the manifest cannot be parsed ({type(e).__name__})") from None
+    if not _safe(apk.get_package):
+        raise ApkError("not_apk", "the manifest is not a valid Android manifest (no package)")
+    result: dict[str, Any] = {
+        "analyzer": f"ringtrace-apk/{ANALYZER_VERSION}",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "package": apk.get_package(),
+        "label": _safe(apk.get_app_name),
+        "version_code": _safe(apk.get_androidversion_code),
+        "version_name": _safe(apk.get_androidversion_name),
+        "min_sdk": _safe(apk.get_min_sdk_version),
+        "target_sdk": _safe(apk.get_target_sdk_version),
+    }
+    result.update(_signing(apk))
+    permissions = _permissions(apk)
+    result["permissions"] = permissions
+
+    dex_names = sorted(
+        (n for n in names if re.fullmatch(r"classes\d*\.dex", n)),
+        key=lambda n: (len(n), n),
+    )
+    result["dex"] = []
+    findings: list[Finding] = []
+    dexes: list[Dex] = []
+    endpoints = _Endpoints()
+    for name in dex_names:
+        raw = _read(zf, name)
+        result["dex"].append(
+            {"name": name, "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
+        )
+        try:
+            dex = Dex(raw)
+            findings += _scan_dex(dex)
+            endpoints.scan([dex.string(i) for i in dex.strings_matching(_CANDIDATE_BYTES)], name)
+        except DexError as e:
+            raise ApkError("not_apk", f"{name} is malformed: {e}") from None
+        dexes.append(dex)
+
+    try:
+        arsc = apk.get_android_resources()
+        pool = arsc.stringpool_main if arsc is not None else None
+        if pool is not None:
+            endpoints.scan([pool.getString(i) for i in range(pool.stringCount)], "resources.arsc")
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:  # a damaged resource table: the rest of the analysis still stands
+        result.setdefault("warnings", []).append("resources.arsc could not be read")
+
+    opaque = []
+    packer_files = []
+    for name in names:
+        low = name.lower()
+        if any(p in low.rsplit("/", 1)[-1] for p in B.PACKER_FILES):
+            packer_files.append(name)
+        if low.startswith("assets/") and not name.endswith("/"):
+            blob = _read(zf, name, limits.max_scan_bytes)
+            endpoints.scan(_strings_of_binary(blob), name)
+            if len(blob) >= 16_384 and not blob.startswith(_MEDIA_MAGIC) and _entropy(blob) > 7.5:
+                opaque.append(name)
+        elif low.startswith("lib/") and low.endswith(".so"):
+            blob = _read(zf, name, limits.max_scan_bytes)
+            if blob.startswith(b"\x7fELF"):
+                endpoints.scan(_strings_of_binary(blob), name)
+
+    try:
+        behaviours = _behaviours(apk, findings, dexes)
+    except DexError as e:
+        raise ApkError("not_apk", f"a DEX file is malformed: {e}") from None
+    result["behaviours"] = behaviours
+    result["endpoints"] = sorted(endpoints.found.values(), key=lambda e: (e["type"], e["value"]))
+    result["ignored_endpoints"] = sorted(
+        endpoints.ignored.values(), key=lambda e: (e["type"], e["value"])
+    )
+    total_dex = sum(d["size"] for d in result["dex"])
+    packer: list[str] = []
+    if opaque and total_dex < 64 * 1024:
+        packer.append(f"a tiny DEX ({total_dex} bytes) beside opaque data: {', '.join(opaque)}")
+    if packer_files:
+        packer.append(f"files of a commercial packer: {', '.join(packer_files[:5])}")
+    if any(b["id"] == "dynamic_code_loading" for b in behaviours):
+        packer.append("loads code at run time (DexClassLoader or similar)")
+    result["packer_signs"] = packer
+    result["risk"] = _risk(result)
+    return result
+
+
+def _safe(fn: Any) -> Any:
+    try:
+        return fn()
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:
+        return None
+
+
+def _signing(apk: Any) -> dict[str, Any]:
+    import asn1crypto.x509
+
+    schemes: dict[bytes, set[str]] = defaultdict(set)
+    try:
+        for c in apk.get_certificates_v1():
+            schemes[c.dump()].add("v1")
+        for der in apk.get_certificates_der_v2():
+            schemes[der].add("v2")
+        for der in apk.get_certificates_der_v3():
+            schemes[der].add("v3")
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:
+        return {
+            "signed": False,
+            "certificates": [],
+            "signature_error": "the signature block is malformed",
+        }
+    certs = []
+    for der, sch in schemes.items():
+        cert = asn1crypto.x509.Certificate.load(der)
+        validity = cert["tbs_certificate"]["validity"]
+        certs.append({
+            "sha256": hashlib.sha256(der).hexdigest(),
+            "subject": cert.subject.human_friendly,
+            "issuer": cert.issuer.human_friendly,
+            "not_before": validity["not_before"].native.isoformat(),
+            "not_after": validity["not_after"].native.isoformat(),
+            "schemes": sorted(sch),
+        })  # fmt: skip
+    certs.sort(key=lambda c: c["sha256"])
+    return {"signed": bool(certs), "certificates": certs}
+
+
+def _permissions(apk: Any) -> list[dict[str, Any]]:
+    details = _safe(apk.get_details_permissions) or {}
+    out = []
+    for name in sorted(set(apk.get_permissions() or [])):
+        level, label = "unknown", None
+        if name in details:
+            level = details[name][0] or "unknown"
+            label = details[name][1]
+        out.append({"name": name, "protection_level": level, "label": label})
+    return out
+
+
+def _behaviours(apk: Any, findings: list[Finding], dexes: list[Dex]) -> list[dict[str, Any]]:
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in findings:
+        ev = f.to_dict()
+        if ev not in by[f.behaviour] and len(by[f.behaviour]) < 25:
+            by[f.behaviour].append(ev)
+    for comp in ("receiver", "service"):
+        for item in _safe(lambda c=comp: apk.find_tags(c)) or []:
+            perm = item.get("{http://schemas.android.com/apk/res/android}permission")
+            if perm in B.MANIFEST_PERMISSION_BEHAVIOURS:
+                name = item.get("{http://schemas.android.com/apk/res/android}name")
+                by[B.MANIFEST_PERMISSION_BEHAVIOURS[perm]].append(
+                    {"manifest": f"{comp} {name} requires {perm}"}
+                )
+    out = [
+        {"id": bid, "title": B.BY_ID[bid].title, "evidence": by[bid]}
+        for bid in (b.id for b in B.BEHAVIOURS)
+        if by.get(bid)
+    ]
+    chain = _exfiltration(findings, dexes)
+    if chain:
+        out.insert(0, {"id": B.EXFILTRATION, "title": B.EXFILTRATION_TITLE, "evidence": chain})
+    return out
+
+
+def _risk(r: dict[str, Any]) -> dict[str, Any]:
+    ids = {b["id"] for b in r["behaviours"]}
+    titles = {b["id"]: b["title"] for b in r["behaviours"]}
+    sensitive = sorted(i for i in ids if i in B.BY_ID and B.BY_ID[i].sensitive)
+    sends = sorted(i for i in ids if i in B.BY_ID and B.BY_ID[i].sends)
+    reasons: list[str] = []
+    level = "low"
+
+    def raise_to(new: str) -> None:
+        nonlocal level
+        order = ["low", "medium", "high", "critical"]
+        if order.index(new) > order.index(level):
+            level = new
+
+    if B.EXFILTRATION in ids:
+        raise_to("critical")
+        reasons.append("reads the contact list and sends it off the device, as sextortion apps do")
+    if sensitive and sends and B.EXFILTRATION not in ids:
+        raise_to("high")
+        reasons.append(f"reads personal data ({', '.join(titles[i] for i in sensitive)}) "
+                       f"and {', '.join(titles[i] for i in sends)}")  # fmt: skip
+    elif sensitive and not sends:
+        raise_to("medium" if len(sensitive) > 1 or "reads_contacts" not in sensitive else "low")
+        reasons.append(
+            f"{', '.join(titles[i] for i in sensitive)}; no code that sends data was found"
+        )
+    for bid, lvl in (
+        ("hides_icon", "high"),
+        ("device_admin", "high"),
+        ("accessibility_abuse", "high"),
+    ):
+        if bid in ids:
+            raise_to(lvl)
+            reasons.append(titles[bid])
+    if r["packer_signs"]:
+        raise_to("high" if len(r["packer_signs"]) > 1 else "medium")
+        reasons.append("packed or obfuscated: " + "; ".join(r["packer_signs"]))
+    if not r["signed"]:
+        raise_to("medium")
+        reasons.append("not signed: it cannot be installed as it is, and its author is unknown")
+    if r["endpoints"] and sends:
+        hosts = [e["value"] for e in r["endpoints"] if e["type"] in ("domain", "ip")]
+        if hosts:
+            reasons.append(f"talks to {', '.join(hosts[:5])}")
+    if not reasons:
+        reasons.append("no behaviour of concern was found")
+    return {"level": level, "reasons": reasons}

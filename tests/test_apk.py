@@ -1,0 +1,294 @@
+"""APK analysis on apps built from source here (tests/apk_fixtures, tests/apk_build.py):
+planted facts found, nothing invented for the benign app, hostile files refused cleanly, and
+reports linked through the app's signing key."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from ringtrace.apk.analysis import ApkError
+from ringtrace.apk.sandbox import SandboxLimits, analyze_isolated
+from ringtrace.cli import app
+from ringtrace.domain.models import ReportRef
+from ringtrace.indicators import extract_report
+from ringtrace.ingest import import_lines
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+from tests.apk_build import DEBIAN_PACKAGES, build_all, missing_tools
+from tests.factories import line, report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def apks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    missing = missing_tools()
+    if missing:
+        pytest.fail(
+            f"missing {', '.join(missing)}: install the Debian packages "
+            f"{' '.join(DEBIAN_PACKAGES)} (scripts/test does)"
+        )
+    return build_all(tmp_path_factory.mktemp("apks"))
+
+
+@pytest.fixture(scope="session")
+def analysed(apks: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    return {
+        name: analyze_isolated(path)
+        for name, path in apks.items()
+        if name in ("stealer", "sibling", "benign", "unsigned", "packed")
+    }
+
+
+def _ids(r: dict[str, Any]) -> list[str]:
+    return [b["id"] for b in r["behaviours"]]
+
+
+def _evidence(r: dict[str, Any], bid: str) -> list[dict[str, Any]]:
+    return next(b["evidence"] for b in r["behaviours"] if b["id"] == bid)
+
+
+def test_stealer_every_planted_fact(analysed: dict[str, dict[str, Any]]) -> None:
+    r = analysed["stealer"]
+    assert (r["package"], r["label"], r["version_code"], r["version_name"]) == (
+        "com.privatechat.app", "PrivateChat", "7", "2.3.1",
+    )  # fmt: skip
+    assert (str(r["min_sdk"]), str(r["target_sdk"])) == ("21", "28")
+    assert r["signed"] and len(r["certificates"]) == 1
+    cert = r["certificates"][0]
+    assert cert["schemes"] == ["v1", "v2", "v3"]
+    assert "ring developer" in cert["subject"] and len(cert["sha256"]) == 64
+    assert [d["name"] for d in r["dex"]] == ["classes.dex"] and len(r["dex"][0]["sha256"]) == 64
+    assert {p["name"]: p["protection_level"] for p in r["permissions"]} == {
+        "android.permission.INTERNET": "normal|instant",
+        "android.permission.READ_CONTACTS": "dangerous",
+        "android.permission.READ_SMS": "dangerous",
+    }
+    assert _ids(r) == [
+        "contacts_exfiltration", "reads_contacts", "reads_sms", "uploads_http", "hides_icon",
+    ]  # fmt: skip
+    main = "Lcom/privatechat/app/MainActivity;"
+    [chain] = _evidence(r, "contacts_exfiltration")
+    assert chain["method"] == f"{main}->onCreate"
+    assert chain["reads_via"] == [f"{main}->onCreate", f"{main}->collect"]
+    assert chain["sends_via"] == [f"{main}->onCreate", "Lcom/privatechat/app/Uploader;->send"]
+    [read] = _evidence(r, "reads_contacts")
+    assert read["method"] == f"{main}->collect"
+    assert read["call"].endswith("ContactsContract$CommonDataKinds$Phone;->CONTENT_URI")
+    assert _evidence(r, "reads_sms")[0]["call"] == "'content://sms/inbox'"
+    assert (
+        _evidence(r, "uploads_http")[0]["call"] == "Ljava/net/HttpURLConnection;->getOutputStream"
+    )
+    assert _evidence(r, "hides_icon")[0]["method"] == f"{main}->hideIcon"
+    # The server, planted in the code, the resources, an asset and a native library.
+    eps = {(e["type"], e["value"]): e["found_in"] for e in r["endpoints"]}
+    assert eps[("domain", "chat-priv.top")] == [
+        "classes.dex", "resources.arsc", "assets/config.json", "lib/x86_64/librelay.so",
+    ]  # fmt: skip
+    assert eps[("url", "http://api.chat-priv.top/v1/upload")] == ["classes.dex"]
+    assert eps[("url", "https://cdn.chat-priv.top/app/config")] == ["resources.arsc"]
+    assert eps[("url", "ws://push.chat-priv.top:9001/ws")] == ["assets/config.json"]
+    assert eps[("url", "tcp://gate.chat-priv.top:7000")] == ["lib/x86_64/librelay.so"]
+    assert len(eps) == 5  # nothing else
+    # Platform noise, templates and carrier proxies are shown as ignored, with reasons.
+    ignored = {e["value"]: e["reason"] for e in r["ignored_endpoints"]}
+    assert set(ignored) == {
+        "android.com", "http://schemas.android.com/apk/res/android", "0.0.0.0",
+        "http://0.0.0.0:8080/", "10.0.0.172",
+    }  # fmt: skip
+    assert r["packer_signs"] == []
+    assert r["risk"]["level"] == "critical"
+    assert "sends it off the device" in r["risk"]["reasons"][0]
+    assert "hides its launcher icon" in r["risk"]["reasons"]
+
+
+def test_benign_app_gets_nothing_it_does_not_do(analysed: dict[str, dict[str, Any]]) -> None:
+    r = analysed["benign"]
+    assert r["package"] == "org.example.contactsbook" and r["label"] == "Contacts Book"
+    assert _ids(r) == ["reads_contacts"]
+    assert r["endpoints"] == [] and r["ignored_endpoints"] == []
+    assert [p["name"] for p in r["permissions"]] == ["android.permission.READ_CONTACTS"]
+    assert r["packer_signs"] == []
+    assert r["risk"] == {
+        "level": "low", "reasons": ["reads the contact list; no code that sends data was found"],
+    }  # fmt: skip
+
+
+def test_two_apps_one_key_and_an_unsigned_app(analysed: dict[str, dict[str, Any]]) -> None:
+    stealer, sibling, benign = analysed["stealer"], analysed["sibling"], analysed["benign"]
+    assert sibling["package"] == "com.securevid.player"
+    assert stealer["certificates"][0]["sha256"] == sibling["certificates"][0]["sha256"]
+    assert stealer["certificates"][0]["sha256"] != benign["certificates"][0]["sha256"]
+    assert {e["value"] for e in sibling["endpoints"]} & {
+        e["value"] for e in stealer["endpoints"]
+    } == set()
+    unsigned = analysed["unsigned"]
+    assert unsigned["signed"] is False and unsigned["certificates"] == []
+    assert unsigned["risk"]["level"] == "medium"
+    assert any("not signed" in x for x in unsigned["risk"]["reasons"])
+
+
+def test_packer_signs(analysed: dict[str, dict[str, Any]]) -> None:
+    r = analysed["packed"]
+    assert _ids(r) == ["dynamic_code_loading"]
+    assert (
+        _evidence(r, "dynamic_code_loading")[0]["call"] == "Ldalvik/system/DexClassLoader;-><init>"
+    )
+    assert len(r["packer_signs"]) == 2
+    assert "assets/payload.bin" in r["packer_signs"][0]
+    assert r["risk"]["level"] == "high"
+
+
+def _zip(entries: dict[str, bytes], compress: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compress) as z:
+        for name, data in entries.items():
+            z.writestr(zipfile.ZipInfo(name), data, compress_type=compress)
+    return buf.getvalue()
+
+
+def test_hostile_files_get_clear_errors(apks: dict[str, Path]) -> None:
+    manifest = zipfile.ZipFile(apks["benign"]).read("AndroidManifest.xml")
+    cases = {
+        "truncated": apks["truncated"].read_bytes(),
+        "not_apk": apks["not_apk"].read_bytes(),
+        "zip_bomb": _zip({"AndroidManifest.xml": manifest, "assets/x": b"\0" * 30_000_000}),
+        "path_traversal": _zip({"AndroidManifest.xml": manifest, "../../lib/evil.so": b"x"}),
+    }
+    for code, data in cases.items():
+        with pytest.raises(ApkError) as e:
+            analyze_isolated(data)
+        assert e.value.code == code, (code, e.value)
+    with pytest.raises(ApkError, match="no AndroidManifest") as e:
+        analyze_isolated(_zip({"classes.dex": b"dex\n035\0"}))
+    with pytest.raises(ApkError) as e:
+        analyze_isolated(_zip({"AndroidManifest.xml": b"\x03\x00garbage" * 10}))
+    assert e.value.code in ("not_apk", "crashed")
+    broken_dex = b"dex\n035\0" + b"\xff" * 200
+    with pytest.raises(ApkError, match="classes.dex is malformed"):
+        analyze_isolated(_zip({"AndroidManifest.xml": manifest, "classes.dex": broken_dex}))
+
+
+def test_child_process_limits(apks: dict[str, Path]) -> None:
+    with pytest.raises(ApkError) as e:
+        analyze_isolated(apks["stealer"], sandbox=SandboxLimits(timeout_s=0.001))
+    assert e.value.code == "timeout"
+    with pytest.raises(ApkError) as e:
+        analyze_isolated(apks["stealer"], sandbox=SandboxLimits(memory_bytes=40 * 2**20))
+    assert e.value.code in ("memory_limit", "crashed")
+    from ringtrace.apk.analysis import Limits
+
+    with pytest.raises(ApkError) as e:
+        analyze_isolated(apks["stealer"], limits=Limits(max_file_bytes=1000))
+    assert e.value.code == "too_large"
+    # And a normal analysis still works after those.
+    assert analyze_isolated(apks["benign"])["package"] == "org.example.contactsbook"
+
+
+def test_cli_contract(apks: dict[str, Path]) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["apk", "analyze", str(apks["stealer"]), "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    for key in ("sha256", "package", "label", "certificates", "permissions", "behaviours",
+                "endpoints", "risk"):  # fmt: skip
+        assert key in doc
+    assert set(doc["risk"]) == {"level", "reasons"} and doc["certificates"][0]["sha256"]
+    assert all({"value", "found_in"} <= set(e) for e in doc["endpoints"])
+    assert all({"id", "evidence"} <= set(b) for b in doc["behaviours"])
+    r = runner.invoke(app, ["apk", "analyze", str(apks["truncated"]), "--json"])
+    assert r.exit_code != 0
+    assert json.loads(r.stdout)["error"]["code"] == "truncated"
+    r = runner.invoke(app, ["apk", "analyze", str(apks["stealer"])])
+    assert "risk: CRITICAL" in r.stdout and "server: chat-priv.top" in r.stdout
+
+
+def _with_apk(path: Path, **fields: Any) -> dict[str, Any]:
+    content = base64.b64encode(path.read_bytes()).decode()
+    return report(attachments=[{"filename": path.name, "content_base64": content}], **fields)
+
+
+def test_reports_link_through_the_signing_key(store: Store, apks: dict[str, Path]) -> None:
+    a = _with_apk(apks["stealer"], external_id="APK-1")
+    b = _with_apk(apks["sibling"], external_id="APK-2")
+    c = _with_apk(apks["benign"], external_id="APK-3")
+    import_lines(store, [line(a), line(b), line(c)])
+    assert [j["status"] for j in store.apk_pending()] == ["queued"] * 3
+    assert store.clusters() == []
+    counts = store.run_apk_analyses()
+    assert counts == {"done": 3, "failed": 0, "retry": 0}
+    [cluster] = store.clusters()
+    assert sorted(r.external_id for r in cluster.reports) == ["APK-1", "APK-2"]
+    keys = {(link.key.type, link.key.value) for link in cluster.links}
+    cert = store.apk_analyses(store.report_id(ReportRef("test-agency", "APK-1")))[0]
+    cert_sha = cert["result"]["certificates"][0]["sha256"]
+    assert keys == {("apk_cert", cert_sha)}  # the only thing the two apps share
+    hops = store.explain(ReportRef("test-agency", "APK-1"), ReportRef("test-agency", "APK-2"))
+    assert hops is not None and [h.key.type for h in hops] == ["apk_cert"]
+    detail = store.report(store.report_id(ReportRef("test-agency", "APK-1")))
+    found = {(i.type, i.value, i.linkable) for i in detail.indicators}
+    assert ("domain", "chat-priv.top", True) in found
+    assert ("android_package", "com.privatechat.app", False) in found  # weak on its own
+    # Audited, and kept through a rebuild without analysing again.
+    entries = store.audit_entries(["report:test-agency/APK-1"])
+    assert any(e.action == "apk.analyze" for e in entries)
+    store.rebuild(extract_report)
+    [cluster] = store.clusters()
+    assert sorted(r.external_id for r in cluster.reports) == ["APK-1", "APK-2"]
+    assert store.apk_pending() == []
+
+
+def test_unanalysable_apk_evidence_is_failed_with_reason(
+    sqlite_store: Store, apks: dict[str, Path]
+) -> None:
+    bad = _with_apk(apks["truncated"], external_id="APK-BAD")
+    bad["attachments"][0]["filename"] = "PrivateChat.apk"
+    try:
+        import_lines(sqlite_store, [line(bad)])
+    except Exception as e:  # a truncated zip may already be refused as evidence at intake
+        pytest.skip(f"refused at intake: {e}")
+    sqlite_store.run_apk_analyses()
+    [job] = sqlite_store.apk_analyses(sqlite_store.report_id(ReportRef("test-agency", "APK-BAD")))
+    assert (job["status"], job["error_code"]) == ("failed", "truncated")
+
+
+def test_api_apk_evidence_analysed_in_background_and_shown(
+    sqlite_settings: Settings, apks: dict[str, Path]
+) -> None:
+    from ringtrace.web.app import create_app
+
+    setup = Store.open(sqlite_settings)
+    setup.migrate()
+    setup.close()
+    with TestClient(create_app(sqlite_settings)) as client:
+        for path, ext in ((apks["stealer"], "WEB-APK-1"), (apks["sibling"], "WEB-APK-2")):
+            resp = client.post("/api/reports", json=_with_apk(path, external_id=ext))
+            assert resp.status_code == 201, resp.text
+        rid = client.get("/api/reports").json()["reports"][-1]["id"]
+        deadline = time.monotonic() + 60
+        while True:
+            statuses = [
+                a["status"]
+                for r in client.get("/api/reports").json()["reports"]
+                for a in client.get(f"/api/reports/{r['id']}").json()["apk_analyses"]
+            ]
+            if statuses == ["done", "done"]:
+                break
+            assert time.monotonic() < deadline, statuses
+            time.sleep(0.2)
+        detail = client.get(f"/api/reports/{rid}").json()
+        assert detail["apk_analyses"][0]["result"]["risk"]["level"] == "critical"
+        page = client.get(f"/console/reports/{rid}").text
+        assert "risk critical" in page and "apk-cert" in page and "chat-priv.top" in page
+        clusters = client.get("/api/clusters").json()["clusters"]
+        assert len(clusters) == 1 and len(clusters[0]["reports"]) == 2
