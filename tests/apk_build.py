@@ -119,7 +119,8 @@ def build(
         (work / "assets" / "payload.bin").write_bytes(blob)
     _run("smali", "assemble", "--api", "21", "-o", work / "classes.dex", work / "smali")
     cmd: list[str | Path] = ["aapt", "package", "-f", "-M", work / "AndroidManifest.xml",
-                             "-S", work / "res", "-I", FRAMEWORK, "-F", work / "unsigned.apk"]  # fmt: skip
+                             "-S", work / "res", "-I", FRAMEWORK,
+                             "-F", work / "unsigned.apk"]  # fmt: skip
     if (work / "assets").is_dir():
         cmd += ["-A", work / "assets"]
     _run(*cmd)

@@ -175,7 +175,7 @@ def test_hostile_files_get_clear_errors(apks: dict[str, Path]) -> None:
         analyze_isolated(_zip({"AndroidManifest.xml": b"\x03\x00garbage" * 10}))
     assert e.value.code in ("not_apk", "crashed")
     broken_dex = b"dex\n035\0" + b"\xff" * 200
-    with pytest.raises(ApkError, match="classes.dex is malformed"):
+    with pytest.raises(ApkError, match=r"classes\.dex is malformed"):
         analyze_isolated(_zip({"AndroidManifest.xml": manifest, "classes.dex": broken_dex}))
 
 

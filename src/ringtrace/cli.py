@@ -713,10 +713,10 @@ def apk_analyze(
         for ev in b["evidence"][:3]:
             where = ev.get("call") or ev.get("manifest") or " -> ".join(ev.get("reads_via", []))
             typer.echo(f"    {ev.get('method', '')} {where}")
-    for e in r["endpoints"]:
-        typer.echo(f"server: {e['value']}  (in {', '.join(e['found_in'])})")
-    for e in r["ignored_endpoints"]:
-        typer.echo(f"ignored: {e['value']}  ({e['reason']})")
+    for ep in r["endpoints"]:
+        typer.echo(f"server: {ep['value']}  (in {', '.join(ep['found_in'])})")
+    for ep in r["ignored_endpoints"]:
+        typer.echo(f"ignored: {ep['value']}  ({ep['reason']})")
     for p in r["permissions"]:
         typer.echo(f"permission: {p['name']} [{p['protection_level']}]")
 
