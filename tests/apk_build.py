@@ -83,7 +83,7 @@ def _filler(folder: Path, classes: int) -> None:
         body = "\n".join(
             f""".method public m{j}(I)I
     .locals 2
-    const-string v0, "label {i}.{j} of the settings screen"
+    const-string v0, "label {i}.{j} {hashlib.sha256(f"{i}/{j}".encode()).hexdigest()}"
     invoke-virtual {{v0}}, Ljava/lang/String;->length()I
     move-result v1
     add-int/2addr v1, p1

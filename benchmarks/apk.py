@@ -1,0 +1,118 @@
+"""APK analysis speed and memory: ringtrace beside androguard's full AnalyzeAPK.
+
+Builds test APKs from source (tests/apk_build.py: the contact-stealer fixture, plus ordinary
+filler classes to reach realistic sizes). Each analysis of each file runs in a fresh process
+pinned to one core. The time covers the analysis only: imports are excluded for both tools.
+The memory figure is that process's peak resident size. For ringtrace the figure is also
+measured end to end through the sandbox (fork server and child process, as the product
+runs it). Both tools must find the planted server.
+
+Usage: python benchmarks/apk.py [--runs 3] [--sizes 0,1500,3300]
+(sizes are filler classes; 3,300 gives a ~2 MB APK with a ~5 MB classes.dex).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def one(tool: str, path: str) -> None:
+    """Child mode: analyse ``path`` once with ``tool`` and print time and peak memory."""
+    import resource
+
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    if tool == "ringtrace":
+        from ringtrace.apk.analysis import analyze_bytes
+        from ringtrace.apk.preload import extract_text  # noqa: F401  (warm, as in the sandbox)
+
+        data = Path(path).read_bytes()
+        t0 = time.perf_counter()
+        r = analyze_bytes(data)
+        elapsed = time.perf_counter() - t0
+        found = any(e["value"] == "chat-priv.top" for e in r["endpoints"])
+    elif tool == "sandboxed":
+        from ringtrace.apk.sandbox import analyze_isolated
+
+        analyze_isolated(Path(path))  # starts the fork server
+        t0 = time.perf_counter()
+        r = analyze_isolated(Path(path))
+        elapsed = time.perf_counter() - t0
+        found = any(e["value"] == "chat-priv.top" for e in r["endpoints"])
+        from ringtrace.apk import sandbox
+
+        print(json.dumps({"s": elapsed, "mib": sandbox.last_peak_rss_mib, "found": found}))
+        return
+    else:
+        from loguru import logger
+
+        logger.remove()
+        from androguard.misc import AnalyzeAPK
+
+        t0 = time.perf_counter()
+        _apk, _dexes, dx = AnalyzeAPK(path)
+        elapsed = time.perf_counter() - t0
+        found = any("chat-priv.top" in s.get_value() for s in dx.get_strings())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"s": elapsed, "mib": peak, "found": found}))
+
+
+def measure(tool: str, path: Path, runs: int) -> tuple[float, float, bool]:
+    times, mems, found = [], [], True
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", tool, str(path)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        rec = json.loads(out.stdout.strip().splitlines()[-1])
+        times.append(rec["s"])
+        mems.append(rec["mib"])
+        found = found and rec["found"]
+    return statistics.median(times), max(mems), found
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="0,1500,3300")
+    ap.add_argument("--one", nargs=2, metavar=("TOOL", "FILE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        one(*args.one)
+        return
+    from tests.apk_build import build, keystore, missing_tools
+
+    if missing_tools():
+        raise SystemExit(f"missing: {', '.join(missing_tools())} (see scripts/test)")
+    folder = Path(tempfile.mkdtemp(prefix="ringtrace-apk-bench-"))
+    key = keystore(folder, "ring")
+    print(f"{os.cpu_count()} cores available; each analysis pinned to one core; "
+          f"median of {args.runs} runs")  # fmt: skip
+    print(f"{'APK':>9} {'dex':>9} | {'ringtrace':>18} | {'sandboxed':>18} | "
+          f"{'AnalyzeAPK':>18} | speed-up")  # fmt: skip
+    for n in (int(x) for x in args.sizes.split(",")):
+        path = build("stealer", folder / f"stealer-{n}.apk", key=key, filler_classes=n)
+        import zipfile
+
+        dex = zipfile.ZipFile(path).getinfo("classes.dex").file_size
+        ours = measure("ringtrace", path, args.runs)
+        boxed = measure("sandboxed", path, args.runs)
+        full = measure("androguard", path, args.runs)
+        assert ours[2] and boxed[2] and full[2], "a tool missed the planted server"
+        print(f"{path.stat().st_size / 2**20:7.2f}MB {dex / 2**20:7.2f}MB | "
+              f"{ours[0]:6.3f} s {ours[1]:6.0f} MiB | {boxed[0]:6.3f} s {boxed[1]:6.0f} MiB | "
+              f"{full[0]:6.3f} s {full[1]:6.0f} MiB | {full[0] / ours[0]:5.1f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
