@@ -246,6 +246,11 @@ def test_reports_link_through_the_signing_key(store: Store, apks: dict[str, Path
     [cluster] = store.clusters()
     assert sorted(r.external_id for r in cluster.reports) == ["APK-1", "APK-2"]
     assert store.apk_pending() == []
+    # A victim who only wrote down the app's server joins the ring through it.
+    told = report(external_id="TXT-4", narrative="The app uploaded to gate.chat-priv.top")
+    import_lines(store, [line(told)])
+    [cluster] = store.clusters()
+    assert sorted(r.external_id for r in cluster.reports) == ["APK-1", "APK-2", "TXT-4"]
 
 
 def test_unanalysable_apk_evidence_is_failed_with_reason(
