@@ -14,10 +14,22 @@ from ringtrace.web.app import create_app
 from tests.factories import report
 
 
+def _authorised(settings: Settings) -> str:
+    """Migrate, and create an analyst of the reports' agency with an API token."""
+    store = Store.open(settings)
+    store.migrate()
+    store.add_user("tester", "a long test password", "test-agency", "admin")
+    token = store.create_token("tester", "tests")
+    store.close()
+    return token
+
+
 @pytest.fixture
 def client(sqlite_settings: Settings) -> Iterator[TestClient]:
-    Store.open(sqlite_settings).migrate()
-    with TestClient(create_app(sqlite_settings), raise_server_exceptions=False) as c:
+    settings = sqlite_settings.model_copy(update={"home_agency": "test-agency"})
+    token = _authorised(settings)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
         yield c
 
 
@@ -40,7 +52,9 @@ def test_post_report_links_and_is_idempotent(client: TestClient) -> None:
     one = client.get(f"/api/clusters/{clusters[0]['id']}").json()
     assert one["links"][0]["key"]["value"] == "+85261234567"
     detail = client.get(f"/api/reports/{r1.json()['id']}").json()
-    assert detail["document"]["reporter"]["contact"] == "[withheld]"
+    # The agency's own staff see its reporter's contact details (and the view is audited).
+    assert detail["document"]["reporter"]["contact"] == "me@mail.invalid"
+    assert detail["access"] == "full"
     assert detail["indicators"][0]["occurrences"][0]["raw"] == "+852 6123 4567"
 
 
@@ -71,9 +85,10 @@ def test_conflicting_resubmission_is_409(client: TestClient) -> None:
 
 def test_oversized_report_is_refused(sqlite_settings: Settings) -> None:
     small = sqlite_settings.model_copy(update={"max_report_bytes": 200})
-    Store.open(small).migrate()
+    token = _authorised(small)
     with TestClient(create_app(small)) as c:
-        res = c.post("/api/reports", json=report(narrative="x" * 500))
+        res = c.post("/api/reports", json=report(narrative="x" * 500),
+                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert res.status_code == 422
     assert "larger than 200 bytes" in res.json()["error"]["message"]
 
@@ -84,7 +99,7 @@ def test_unexpected_errors_never_show_a_stack_trace(
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("secret internals at /srv/x.py line 3")
 
-    monkeypatch.setattr(Store, "clusters", boom)
+    monkeypatch.setattr(Store, "cluster_ids", boom)
     res = client.get("/api/clusters")
     assert res.status_code == 500
     assert res.json() == {

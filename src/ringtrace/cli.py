@@ -42,6 +42,16 @@ report_app = typer.Typer(help="One report.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
 DEMO_MARKER = ".ringtrace-demo"
+# Synthetic accounts of the demo only (the demo's data folder is recreated on every run).
+DEMO_PASSWORD = "demo-only-password"
+DEMO_USERS = (
+    ("sg-analyst", "sg-police", "analyst"),
+    ("sg-support", "sg-police", "victim_support"),
+    ("sg-supervisor", "sg-police", "supervisor"),
+    ("sg-admin", "sg-police", "admin"),
+    ("hk-analyst", "hk-police", "analyst"),
+    ("my-analyst", "my-helpline", "analyst"),
+)
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -114,8 +124,16 @@ def init(ctx: typer.Context) -> None:
     store = _open(settings, ready=False)
     store.migrate()
     settings.vault_dir.mkdir(parents=True, exist_ok=True)
+    store.ensure_agency(settings.home_agency)
     where = (settings.database_url and store.dialect) or str(settings.sqlite_path)
     typer.echo(f"ready: {where} (schema {store.schema_revision()})")
+    if store.count_users() == 0:
+        import secrets
+
+        password = secrets.token_urlsafe(15)
+        store.add_user("admin", password, settings.home_agency, "admin")
+        typer.echo(f"first admin created: user 'admin' of agency {settings.home_agency!r}, "
+                   f"password {password}  (shown once; keep it safe)")  # fmt: skip
 
 
 @app.command("import")
@@ -317,9 +335,17 @@ def demo(
         f"demo: {summary.created} synthetic reports, {len(store.cluster_ids())} clusters "
         f"in {data_dir}"
     )
+    for name, agency, role in DEMO_USERS:
+        store.add_user(name, DEMO_PASSWORD, agency, role)
+    for source in sorted({d["source"] for d in scenario.reports}):
+        store.ensure_agency(source)
+    typer.echo(f"demo logins (password {DEMO_PASSWORD!r}): "
+               + ", ".join(f"{n} ({r}, {a})" for n, a, r in DEMO_USERS))  # fmt: skip
     store.close()
     if not no_serve:
-        _serve(settings, settings.host, port if port is not None else settings.port)
+        # Plain HTTP on loopback for the demo: cookies cannot be HTTPS-only here.
+        _serve(settings.model_copy(update={"secure_cookies": False}), settings.host,
+               port if port is not None else settings.port)  # fmt: skip
 
 
 @vault_app.command("rotate-key")
@@ -668,6 +694,42 @@ def suggestions_reject(
     """Reject a suggestion; it will not be suggested again."""
     _open(_settings(ctx)).decide_suggestion(suggestion, accept=False, reason=reason)
     typer.echo(f"suggestion {suggestion} rejected")
+
+
+user_app = typer.Typer(help="Console users and API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+@handle_errors
+def user_add(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    agency: Annotated[str, typer.Option(help="Code of the user's agency (its reports' source).")],
+    role: Annotated[
+        str, typer.Option(help="victim_support, analyst, supervisor or admin.")
+    ] = "analyst",
+    totp: Annotated[bool, typer.Option(help="Enrol an authenticator app (TOTP).")] = False,
+) -> None:
+    """Add a user. The password is read from standard input (at least 12 characters)."""
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)  # fmt: skip
+    secret = _open(_settings(ctx)).add_user(username, password, agency, role, totp=totp)
+    typer.echo(f"user {username} added ({role}, {agency})")
+    if secret:
+        typer.echo(f"TOTP secret (enter it in the authenticator app; shown once): {secret}")
+
+
+@user_app.command("token")
+@handle_errors
+def user_token(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="Whose token (it acts as that user).")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+) -> None:
+    """Create an API token for a user; use it as `Authorization: Bearer TOKEN`."""
+    token = _open(_settings(ctx)).create_token(username, name)
+    typer.echo(token)
 
 
 apk_app = typer.Typer(

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         description="Base64 AES-256 key sealing evidence and personal data; overrides the "
         "key file that `ringtrace init` creates in the data folder.",
     )
+    home_agency: str = Field(
+        default="local",
+        description="Code of the agency running this instance: it owns reports whose source "
+        "is not another agency's code (the public page's, local imports).",
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Mark session cookies Secure (HTTPS only); turn off only for plain-HTTP "
+        "development on loopback.",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, description="How long a console login lasts, in hours."
+    )
     actor: str | None = Field(
         default=None,
         description="Who the audit log names for this process's actions (default: the OS user).",

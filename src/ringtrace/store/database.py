@@ -162,7 +162,15 @@ def _alembic_config(conn: Connection) -> Config:
 class Store:
     """Reports, their derived indicators and clusters, and the evidence vault."""
 
-    def __init__(self, engine: Engine, keys: KeySource, vault_dir: Path, actor: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        keys: KeySource,
+        vault_dir: Path,
+        actor: str,
+        home_agency: str = "local",
+    ) -> None:
+        self.home_agency = home_agency
         self.engine = engine
         self.keys = keys
         self.vault = Vault(vault_dir, keys)
@@ -181,6 +189,7 @@ class Store:
             KeySource(settings.key_file, secret),
             settings.vault_dir,
             actor,
+            settings.home_agency,
         )
 
     def close(self) -> None:
@@ -891,6 +900,111 @@ class Store:
             audit.append(conn, actor or self.actor, "suggestion.accept" if accept else "suggestion.reject",
                          f"suggestion:{suggestion_id}",
                          {"kind": row.kind, "score": row.score, "reports": [report_subject(refs[row.report_a]), report_subject(refs[row.report_b])], "reason": reason})  # fmt: skip
+
+    # -- access control ----------------------------------------------------------------------
+
+    def ensure_agency(self, code: str, name: str | None = None) -> None:
+        from ringtrace.access import accounts
+
+        with self._write() as conn:
+            accounts.ensure_agency(conn, code, name)
+
+    def agency_codes(self) -> set[str]:
+        from ringtrace.access import accounts
+
+        with self._connect() as conn:
+            return accounts.agency_codes(conn)
+
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        agency: str,
+        role: str,
+        *,
+        totp: bool = False,
+        actor: str | None = None,
+    ) -> str | None:
+        """Create a user (argon2id password); returns the TOTP secret when ``totp``."""
+        from ringtrace.access import accounts
+
+        with self._write() as conn:
+            return accounts.add_user(
+                conn,
+                self.keys(),
+                username,
+                password,
+                agency,
+                role,
+                actor=actor or self.actor,
+                totp=totp,
+            )
+
+    def count_users(self) -> int:
+        from ringtrace.access import accounts
+
+        with self._connect() as conn:
+            return accounts.count_users(conn)
+
+    def login(
+        self, username: str, password: str, code: str | None, hours: float
+    ) -> tuple[Any, str]:
+        """Verify a login and open a session: (principal, cookie value). Audited."""
+        from ringtrace.access import accounts
+
+        with self._write() as conn:
+            try:
+                who = accounts.verify_login(conn, self.keys(), username, password, code)
+            except accounts.AuthError:
+                audit.append(
+                    conn, f"login:{username[:100]}", "login.failed", f"user:{username[:100]}", {}
+                )
+                raise
+            token, csrf = accounts.create_session(conn, who.user_id, hours)
+            audit.append(conn, who.actor, "login", f"user:{who.username}", {})
+        from dataclasses import replace
+
+        return replace(who, csrf_token=csrf), token
+
+    def logout(self, token: str) -> None:
+        from ringtrace.access import accounts
+
+        with self._write() as conn:
+            accounts.end_session(conn, token)
+
+    def principal_for(self, *, session: str | None = None, token: str | None = None) -> Any:
+        from ringtrace.access import accounts
+
+        with self._connect() as conn:
+            if token:
+                return accounts.token_principal(conn, token)
+            if session:
+                return accounts.session_principal(conn, session)
+        return None
+
+    def create_token(self, username: str, name: str, actor: str | None = None) -> str:
+        from ringtrace.access import accounts
+
+        with self._write() as conn:
+            return accounts.create_token(conn, username, name, actor=actor or self.actor)
+
+    def report_index(self) -> dict[int, tuple[str, str, int | None]]:
+        """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
+        sizes = {c: n for c, n in self.cluster_ids(min_size=2)}
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(
+                    reports.c.id, reports.c.source, reports.c.tlp, report_clusters.c.cluster_id
+                ).select_from(
+                    reports.outerjoin(report_clusters, report_clusters.c.report_id == reports.c.id)
+                )
+            ).all()
+        return {
+            int(r[0]): (str(r[1]), str(r[2]), int(r[3]) if r[3] in sizes else None) for r in rows
+        }
+
+    def ids_of(self, refs: Sequence[ReportRef]) -> dict[ReportRef, int]:
+        return {r: self.report_id(r) for r in refs}
 
     # -- APK analyses ------------------------------------------------------------------------
 

@@ -176,6 +176,63 @@ apk_analyses = Table(
     UniqueConstraint("report_id", "position"),
 )
 
+# Access control (access/): agencies own the reports whose source is their code; users
+# belong to one agency and have one role.
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(200), nullable=False, unique=True),
+    Column("name", String(300), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(200), nullable=False, unique=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("role", String(30), nullable=False),
+    Column("password_hash", String(300), nullable=False),  # argon2id
+    Column("totp_secret", Text, nullable=True),  # sealed with the key ring
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# Server-side sessions; the cookie holds a random id, the table only its SHA-256.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+triage = Table(
+    "triage",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id"), primary_key=True),
+    Column("status", String(20), nullable=False),  # new | in_progress | done
+    Column("assigned_to", Integer, ForeignKey("users.id"), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # Append-only, hash-chained: each entry commits to the one before it.
 audit_log = Table(
     "audit_log",

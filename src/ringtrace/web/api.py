@@ -9,11 +9,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ringtrace.errors import InvalidReport
+from ringtrace.access.accounts import Forbidden
+from ringtrace.access.policy import Principal, View, redact_document
+from ringtrace.domain.models import Cluster
+from ringtrace.errors import InvalidReport, NotFound
 from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
 from ringtrace.store import Store
-from ringtrace.store.database import ReportSummary
+from ringtrace.store.database import ReportSummary, report_subject
+from ringtrace.web.auth import require, sharing
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -44,21 +48,12 @@ def summary_dict(s: ReportSummary) -> dict[str, Any]:
     }
 
 
-def redacted(document: dict[str, Any]) -> dict[str, Any]:
-    """The stored document without the reporter's contact details (personal data that no
-    page shows until access control exists)."""
-    out = dict(document)
-    reporter = out.get("reporter")
-    if isinstance(reporter, dict) and "contact" in reporter:
-        out["reporter"] = {k: v for k, v in reporter.items() if k != "contact"}
-        out["reporter"]["contact"] = "[withheld]"
-    return out
-
-
 @router.post("/reports", status_code=201, openapi_extra=_REPORT_BODY)
 async def post_report(request: Request) -> JSONResponse:
-    """Submit one report (report-v1). The same (source, external_id) twice is idempotent:
-    the second answer is 200 with ``created: false``."""
+    """Submit one report (report-v1) as your agency (its ``source`` must be your agency's
+    code). The same (source, external_id) twice is idempotent: the second answer is 200 with
+    ``created: false``."""
+    who = await run_in_threadpool(require, request, "reports.write")
     settings = request.app.state.settings
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_report_bytes:
@@ -75,7 +70,9 @@ async def post_report(request: Request) -> JSONResponse:
     received = await run_in_threadpool(
         functools.partial(receive, text, max_attachment_bytes=settings.max_attachment_bytes)
     )
-    result = await run_in_threadpool(ingest, _store(request), received, "api")
+    if received.doc.source != who.agency:
+        raise Forbidden(f"you submit for {who.agency}: the report's source must be {who.agency!r}")
+    result = await run_in_threadpool(ingest, _store(request), received, who.actor)
     if result.created and received.blobs:
         request.app.state.jobs.kick()  # APK evidence is analysed in the background
     detail = await run_in_threadpool(_store(request).report, result.report_id)
@@ -89,53 +86,54 @@ def list_reports(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    """Reports, newest first."""
-    rows = _store(request).reports(limit=limit, offset=offset)
-    return {"reports": [summary_dict(r) for r in rows], "limit": limit, "offset": offset}
+    """Reports you may see (your agency's, and others' linked to yours), newest first."""
+    who = require(request, "reports.read")
+    visible = set(sharing(request, who).visible_reports())
+    rows = [r for r in _store(request).reports(limit=1_000_000) if r.id in visible]
+    page = rows[offset : offset + limit]
+    return {"reports": [summary_dict(r) for r in page], "limit": limit, "offset": offset}
 
 
 @router.get("/reports/{report_id}")
 def get_report(request: Request, report_id: int) -> dict[str, Any]:
-    """One report as received (reporter contact withheld) with its indicators."""
-    d = _store(request).report(report_id)
-    return {
-        **summary_dict(d.summary),
+    """One report, as much of it as the sharing rules allow you (docs/access.md)."""
+    who = require(request, "reports.read")
+    sh = sharing(request, who)
+    view = sh.view(report_id)
+    if view == View.NONE:
+        raise NotFound(f"no report {report_id}")
+    store = _store(request)
+    d = store.report(report_id)
+    out: dict[str, Any] = {
+        **summary_dict(d.summary), "agency": sh.owner_of(report_id), "access": view.name.lower(),
         "withdrawn": d.withdrawn,
-        "document": redacted(d.document),
-        "indicators": [i.to_dict() for i in d.indicators],
-        "attachments": [
-            {
-                "filename": a.filename,
-                "media_type": a.media_type,
-                "sha256": a.sha256,
-                "size": a.size,
-                "stored": a.stored,
-                "detected_type": a.detected_type,
-            }
+    }  # fmt: skip
+    if view >= View.INDICATORS:
+        out["indicators"] = [i.to_dict() for i in d.indicators]
+    if view >= View.CONTENT:
+        out["document"] = redact_document(d.document, view)
+        out["attachments"] = [
+            {"filename": a.filename, "media_type": a.media_type, "sha256": a.sha256,
+             "size": a.size, "stored": a.stored, "detected_type": a.detected_type}
             for a in d.attachments
-        ],
-        "apk_analyses": [
-            {
-                k: a[k]
-                for k in (
-                    "position",
-                    "filename",
-                    "sha256",
-                    "status",
-                    "error_code",
-                    "error_message",
-                    "result",
-                )
-            }
-            for a in _store(request).apk_analyses(report_id)
-        ],
-    }
+        ]  # fmt: skip
+        out["apk_analyses"] = [
+            {k: a[k] for k in ("position", "filename", "sha256", "status", "error_code",
+                               "error_message", "result")}
+            for a in store.apk_analyses(report_id)
+        ]  # fmt: skip
+        store.record("report.view", report_subject(d.summary.ref),
+                     {"access": view.name.lower(), "via": "api"}, actor=who.actor)  # fmt: skip
+    return out
 
 
 @router.get("/reports/{report_id}/attachments/{position}")
 def get_attachment(request: Request, report_id: int, position: int) -> Response:
     """An evidence file as received (decrypted from the vault). Every download is audited."""
-    att, data = _store(request).attachment(report_id, position, actor="api")
+    who = require(request, "evidence.download")
+    if sharing(request, who).view(report_id) < View.CONTENT:
+        raise NotFound(f"no report {report_id}")
+    att, data = _store(request).attachment(report_id, position, actor=who.actor)
     return Response(
         data,
         media_type=att.detected_type or "application/octet-stream",
@@ -147,15 +145,33 @@ def get_attachment(request: Request, report_id: int, position: int) -> Response:
     )
 
 
+def visible_clusters(request: Request, who: Principal) -> list[Cluster]:
+    sh = sharing(request, who)
+    store = _store(request)
+    ids = [cid for cid, _ in store.cluster_ids() if sh.cluster_visible(cid)]
+    out = []
+    for c in store.clusters(ids) if ids else []:
+        out.append(sh.filter_cluster(c, store.ids_of(c.reports)))
+    return out
+
+
 @router.get("/clusters")
 def list_clusters(request: Request) -> dict[str, Any]:
-    """Every cluster of two or more reports, with the keys that hold it together."""
-    return {"clusters": [c.to_dict() for c in _store(request).clusters()]}
+    """Clusters that hold at least one of your agency's reports, with the keys you may see."""
+    who = require(request, "clusters.read")
+    return {"clusters": [c.to_dict() for c in visible_clusters(request, who)]}
 
 
 @router.get("/clusters/{cluster_id}")
 def get_cluster(request: Request, cluster_id: int) -> dict[str, Any]:
-    c = _store(request).cluster(cluster_id)
+    who = require(request, "clusters.read")
+    sh = sharing(request, who)
+    if not sh.cluster_visible(cluster_id):
+        raise NotFound(f"no cluster {cluster_id}")
+    store = _store(request)
+    c = sh.filter_cluster(
+        store.cluster(cluster_id), store.ids_of(store.cluster(cluster_id).reports)
+    )
     out = c.to_dict()
     out["excluded"] = [
         {

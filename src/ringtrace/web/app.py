@@ -6,21 +6,24 @@ import logging
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ringtrace import __version__
+from ringtrace.access.accounts import AuthError
 from ringtrace.errors import RingtraceError
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from ringtrace.web import api, console, public
+from ringtrace.web import api, auth, console, public
+from ringtrace.web.auth import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.store = Store.open(settings)
     app.state.jobs = BackgroundAnalyses(app.state.store)
+    app.state.login_throttle = LoginThrottle()
     templates_dir = resources.files("ringtrace.web").joinpath("templates")
     app.state.templates = Jinja2Templates(directory=str(templates_dir))
     app.mount(
@@ -76,6 +80,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(RingtraceError)
     async def _ringtrace_error(request: Request, exc: RingtraceError) -> Response:
+        if isinstance(exc, AuthError) and not _wants_json(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         d = exc.to_dict()
         extra = {k: v for k, v in d.items() if k not in ("code", "message")}
         return _error(request, exc.http_status, exc.code, str(d["message"]), extra)
@@ -102,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(auth.router)
     app.include_router(api.router)
     app.include_router(console.router)
     app.include_router(public.router)
