@@ -110,6 +110,9 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
     }  # fmt: skip
     if view >= View.INDICATORS:
         out["indicators"] = [i.to_dict() for i in d.indicators]
+        if view < View.CONTENT:  # where and how it was written is part of the content
+            for ind in out["indicators"]:
+                ind.pop("occurrences", None)
     if view >= View.CONTENT:
         out["document"] = redact_document(d.document, view)
         out["attachments"] = [

@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.jobs.stop()
+            app.state.store.close()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -1,0 +1,206 @@
+"""Access control: login, sessions, tokens, CSRF, and the sharing matrix (every role x agency x
+marking x consent x page/API), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ringtrace.access.policy import ROLES
+from ringtrace.domain.models import ReportRef
+from ringtrace.ingest import import_lines
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+from ringtrace.web.app import create_app
+from tests.factories import line, report
+
+PASSWORD = "matrix-test-password"
+AGENCIES = ("agency-a", "agency-b")
+TLPS = ("clear", "green", "amber", "amber+strict", "red")
+SHARED_PHONE = "+6591234567"
+
+
+def expected_access(viewer: str, owner: str, tlp: str, consent: bool, linked: bool) -> str:
+    """The sharing rules of docs/access.md, restated independently of the code."""
+    if viewer == owner:
+        return "full"
+    if not linked:
+        return "none"
+    if tlp in ("amber+strict", "red"):
+        return "exists"
+    return "content" if consent else "indicators"
+
+
+def _doc(agency: str, ext: str, tlp: str, consent: bool, phone: str) -> dict[str, Any]:
+    return report(
+        source=agency, external_id=ext, tlp=tlp,
+        reporter={"country": "SG", "contact": f"CONTACT-{ext}", "consent_share": consent},
+        narrative=f"NARR-{ext}: they called from {phone}",
+        offender_identifiers=[{"type": "telegram", "value": f"@handle_{ext.lower().replace('-', '_')}"}],
+        attachments=[{"filename": "chat.txt", "content_base64": base64.b64encode(f"EVID-{ext}".encode()).decode()}],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def world(backend_settings: Settings) -> Iterator[tuple[Settings, dict[str, Any]]]:
+    settings = backend_settings.model_copy(update={"home_agency": "agency-a"})
+    store = Store.open(settings)
+    store.migrate()
+    docs = [_doc("agency-a", "A-1", "amber", True, SHARED_PHONE)]
+    for i, (tlp, consent) in enumerate(itertools.product(TLPS, (True, False))):
+        docs.append(_doc("agency-b", f"B-{i}", tlp, consent, SHARED_PHONE))
+    docs.append(_doc("agency-b", "B-ALONE", "clear", True, "+6598765432"))
+    import_lines(store, [line(d) for d in docs])
+    tokens = {}
+    for agency in AGENCIES:
+        store.ensure_agency(agency)
+        for role in ROLES:
+            name = f"{role}@{agency}"
+            store.add_user(name, PASSWORD, agency, role)
+            tokens[(role, agency)] = store.create_token(name, "matrix")
+    ids = {d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"])) for d in docs}
+    meta = {
+        "tokens": tokens, "ids": ids,
+        "docs": {d["external_id"]: d for d in docs},
+    }  # fmt: skip
+    store.close()
+    yield settings, meta
+
+
+def test_sharing_matrix(world: tuple[Settings, dict[str, Any]]) -> None:
+    settings, meta = world
+    checked = 0
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/api/reports").status_code == 401
+        assert client.get("/api/clusters").status_code == 401
+        r = client.get(f"/api/reports/{meta['ids']['A-1']}")
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+        page = client.get(f"/console/reports/{meta['ids']['A-1']}", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login")
+        for (role, viewer), token in meta["tokens"].items():
+            h = {"Authorization": f"Bearer {token}"}
+            listed = {r["external_id"] for r in client.get("/api/reports", headers=h).json()["reports"]}
+            clusters = client.get("/api/clusters", headers=h).json()["clusters"]
+            in_links = {r["external_id"] for c in clusters for lk in c["links"] for r in lk["reports"]}
+            for ext, doc in meta["docs"].items():
+                rid = meta["ids"][ext]
+                linked = ext != "B-ALONE"
+                want = expected_access(viewer, doc["source"], doc["tlp"],
+                                       doc["reporter"]["consent_share"], linked)  # fmt: skip
+                where = f"{role}@{viewer} -> {ext} ({doc['tlp']}, consent {doc['reporter']['consent_share']})"
+                api = client.get(f"/api/reports/{rid}", headers=h)
+                html = client.get(f"/console/reports/{rid}", headers=h)
+                att = client.get(f"/api/reports/{rid}/attachments/0", headers=h)
+                assert (ext in listed) == (want != "none"), where
+                if want == "none":
+                    assert api.status_code == 404 and html.status_code == 404, where
+                    assert att.status_code in (403, 404), where
+                    continue
+                assert api.status_code == 200 and html.status_code == 200, where
+                body = api.text
+                assert api.json()["access"] == want, where
+                content = want in ("content", "full")
+                handle = doc["offender_identifiers"][0]["value"].lower().lstrip("@")
+                assert (f"NARR-{ext}" in body) == content, where
+                assert (f"NARR-{ext}" in html.text) == content, where
+                assert (f"CONTACT-{ext}" in body) == (want == "full"), where
+                assert (f"CONTACT-{ext}" in html.text) == (want == "full"), where
+                assert (handle in body) == (want != "exists"), where
+                assert (handle in html.text) == (want != "exists"), where
+                # Evidence: only roles that may download, and only where content is shared.
+                if role == "victim_support":
+                    assert att.status_code == 403, where
+                elif content:
+                    assert att.status_code == 200 and att.content == f"EVID-{ext}".encode(), where
+                else:
+                    assert att.status_code == 404, where
+                # Cluster views name a report as holding a key only if its indicators are shared.
+                if linked and want == "exists":
+                    assert ext not in in_links, where
+                elif linked:
+                    assert ext in in_links, where
+                checked += 1
+    assert checked == len(meta["tokens"]) * len(meta["docs"]) - len(ROLES)  # B-ALONE is unseen by A
+
+
+def test_role_permissions_and_audit(world: tuple[Settings, dict[str, Any]]) -> None:
+    settings, meta = world
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for role in ROLES:
+            h = {"Authorization": f"Bearer {meta['tokens'][(role, 'agency-a')]}"}
+            audit = client.get("/console/audit", headers=h)
+            assert audit.status_code == (200 if role in ("supervisor", "admin") else 403), role
+            cid = client.get("/api/clusters", headers=h).json()["clusters"][0]["id"]
+            cut = client.post(f"/console/clusters/{cid}/cut", headers=h, follow_redirects=False,
+                              data={"key": "telegram|handle_a_1", "reason": "testing the permission"})  # fmt: skip
+            assert cut.status_code == (403 if role == "victim_support" else 303), role
+            # Submitting for another agency is refused.
+            other = client.post("/api/reports", headers=h, json=report(source="agency-b"))
+            assert other.status_code == 403
+        h = {"Authorization": f"Bearer {meta['tokens'][('analyst', 'agency-a')]}"}
+        client.get(f"/api/reports/{meta['ids']['B-0']}", headers=h)
+        s = Store.open(settings)
+        views = [e for e in s.audit_entries(["report:agency-b/B-0"]) if e.action == "report.view"]
+        s.close()
+        assert views and views[-1].actor == "user:analyst@agency-a@agency-a"
+        bad = client.get("/api/reports", headers={"Authorization": "Bearer rt_forged"})
+        assert bad.status_code == 401
+
+
+def _login(client: TestClient, username: str, password: str = PASSWORD, code: str = "") -> Any:
+    return client.post("/login", data={"username": username, "password": password,
+                                       "code": code, "next": "/console/clusters"},
+                       follow_redirects=False)  # fmt: skip
+
+
+def test_login_session_csrf_and_logout(world: tuple[Settings, dict[str, Any]]) -> None:
+    settings, meta = world
+    with TestClient(create_app(settings), base_url="https://testserver",
+                    raise_server_exceptions=False) as client:  # fmt: skip
+        assert _login(client, "analyst@agency-a", "wrong password!!").status_code == 401
+        res = _login(client, "analyst@agency-a")
+        assert res.status_code == 303 and res.headers["location"] == "/console/clusters"
+        cookie = res.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
+        first = client.cookies.get("rt_session")
+        page = client.get("/console/clusters")
+        assert page.status_code == 200 and "analyst@agency-a" in page.text
+        cid = client.get("/api/clusters").json()["clusters"][0]["id"]
+        # A form post from the session needs the session's CSRF token.
+        no_token = client.post(f"/console/clusters/{cid}/cut", follow_redirects=False,
+                               data={"key": "telegram|handle_a_1", "reason": "csrf check here"})  # fmt: skip
+        assert no_token.status_code == 403 and "CSRF" in no_token.text
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get(f"/console/clusters/{cid}").text)
+        assert token
+        ok = client.post(f"/console/clusters/{cid}/cut", follow_redirects=False,
+                         data={"key": "telegram|handle_a_1", "reason": "csrf check here",
+                               "csrf": token.group(1)})  # fmt: skip
+        assert ok.status_code == 303
+        # Logging in again gives a new session id (no fixation); the old one stops working.
+        _login(client, "analyst@agency-a")
+        assert client.cookies.get("rt_session") != first
+        client.post("/logout")
+        assert client.get("/console/clusters", follow_redirects=False).status_code == 303
+
+
+def test_totp_and_throttle(world: tuple[Settings, dict[str, Any]]) -> None:
+    import pyotp
+
+    settings, _ = world
+    s = Store.open(settings)
+    secret = s.add_user("two-factor", PASSWORD, "agency-a", "analyst", totp=True)
+    s.close()
+    assert secret
+    with TestClient(create_app(settings), base_url="https://testserver",
+                    raise_server_exceptions=False) as client:  # fmt: skip
+        assert _login(client, "two-factor").status_code == 401  # code missing
+        assert _login(client, "two-factor", code=pyotp.TOTP(secret).now()).status_code == 303
+        for _ in range(10):
+            _login(client, "nobody", "not the password")
+        assert _login(client, "nobody", "not the password").status_code == 429
