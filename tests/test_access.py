@@ -38,13 +38,17 @@ def expected_access(viewer: str, owner: str, tlp: str, consent: bool, linked: bo
 
 
 def _doc(agency: str, ext: str, tlp: str, consent: bool, phone: str) -> dict[str, Any]:
+    handle = "@handle_" + ext.lower().replace("-", "_")
+    evidence = base64.b64encode(f"EVID-{ext}".encode()).decode()
     return report(
-        source=agency, external_id=ext, tlp=tlp,
+        source=agency,
+        external_id=ext,
+        tlp=tlp,
         reporter={"country": "SG", "contact": f"CONTACT-{ext}", "consent_share": consent},
         narrative=f"NARR-{ext}: they called from {phone}",
-        offender_identifiers=[{"type": "telegram", "value": f"@handle_{ext.lower().replace('-', '_')}"}],
-        attachments=[{"filename": "chat.txt", "content_base64": base64.b64encode(f"EVID-{ext}".encode()).decode()}],
-    )  # fmt: skip
+        offender_identifiers=[{"type": "telegram", "value": handle}],
+        attachments=[{"filename": "chat.txt", "content_base64": evidence}],
+    )
 
 
 @pytest.fixture
@@ -64,7 +68,9 @@ def world(backend_settings: Settings) -> Iterator[tuple[Settings, dict[str, Any]
             name = f"{role}@{agency}"
             store.add_user(name, PASSWORD, agency, role)
             tokens[(role, agency)] = store.create_token(name, "matrix")
-    ids = {d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"])) for d in docs}
+    ids = {
+        d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"])) for d in docs
+    }
     meta = {
         "tokens": tokens, "ids": ids,
         "docs": {d["external_id"]: d for d in docs},
@@ -85,15 +91,19 @@ def test_sharing_matrix(world: tuple[Settings, dict[str, Any]]) -> None:
         assert page.status_code == 303 and page.headers["location"].startswith("/login")
         for (role, viewer), token in meta["tokens"].items():
             h = {"Authorization": f"Bearer {token}"}
-            listed = {r["external_id"] for r in client.get("/api/reports", headers=h).json()["reports"]}
+            rows = client.get("/api/reports", headers=h).json()["reports"]
+            listed = {r["external_id"] for r in rows}
             clusters = client.get("/api/clusters", headers=h).json()["clusters"]
-            in_links = {r["external_id"] for c in clusters for lk in c["links"] for r in lk["reports"]}
+            in_links = {
+                r["external_id"] for c in clusters for lk in c["links"] for r in lk["reports"]
+            }
             for ext, doc in meta["docs"].items():
                 rid = meta["ids"][ext]
                 linked = ext != "B-ALONE"
                 want = expected_access(viewer, doc["source"], doc["tlp"],
                                        doc["reporter"]["consent_share"], linked)  # fmt: skip
-                where = f"{role}@{viewer} -> {ext} ({doc['tlp']}, consent {doc['reporter']['consent_share']})"
+                consent = doc["reporter"]["consent_share"]
+                where = f"{role}@{viewer} -> {ext} ({doc['tlp']}, consent {consent})"
                 api = client.get(f"/api/reports/{rid}", headers=h)
                 html = client.get(f"/console/reports/{rid}", headers=h)
                 att = client.get(f"/api/reports/{rid}/attachments/0", headers=h)
@@ -137,8 +147,10 @@ def test_role_permissions_and_audit(world: tuple[Settings, dict[str, Any]]) -> N
             audit = client.get("/console/audit", headers=h)
             assert audit.status_code == (200 if role in ("supervisor", "admin") else 403), role
             cid = client.get("/api/clusters", headers=h).json()["clusters"][0]["id"]
-            cut = client.post(f"/console/clusters/{cid}/cut", headers=h, follow_redirects=False,
-                              data={"key": "telegram|handle_a_1", "reason": "testing the permission"})  # fmt: skip
+            form = {"key": "telegram|handle_a_1", "reason": "testing the permission"}
+            cut = client.post(
+                f"/console/clusters/{cid}/cut", headers=h, follow_redirects=False, data=form
+            )
             assert cut.status_code == (403 if role == "victim_support" else 303), role
             # Submitting for another agency is refused.
             other = client.post("/api/reports", headers=h, json=report(source="agency-b"))
@@ -160,7 +172,7 @@ def _login(client: TestClient, username: str, password: str = PASSWORD, code: st
 
 
 def test_login_session_csrf_and_logout(world: tuple[Settings, dict[str, Any]]) -> None:
-    settings, meta = world
+    settings, _ = world
     with TestClient(create_app(settings), base_url="https://testserver",
                     raise_server_exceptions=False) as client:  # fmt: skip
         assert _login(client, "analyst@agency-a", "wrong password!!").status_code == 401
@@ -173,14 +185,17 @@ def test_login_session_csrf_and_logout(world: tuple[Settings, dict[str, Any]]) -
         assert page.status_code == 200 and "analyst@agency-a" in page.text
         cid = client.get("/api/clusters").json()["clusters"][0]["id"]
         # A form post from the session needs the session's CSRF token.
-        no_token = client.post(f"/console/clusters/{cid}/cut", follow_redirects=False,
-                               data={"key": "telegram|handle_a_1", "reason": "csrf check here"})  # fmt: skip
+        form = {"key": "telegram|handle_a_1", "reason": "csrf check here"}
+        no_token = client.post(f"/console/clusters/{cid}/cut", follow_redirects=False, data=form)
         assert no_token.status_code == 403 and "CSRF" in no_token.text
-        token = re.search(r'name="csrf" value="([^"]+)"', client.get(f"/console/clusters/{cid}").text)
+        cluster_page = client.get(f"/console/clusters/{cid}").text
+        token = re.search(r'name="csrf" value="([^"]+)"', cluster_page)
         assert token
-        ok = client.post(f"/console/clusters/{cid}/cut", follow_redirects=False,
-                         data={"key": "telegram|handle_a_1", "reason": "csrf check here",
-                               "csrf": token.group(1)})  # fmt: skip
+        ok = client.post(
+            f"/console/clusters/{cid}/cut",
+            follow_redirects=False,
+            data={**form, "csrf": token.group(1)},
+        )
         assert ok.status_code == 303
         # Logging in again gives a new session id (no fixation); the old one stops working.
         _login(client, "analyst@agency-a")
