@@ -53,6 +53,17 @@ class Settings(BaseSettings):
         description="Mark session cookies Secure (HTTPS only); turn off only for plain-HTTP "
         "development on loopback.",
     )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for alert emails (none: alerts show on the dashboard only).",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_from: str = Field(
+        default="ringtrace@localhost", description="Sender address of alert emails."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL used in links inside alert emails."
+    )
     session_hours: float = Field(
         default=8.0, gt=0, description="How long a console login lasts, in hours."
     )

@@ -80,6 +80,7 @@ def add_user(
     *,
     actor: str,
     totp: bool = False,
+    email: str | None = None,
 ) -> str | None:
     """Create a user; returns the TOTP secret to enrol (shown once) when ``totp``."""
     if role not in ROLES:
@@ -97,7 +98,7 @@ def add_user(
         sealed = ring.seal(secret.encode(), _AAD_TOTP + username.encode()).hex()
     conn.execute(insert(users).values(
         username=username, agency_id=ensure_agency(conn, agency), role=role,
-        password_hash=hash_password(password), totp_secret=sealed, active=True,
+        password_hash=hash_password(password), totp_secret=sealed, active=True, email=email,
         created_at=datetime.now(UTC),
     ))  # fmt: skip
     audit.append(conn, actor, "user.create", f"user:{username}",

@@ -30,6 +30,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -171,6 +172,9 @@ class Store:
         home_agency: str = "local",
     ) -> None:
         self.home_agency = home_agency
+        # Called after a commit with (email, subject, body) for each alert to email.
+        self.notifier: Callable[[str, str, str], None] | None = None
+        self.public_url = "http://127.0.0.1:8000"
         self.engine = engine
         self.keys = keys
         self.vault = Vault(vault_dir, keys)
@@ -184,6 +188,16 @@ class Store:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         secret = settings.vault_key.get_secret_value() if settings.vault_key else None
         actor = settings.actor or f"os:{getpass.getuser()}"
+        store = cls._build(settings, secret, actor)
+        store.public_url = settings.public_url.rstrip("/")
+        if settings.smtp_host:
+            from ringtrace.access.alerts import smtp_sender
+
+            store.notifier = smtp_sender(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+        return store
+
+    @classmethod
+    def _build(cls, settings: Settings, secret: str | None, actor: str) -> Store:
         return cls(
             _make_engine(settings.effective_database_url),
             KeySource(settings.key_file, secret),
@@ -265,6 +279,9 @@ class Store:
                 _apply_policy(found, analyst.cut_keys(conn))
                 report_id = self._insert(conn, received, found)
                 cluster_id = components.refresh_after_insert(conn, report_id)
+                from ringtrace.access import alerts as alert_store
+
+                mails = alert_store.on_new_member(conn, cluster_id, report_id, self.public_url)
                 audit.append(
                     conn, actor or self.actor, "report.create",
                     report_subject(ReportRef(doc.source, doc.external_id)),
@@ -279,6 +296,12 @@ class Store:
                 raise
             log.info("report arrived twice concurrently; keeping the first")
             return self._duplicate(existing, received)
+        if mails and self.notifier is not None:
+            for to, subject, body in mails:
+                try:
+                    self.notifier(to, subject, body)
+                except OSError as e:  # the alert stays on the dashboard either way
+                    log.warning("alert email not sent (%s)", type(e).__name__)
         return AddResult(report_id, cluster_id, created=True)
 
     def _existing(self, source: str, external_id: str) -> tuple[int, str] | None:
@@ -988,6 +1011,94 @@ class Store:
         with self._write() as conn:
             return accounts.create_token(conn, username, name, actor=actor or self.actor)
 
+    def triage_queue(
+        self, own_reports: set[int], *, include_done: bool = False, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """An agency's reports, most urgent first, with the reasons and their triage state."""
+        from ringtrace.store import triage as triage_store
+        from ringtrace.triage.urgency import assess
+
+        with self._connect() as conn:
+            state = triage_store.states(conn)
+        sizes = dict(self.cluster_ids(min_size=2))
+        out = []
+        for rid in sorted(own_reports):
+            status, assignee = state.get(rid, ("new", None))
+            if status == "done" and not include_done:
+                continue
+            d = self.report(rid)
+            if d.withdrawn:
+                continue
+            s = d.summary
+            in_ring = s.cluster_size > 1 and s.cluster_id in sizes
+            u = assess(d.document, in_ring=in_ring, received_at=s.received_at, now=now)
+            out.append({
+                "id": rid, "ref": s.ref, "received_at": s.received_at, "country": s.country,
+                "cluster_id": s.cluster_id if in_ring else None, "cluster_size": s.cluster_size,
+                "score": u.score, "reasons": u.reasons, "crisis": u.crisis,
+                "status": status, "assignee": assignee,
+            })  # fmt: skip
+        out.sort(key=_urgency_order)
+        return out
+
+    def set_triage(
+        self,
+        report_id: int,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        from ringtrace.store import triage as triage_store
+
+        subject = report_subject(self.refs([report_id])[report_id])
+        with self._write() as conn:
+            triage_store.set_state(
+                conn,
+                report_id,
+                subject,
+                status=status,
+                assignee=assignee,
+                actor=actor or self.actor,
+            )
+
+    def reports_with_keys(self, keys: Sequence[LinkKey]) -> dict[int, list[LinkKey]]:
+        """Which reports hold any of these keys (exact normalised values)."""
+        out: dict[int, list[LinkKey]] = {}
+        if not keys:
+            return out
+        cond = or_(*[(indicators.c.type == k.type) & (indicators.c.value == k.value) for k in keys])
+        with self._connect() as conn:
+            for rid, t, v in conn.execute(
+                select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(cond)
+            ):
+                out.setdefault(int(rid), []).append(LinkKey(str(t), str(v)))
+        return out
+
+    def watch(self, user_id: int, cluster_id: int, on: bool = True) -> None:
+        from ringtrace.access import alerts as alert_store
+
+        with self._write() as conn:
+            alert_store.set_watch(conn, user_id, cluster_id, on)
+
+    def watched(self, user_id: int) -> set[int]:
+        from ringtrace.access import alerts as alert_store
+
+        with self._connect() as conn:
+            return alert_store.watched(conn, user_id)
+
+    def alerts_for(self, user_id: int, *, unseen_only: bool = True) -> list[dict[str, Any]]:
+        from ringtrace.access import alerts as alert_store
+
+        with self._connect() as conn:
+            return alert_store.for_user(conn, user_id, unseen_only)
+
+    def mark_alerts_seen(self, user_id: int) -> None:
+        from ringtrace.access import alerts as alert_store
+
+        with self._write() as conn:
+            alert_store.mark_seen(conn, user_id)
+
     def report_index(self) -> dict[int, tuple[str, str, int | None]]:
         """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
         sizes = {c: n for c, n in self.cluster_ids(min_size=2)}
@@ -1194,6 +1305,10 @@ class Store:
             ):
                 out.setdefault(int(cid), []).append(int(rid))
         return out
+
+
+def _urgency_order(r: dict[str, Any]) -> tuple[int, float, int]:
+    return (-int(r["score"]), -float(r["received_at"].timestamp()), int(r["id"]))
 
 
 def _apply_policy(found: Sequence[Indicator], cuts: dict[LinkKey, str]) -> None:

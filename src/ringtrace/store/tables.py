@@ -199,6 +199,7 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_login_at", DateTime(timezone=True), nullable=True),
+    Column("email", String(300), nullable=True),  # for alerts
 )
 
 api_tokens = Table(
@@ -231,6 +232,27 @@ triage = Table(
     Column("status", String(20), nullable=False),  # new | in_progress | done
     Column("assigned_to", Integer, ForeignKey("users.id"), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Watching a ring: when a new report joins it, each watcher gets an alert.
+watches = Table(
+    "watches",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("cluster_id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("cluster_id", Integer, nullable=False),
+    Column("report_id", Integer, ForeignKey("reports.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=True),
+    Column("emailed", Boolean, nullable=False),
 )
 
 # Append-only, hash-chained: each entry commits to the one before it.

@@ -72,8 +72,32 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["assigned_to"], ["users.id"], name="fk_triage_assigned_to_users"),
         sa.PrimaryKeyConstraint("report_id", name="pk_triage"),
     )
+    op.create_table(
+        "watches",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("cluster_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_watches_user_id_users"),
+        sa.PrimaryKeyConstraint("user_id", "cluster_id", name="pk_watches"),
+    )
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("cluster_id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("emailed", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_alerts_user_id_users"),
+        sa.ForeignKeyConstraint(["report_id"], ["reports.id"], name="fk_alerts_report_id_reports"),
+        sa.PrimaryKeyConstraint("id", name="pk_alerts"),
+    )
+    op.create_index("ix_alerts_user_id", "alerts", ["user_id"])
+    op.add_column("users", sa.Column("email", sa.String(300), nullable=True))
 
 
 def downgrade() -> None:
-    for t in ("triage", "sessions", "api_tokens", "users", "agencies"):
+    op.drop_column("users", "email")
+    for t in ("alerts", "watches", "triage", "sessions", "api_tokens", "users", "agencies"):
         op.drop_table(t)

@@ -1,0 +1,51 @@
+"""The triage queue's state: status and assignment per report, audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ringtrace.errors import InvalidReport, NotFound
+from ringtrace.store import audit_log as audit
+from ringtrace.store.tables import triage, users
+
+STATUSES = ("new", "in_progress", "done")
+
+
+def states(conn: Connection) -> dict[int, tuple[str, str | None]]:
+    """report id -> (status, assigned username)."""
+    q = select(triage.c.report_id, triage.c.status, users.c.username).select_from(
+        triage.outerjoin(users, users.c.id == triage.c.assigned_to)
+    )
+    return {int(r[0]): (str(r[1]), r[2]) for r in conn.execute(q)}
+
+
+def set_state(
+    conn: Connection, report_id: int, subject: str, *, status: str | None, assignee: str | None,
+    actor: str,
+) -> None:  # fmt: skip
+    if status is not None and status not in STATUSES:
+        raise InvalidReport(f"status must be one of {', '.join(STATUSES)}", field="status")
+    user_id = None
+    if assignee:
+        row = conn.execute(select(users.c.id).where(users.c.username == assignee)).first()
+        if row is None:
+            raise NotFound(f"no user {assignee}")
+        user_id = int(row[0])
+    now = datetime.now(UTC)
+    existing = conn.execute(select(triage).where(triage.c.report_id == report_id)).first()
+    values: dict[str, Any] = {"updated_at": now}
+    if status is not None:
+        values["status"] = status
+    if assignee is not None:
+        values["assigned_to"] = user_id
+    if existing is None:
+        conn.execute(insert(triage).values(
+            report_id=report_id, status=values.get("status", "new"),
+            assigned_to=values.get("assigned_to"), updated_at=now,
+        ))  # fmt: skip
+    else:
+        conn.execute(update(triage).where(triage.c.report_id == report_id).values(**values))
+    audit.append(conn, actor, "triage.update", subject, {"status": status, "assignee": assignee})

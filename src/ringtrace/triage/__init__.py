@@ -1,0 +1,1 @@
+"""Triage: how urgent a new report is, and why."""
