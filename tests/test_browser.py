@@ -62,6 +62,17 @@ def site(site_settings: Settings) -> Iterator[str]:
         store.ensure_agency(source)
     for name, (agency, role) in ACCOUNTS.items():
         store.add_user(name, PASSWORD, agency, role)
+    # A report wrongly linked to the big ring: it only shares a phone number with it.
+    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    phone = next(lk.key.value for lk in ring.links if lk.key.type == "phone")
+    wrong = {
+        "external_id": "SG-WRONG-1",
+        "source": "sg-police",
+        "tlp": "green",
+        "received_at": "2024-10-02T10:00:00+08:00",
+        "narrative": f"My cousin lent me his phone {phone}; this is about a lost parcel.",
+    }
+    import_lines(store, [json.dumps(wrong)])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -118,13 +129,13 @@ def test_cluster_list_and_cluster_page(site: str, page) -> None:  # type: ignore
     rows = page.locator("#clusters tbody tr")
     assert rows.count() == 1  # the one ring that holds Singapore's reports
     first = rows.nth(0)
-    assert first.locator("td").nth(1).inner_text() == "34"
+    assert first.locator("td").nth(1).inner_text() == "35"
     assert "chat-priv.top" in first.inner_text()
     _shot(page, "cluster-list.png")
 
     first.locator("a").first.click()
     page.wait_for_selector("#links")
-    assert page.locator("#reports tbody tr").count() == 34
+    assert page.locator("#reports tbody tr").count() == 35  # the ring and one wrong link
     assert "chat-priv.top" in page.locator("#links").inner_text()
     # Every report row says which keys put it there, unless its agency's marking keeps its
     # contents from Singapore (then the row says it is restricted).
@@ -243,3 +254,69 @@ def test_chosen_images_are_hashed_never_sent(  # type: ignore[no-untyped-def]
         assert [m["kind"] for m in matches] == ["lure"]
     finally:
         store.close()
+
+
+def test_console_roles_triage_ring_split_and_audit(  # type: ignore[no-untyped-def]
+    site: str, page
+) -> None:
+    # Every role can log in, see the dashboard and work the triage queue.
+    for name in ("sg-support", "sg-supervisor", "sg-admin", "sg-analyst"):
+        login(page, site, name)
+        page.goto(f"{site}/console/")
+        assert page.locator("#weekly").is_visible() and page.locator("#urgent").is_visible()
+        page.goto(f"{site}/console/triage")
+        assert page.locator("#queue tbody tr").count() > 10
+        audit_link = page.locator("header a[href='/console/audit']").count()
+        assert audit_link == (1 if name in ("sg-supervisor", "sg-admin") else 0)
+    # The analyst takes the most urgent report.
+    first = page.locator("#queue tbody tr").first
+    ref = first.locator("td").nth(1).locator("a").first.inner_text()
+    first.locator("button[value=take]").click()
+    page.wait_for_selector("#queue")
+    row = page.locator("#queue tbody tr", has_text=ref).first
+    assert row.locator("td.status").inner_text() == "in_progress"
+    assert "sg-analyst" in row.inner_text()
+    _shot(page, "console-triage-queue.png")
+    page.goto(f"{site}/console/")
+    _shot(page, "console-dashboard.png")
+
+    # Open the largest ring: the graph is drawn (cytoscape bundled from npm), money and why.
+    page.goto(f"{site}/console/clusters")
+    page.locator("#clusters tbody tr a").first.click()
+    page.wait_for_selector("#ring-graph[data-ready]")
+    assert int(page.get_attribute("#ring-graph", "data-ready") or 0) > 34
+    assert page.locator("#money tbody tr").count() >= 1
+    assert page.locator("#agencies").inner_text().count("police") == 2
+    _shot(page, "console-ring-graph.png")
+    page.locator("#money").screenshot(path=str(OUTPUT / "screenshots" / "console-money-trail.png"))
+    cluster_url = page.url
+    before = page.locator("#reports tbody tr").count()
+
+    # Why is a report here? Pick one held by a single key, and split it off with a reason.
+    target = page.locator("#reports tbody tr", has_text="SG-WRONG-1").first
+    assert target.locator("td").nth(4).locator("div").count() == 1  # one key holds it here
+    split_ref = target.locator("td").nth(0).locator("a").inner_text()
+    key_text = target.locator("td").nth(4).inner_text().split()
+    target.locator("input[name=reason]").fill("wrongly linked: a shared family phone")
+    target.locator("button[type=submit]").click()
+    page.wait_for_selector("#reports")
+    assert page.url == cluster_url
+    assert page.locator("#reports tbody tr").count() < before
+    assert split_ref not in page.locator("#reports").inner_text()
+
+    # The supervisor sees the decision, with its reason and who made it, in the audit log.
+    login(page, site, "sg-supervisor")
+    page.goto(f"{site}/console/audit")
+    log = page.locator("#audit").inner_text()
+    assert "wrongly linked: a shared family phone" in log and "sg-analyst" in log
+    assert key_text[-1] in log
+    _shot(page, "console-audit-log.png")
+
+
+def test_pivot_search_any_format(site: str, page) -> None:  # type: ignore[no-untyped-def]
+    login(page, site, "sg-analyst")
+    page.goto(f"{site}/console/search?q=hxxp://chat-priv[.]top")
+    assert page.locator("#hits tbody tr").count() >= 1
+    assert "Ring" in page.locator("#hits").inner_text()
+    page.goto(f"{site}/console/search?q=nothing-like-an-identifier")
+    assert "No report" in page.locator("#hits").inner_text()
