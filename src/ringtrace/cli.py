@@ -710,11 +710,16 @@ def user_add(
         str, typer.Option(help="victim_support, analyst, supervisor or admin.")
     ] = "analyst",
     totp: Annotated[bool, typer.Option(help="Enrol an authenticator app (TOTP).")] = False,
+    email: Annotated[
+        str | None, typer.Option(help="Address for alerts about watched rings.")
+    ] = None,
 ) -> None:
     """Add a user. The password is read from standard input (at least 12 characters)."""
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt(
         "password", hide_input=True, confirmation_prompt=True)  # fmt: skip
-    secret = _open(_settings(ctx)).add_user(username, password, agency, role, totp=totp)
+    secret = _open(_settings(ctx)).add_user(
+        username, password, agency, role, totp=totp, email=email
+    )
     typer.echo(f"user {username} added ({role}, {agency})")
     if secret:
         typer.echo(f"TOTP secret (enter it in the authenticator app; shown once): {secret}")

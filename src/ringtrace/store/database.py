@@ -947,6 +947,7 @@ class Store:
         *,
         totp: bool = False,
         actor: str | None = None,
+        email: str | None = None,
     ) -> str | None:
         """Create a user (argon2id password); returns the TOTP secret when ``totp``."""
         from ringtrace.access import accounts
@@ -961,6 +962,7 @@ class Store:
                 role,
                 actor=actor or self.actor,
                 totp=totp,
+                email=email,
             )
 
     def count_users(self) -> int:
