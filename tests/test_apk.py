@@ -274,8 +274,11 @@ def test_api_apk_evidence_analysed_in_background_and_shown(
 
     setup = Store.open(sqlite_settings)
     setup.migrate()
+    setup.add_user("apk-analyst", "a long test password", "test-agency", "analyst")
+    token = setup.create_token("apk-analyst", "tests")
     setup.close()
     with TestClient(create_app(sqlite_settings)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
         for path, ext in ((apks["stealer"], "WEB-APK-1"), (apks["sibling"], "WEB-APK-2")):
             resp = client.post("/api/reports", json=_with_apk(path, external_id=ext))
             assert resp.status_code == 201, resp.text

@@ -1101,6 +1101,58 @@ class Store:
         with self._write() as conn:
             alert_store.mark_seen(conn, user_id)
 
+    def create_followup(self, report_id: int) -> str:
+        """A follow-up code for the reporter, shown once; only its SHA-256 is stored."""
+        import secrets
+
+        from ringtrace.store.tables import followups
+
+        code = "-".join(secrets.token_hex(3).upper() for _ in range(4))
+        with self._write() as conn:
+            conn.execute(insert(followups).values(
+                report_id=report_id, code_hash=hashlib.sha256(code.encode()).hexdigest(),
+                created_at=datetime.now(UTC), additions=0,
+            ))  # fmt: skip
+        return code
+
+    def check_followup(self, ref: ReportRef, code: str) -> int | None:
+        """The report id when ``code`` is this report's follow-up code, else None."""
+        import hmac
+
+        from ringtrace.store.tables import followups
+
+        try:
+            rid = self.report_id(ref)
+        except NotFound:
+            return None
+        with self._connect() as conn:
+            row = conn.execute(
+                select(followups.c.code_hash).where(followups.c.report_id == rid)
+            ).first()
+        given = hashlib.sha256(code.strip().upper().encode()).hexdigest()
+        return rid if row is not None and hmac.compare_digest(str(row[0]), given) else None
+
+    def count_followup_addition(self, report_id: int) -> int:
+        from ringtrace.store.tables import followups
+
+        with self._write() as conn:
+            conn.execute(update(followups).where(followups.c.report_id == report_id)
+                         .values(additions=followups.c.additions + 1))  # fmt: skip
+            return int(
+                conn.execute(
+                    select(followups.c.additions).where(followups.c.report_id == report_id)
+                ).scalar_one()
+            )
+
+    def followup_additions(self, report_id: int) -> int:
+        from ringtrace.store.tables import followups
+
+        with self._connect() as conn:
+            v = conn.execute(
+                select(followups.c.additions).where(followups.c.report_id == report_id)
+            ).scalar()
+        return int(v or 0)
+
     def report_index(self) -> dict[int, tuple[str, str, int | None]]:
         """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
         sizes = {c: n for c, n in self.cluster_ids(min_size=2)}

@@ -255,6 +255,16 @@ alerts = Table(
     Column("emailed", Boolean, nullable=False),
 )
 
+# The public page's follow-up codes: only a hash of the code is kept (it is shown once).
+followups = Table(
+    "followups",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id"), primary_key=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("additions", Integer, nullable=False),
+)
+
 # Append-only, hash-chained: each entry commits to the one before it.
 audit_log = Table(
     "audit_log",

@@ -22,8 +22,9 @@ from ringtrace.errors import RingtraceError
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from ringtrace.web import api, auth, console, public
+from ringtrace.web import api, auth, console, i18n, public
 from ringtrace.web.auth import LoginThrottle
+from ringtrace.web.public import PostLimiter
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     templates_dir = resources.files("ringtrace.web").joinpath("templates")
     app.state.templates = Jinja2Templates(directory=str(templates_dir))
+    i18n.install(app.state.templates.env)
+    app.state.post_limiter = PostLimiter()
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("ringtrace.web").joinpath("static"))),

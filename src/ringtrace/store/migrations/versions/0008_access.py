@@ -95,9 +95,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_user_id", "alerts", ["user_id"])
     op.add_column("users", sa.Column("email", sa.String(300), nullable=True))
+    op.create_table(
+        "followups",
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("additions", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"], ["reports.id"], name="fk_followups_report_id_reports"
+        ),
+        sa.PrimaryKeyConstraint("report_id", name="pk_followups"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("followups")
     op.drop_column("users", "email")
     for t in ("alerts", "watches", "triage", "sessions", "api_tokens", "users", "agencies"):
         op.drop_table(t)
