@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -28,7 +29,9 @@ def _authorised(settings: Settings) -> str:
 def client(sqlite_settings: Settings) -> Iterator[TestClient]:
     settings = sqlite_settings.model_copy(update={"home_agency": "test-agency"})
     token = _authorised(settings)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(settings), base_url="https://testserver", raise_server_exceptions=False
+    ) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
 
@@ -129,9 +132,12 @@ def test_public_form_at_the_root_files_a_report(client: TestClient) -> None:
     assert home.status_code == 200
     assert "Do not pay" in home.text
     assert home.text.index("Do not pay") < home.text.index("<form")  # guidance comes first
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text)
+    assert csrf
     res = client.post(
         "/report",
         data={
+            "csrf": csrf.group(1),
             "narrative": "they used +852 6123 4567",
             "identifiers": "t.me/ringboss",
             "country": "HK",
