@@ -215,11 +215,15 @@ def test_chosen_images_are_hashed_never_sent(  # type: ignore[no-untyped-def]
         page.goto(site + "/")
         page.set_input_files("#own-files", str(own))
         page.set_input_files("#lure-files", str(lure))
-        page.wait_for_selector('#hash-status[data-count="2"]')
+        page.wait_for_selector('#hash-status[data-count="2"]', state="attached")
+        for _ in range(4):  # to the evidence step, where the fingerprints are
+            page.click("#next")
         assert "Nothing was uploaded" in page.locator("#hash-status").inner_text()
         _shot(page, "public-images-hashed.png")
+        for _ in range(4):
+            page.click("#prev")
         page.fill("#narrative", "They used these photos and threatened to share mine.")
-        page.click("button[type=submit]")
+        page.click("#send")
         page.wait_for_selector("#reference")
         _shot(page, "public-receipt-takedown.png")
         reference = page.locator(".takedown-ref").first.inner_text()

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 from typer.testing import CliRunner
 
 from ringtrace.cli import app
@@ -210,10 +210,12 @@ def test_anchor_detects_a_truncated_log(tmp_path: Path) -> None:
     assert runner.invoke(app, [*base, "audit", "verify", "--anchor", str(anchor)]).exit_code == 0
     store = Store.open(Settings(data_dir=data))
     with store.engine.begin() as conn:
-        conn.execute(audit_log.delete().where(audit_log.c.seq == 3))  # the tail: chain stays valid
+        tail = conn.execute(select(func.max(audit_log.c.seq))).scalar_one()
+        conn.execute(audit_log.delete().where(audit_log.c.seq == tail))  # chain stays valid
+    store.close()
     assert runner.invoke(app, [*base, "audit", "verify"]).exit_code == 0
     res = runner.invoke(app, [*base, "audit", "verify", "--anchor", str(anchor)])
-    assert res.exit_code == 7 and "anchor entry 3" in res.output
+    assert res.exit_code == 7 and f"anchor entry {tail}" in res.output
 
 
 def test_creates_views_and_exports_are_audited(store: Store, tmp_path: Path) -> None:
