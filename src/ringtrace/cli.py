@@ -147,7 +147,8 @@ def import_(
         bool, typer.Option(help="Import the valid lines and list the invalid ones.")
     ] = False,
 ) -> None:
-    """Import reports (JSON Lines, report-v1). Re-importing the same report is a no-op."""
+    """Import reports: report-v1 JSON Lines, or a STIX 2.1 bundle (its reports, with their
+    source kept). Re-importing the same report is a no-op."""
     from ringtrace.ingest import import_lines
 
     store = _open(_settings(ctx))
@@ -161,6 +162,7 @@ def import_(
             typer.echo(f"error: cannot read {file}: {e}", err=True)
             raise typer.Exit(2) from None
         base_dir = path.parent
+    lines = _maybe_stix(lines, file)
 
     def progress(done: int, total: int) -> None:
         if total >= 200 and (done % 100 == 0 or done == total):
@@ -181,6 +183,24 @@ def import_(
         typer.echo(f"analysing {pending} APK(s) from the evidence…", err=True)
         counts = store.run_apk_analyses()
         typer.echo(f"APKs: {counts['done']} analysed, {counts['failed']} could not be analysed")
+
+
+def _maybe_stix(lines: list[str], name: str) -> list[str]:
+    """A STIX bundle (one JSON document, possibly over many lines) becomes report-v1 lines."""
+    text = "\n".join(lines).strip()
+    if not text.startswith("{") or '"bundle"' not in text:
+        return lines
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return lines
+    if not isinstance(doc, dict) or doc.get("type") != "bundle":
+        return lines
+    from ringtrace.share.stix import to_reports
+
+    reports = to_reports(doc, default_source=f"stix:{Path(name).name}")
+    typer.echo(f"STIX bundle: {len(reports)} report(s)", err=True)
+    return [json.dumps(r, ensure_ascii=False) for r in reports]
 
 
 @schema_app.command("report")
@@ -474,6 +494,53 @@ def _ref(text: str) -> ReportRef:
         raise InvalidReport(f"{text!r}: give a report as SOURCE/EXTERNAL_ID")
     source, external_id = text.split("/", 1)
     return ReportRef(source, external_id)
+
+
+@export_app.command("stix")
+@handle_errors
+def export_stix(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option(help="File to write the STIX 2.1 bundle to.")],
+    cluster: Annotated[int | None, typer.Option(help="Only this cluster.")] = None,
+    report: Annotated[
+        str | None, typer.Option(help="Only this report, as SOURCE/EXTERNAL_ID.")
+    ] = None,
+    partner: Annotated[
+        str | None,
+        typer.Option(help="Export for this partner agency: only what the sharing rules allow it."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only reports received since (ISO 8601 date or time).")
+    ] = None,
+    narratives: Annotated[
+        bool, typer.Option(help="Include narratives where the reporter consented to sharing.")
+    ] = False,
+) -> None:
+    """Export STIX 2.1 (validated with the official stix2-validator before it is written)."""
+    from datetime import UTC, datetime
+
+    from ringtrace.share.stix import export, validate
+
+    store = _open(_settings(ctx))
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            raise InvalidReport("--since must be an ISO 8601 date or time") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    ids = [store.report_id(_ref(report))] if report else None
+    bundle = export(store, agency=partner, cluster_id=cluster, report_ids=ids, since=when,
+                    include_narratives=narratives)  # fmt: skip
+    errors = validate(bundle)
+    if errors:
+        raise InvalidReport(f"the export failed STIX validation: {errors[0]}")
+    output.write_text(
+        json.dumps(bundle, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
+    )
+    details = {"partner": partner, "objects": len(bundle["objects"]), "since": since}
+    store.record("export.stix", f"cluster:{cluster}" if cluster else "store", details)
+    typer.echo(f"{len(bundle['objects'])} STIX objects written to {output}")
 
 
 @export_app.command("parquet")

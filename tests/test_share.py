@@ -1,0 +1,173 @@
+"""STIX 2.1: the official validator on every export, a golden file, export -> import -> export
+identity, and the partner rules (markings and consent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ringtrace.cli import app
+from ringtrace.ingest import import_lines
+from ringtrace.settings import Settings
+from ringtrace.share.stix import export, to_reports, validate
+from ringtrace.store import Store
+from tests.factories import line
+
+GOLDEN = Path(__file__).parent / "data" / "golden" / "stix-cluster.json"
+WALLET = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+
+
+def _doc(source: str, ext: str, when: str, **fields: Any) -> dict[str, Any]:
+    return {"external_id": ext, "source": source, "received_at": when, **fields}
+
+
+def _world(store: Store) -> None:
+    docs = [
+        _doc("agency-a", "A-1", "2024-07-01T10:00:00+08:00", tlp="green",
+             reporter={"country": "SG", "contact": "victim-a1@mail.invalid", "consent_share": True},
+             narrative="NARR-A1 she asked me to install an app",
+             offender_identifiers=[{"type": "whatsapp", "value": "+852 6123 4567"},
+                                   {"type": "url", "value": "hxxp://chat-priv[.]top/app.apk"}]),
+        _doc("agency-a", "A-2", "2024-07-02T10:00:00+08:00", tlp="red",
+             reporter={"consent_share": True},
+             narrative="NARR-RED", offender_identifiers=[
+                 {"type": "phone", "value": "+852 6123 4567"},
+                 {"type": "telegram", "value": "@red_secret_handle"}]),
+        _doc("agency-a", "A-3", "2024-07-03T10:00:00+08:00", tlp="amber",
+             reporter={"consent_share": False, "contact": "victim-a3@mail.invalid"},
+             narrative="NARR-PRIVATE do not share",
+             offender_identifiers=[{"type": "phone", "value": "+85261234567"},
+                                   {"type": "crypto_wallet", "value": WALLET}]),
+        _doc("agency-b", "B-1", "2024-07-04T10:00:00+08:00", tlp="amber",
+             reporter={"consent_share": True}, narrative="NARR-B1",
+             offender_identifiers=[{"type": "phone", "value": "+852 6123 4567"},
+                                   {"type": "iban", "value": "GB82 WEST 1234 5698 7654 32"}]),
+    ]  # fmt: skip
+    import_lines(store, [line(d) for d in docs])
+    store.ensure_agency("agency-a")
+    store.ensure_agency("agency-b")
+
+
+def _canonical(bundle: dict[str, Any]) -> str:
+    return json.dumps(bundle, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_export_is_valid_deterministic_and_matches_the_golden_file(sqlite_store: Store) -> None:
+    _world(sqlite_store)
+    [(cid, size)] = sqlite_store.cluster_ids()
+    assert size == 4
+    bundle = export(sqlite_store, cluster_id=cid)
+    assert validate(bundle) == []
+    assert export(sqlite_store, cluster_id=cid) == bundle  # the same ids on every export
+    types = {o["type"] for o in bundle["objects"]}
+    assert {"grouping", "report", "relationship", "marking-definition", "ringtrace-identifier",
+            "extension-definition", "url", "domain-name"} <= types  # fmt: skip
+    # Every object but the marking definitions carries a TLP 2.0 marking.
+    for o in bundle["objects"]:
+        if o["type"] not in ("marking-definition", "identity", "extension-definition"):
+            assert len(o["object_marking_refs"]) == 1, o["id"]
+    rels = [o for o in bundle["objects"] if o["type"] == "relationship"]
+    assert any("shared by 4 reports" in r["description"] for r in rels)
+    if not GOLDEN.exists():  # written once; review and commit it
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(_canonical(bundle), encoding="utf-8")
+    assert _canonical(bundle) == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_partner_export_respects_markings_and_consent(sqlite_store: Store) -> None:
+    _world(sqlite_store)
+    [(cid, _)] = sqlite_store.cluster_ids()
+    for_b = export(sqlite_store, cluster_id=cid, agency="agency-b", include_narratives=True)
+    assert validate(for_b) == []
+    text = json.dumps(for_b)
+    assert "red_secret_handle" not in text and "NARR-RED" not in text  # TLP:RED stays home
+    assert "report--" in text and "agency-a/A-2" not in text
+    assert "NARR-PRIVATE" not in text  # no consent: no narrative
+    assert "mail.invalid" not in text  # contact details never leave
+    assert "NARR-A1" in text  # consented and GREEN: shared when narratives are asked for
+    assert WALLET in text  # AMBER indicators are shared
+    quiet = json.dumps(export(sqlite_store, cluster_id=cid, agency="agency-b"))
+    assert "NARR-A1" not in quiet  # narratives are left out by default
+    own = json.dumps(export(sqlite_store, cluster_id=cid, agency="agency-a"))
+    assert "red_secret_handle" in own  # the owner's own export keeps its RED report
+
+
+def test_import_keeps_the_source_and_is_idempotent(sqlite_store: Store, tmp_path: Path) -> None:
+    _world(sqlite_store)
+    bundle = export(sqlite_store)
+    docs = to_reports(bundle, "partner")
+    assert {(d["source"], d["external_id"]) for d in docs} == {
+        ("agency-a", "A-1"), ("agency-a", "A-2"), ("agency-a", "A-3"), ("agency-b", "B-1"),
+    }  # fmt: skip
+    other = Store.open(Settings(data_dir=tmp_path / "other"))
+    other.migrate()
+    first = import_lines(other, [json.dumps(d) for d in docs])
+    again = import_lines(other, [json.dumps(d) for d in to_reports(bundle, "partner")])
+    assert (first.created, again.created, again.duplicates) == (4, 0, 4)
+    # Export -> import -> export: the same bundle, byte for byte.
+    assert _canonical(export(other)) == _canonical(bundle)
+    other.close()
+
+
+_phone = st.integers(min_value=61000000, max_value=69999999).map(lambda n: f"+852{n}")
+_domain = st.sampled_from(["chat-priv.top", "vid-secure.live", "lovely-date.xyz", "cam4u.click"])
+_handle = st.from_regex(r"[a-z][a-z0-9_]{4,12}", fullmatch=True)
+
+
+_tlp = st.sampled_from(["clear", "green", "amber", "red"])
+_one = st.tuples(
+    st.lists(_phone, max_size=2), st.lists(_domain, max_size=2), st.lists(_handle, max_size=2), _tlp
+)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_one, min_size=1, max_size=6))
+def test_round_trip_property(tmp_path_factory: pytest.TempPathFactory, reports: list[Any]) -> None:
+    base = tmp_path_factory.mktemp("rt")
+    a = Store.open(Settings(data_dir=base / "a"))
+    a.migrate()
+    docs = []
+    for i, (phones, domains, handles, tlp) in enumerate(reports):
+        idents = ([{"type": "phone", "value": p} for p in phones]
+                  + [{"type": "domain", "value": d} for d in domains]
+                  + [{"type": "telegram", "value": h} for h in handles])  # fmt: skip
+        docs.append(_doc("agency-a", f"R-{i}", f"2024-07-{i + 1:02d}T10:00:00+00:00", tlp=tlp,
+                         offender_identifiers=idents))  # fmt: skip
+    import_lines(a, [line(d) for d in docs])
+    bundle = export(a)
+    assert validate(bundle) == []
+    b = Store.open(Settings(data_dir=base / "b"))
+    b.migrate()
+    import_lines(b, [json.dumps(d) for d in to_reports(bundle, "x")])
+    assert _canonical(export(b)) == _canonical(bundle)
+    a.close()
+    b.close()
+
+
+def test_cli_export_and_import(tmp_path: Path) -> None:
+    runner = CliRunner()
+    src = {"RINGTRACE_DATA_DIR": str(tmp_path / "src")}
+    dst = {"RINGTRACE_DATA_DIR": str(tmp_path / "dst")}
+    assert runner.invoke(app, ["init"], env=src).exit_code == 0
+    store = Store.open(Settings(data_dir=tmp_path / "src"))
+    _world(store)
+    store.close()
+    out = tmp_path / "bundle.json"
+    r = runner.invoke(
+        app, ["export", "stix", "--output", str(out), "--partner", "agency-b"], env=src
+    )
+    assert r.exit_code == 0, r.output
+    assert validate(json.loads(out.read_text())) == []
+    assert runner.invoke(app, ["init"], env=dst).exit_code == 0
+    r = runner.invoke(app, ["import", str(out)], env=dst)
+    assert r.exit_code == 0 and "imported 3 new" in r.stdout, r.output  # A-2 (RED) was not shared
+    r = runner.invoke(app, ["import", str(out)], env=dst)
+    assert "imported 0 new, 3 already present" in r.stdout
