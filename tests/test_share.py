@@ -171,3 +171,82 @@ def test_cli_export_and_import(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "imported 3 new" in r.stdout, r.output  # A-2 (RED) was not shared
     r = runner.invoke(app, ["import", str(out)], env=dst)
     assert "imported 0 new, 3 already present" in r.stdout
+
+
+def _serve(settings: Settings) -> tuple[Any, Any, str]:
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from ringtrace.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
+    """Instance A publishes over TAXII 2.1; instance B pulls with taxii2-client, imports, and
+    ends up with the same ring (as far as A may share it with B's agency)."""
+    import requests
+    from taxii2client.v21 import Server, as_pages
+
+    a_settings = Settings(data_dir=tmp_path / "a", secure_cookies=False)
+    a = Store.open(a_settings)
+    a.migrate()
+    _world(a)
+    a.add_user("b-robot", "partner machine password", "agency-b", "analyst")
+    token = a.create_token("b-robot", "taxii pull from agency-b")
+    [(cid, _)] = a.cluster_ids()
+    shared = {r.external_id for r in a.cluster(cid).reports} - {"A-2"}  # A-2 is TLP:RED
+    a.close()
+    server, thread, url = _serve(a_settings)
+    try:
+
+        class Bearer(requests.auth.AuthBase):
+            def __call__(self, r: Any) -> Any:
+                r.headers["Authorization"] = f"Bearer {token}"
+                return r
+
+        with pytest.raises(requests.HTTPError):
+            Server(f"{url}/taxii2/").title  # noqa: B018  (no token: refused)
+        taxii = Server(f"{url}/taxii2/", auth=Bearer())
+        root = taxii.default
+        assert root is not None
+        titles = sorted(c.title for c in root.collections)
+        assert titles == ["ringtrace TLP:AMBER", "ringtrace TLP:CLEAR", "ringtrace TLP:GREEN"]
+        objects: list[dict[str, Any]] = []
+        for col in root.collections:
+            for page in as_pages(col.get_objects, per_request=7):
+                objects += page.get("objects", [])
+        text = json.dumps(objects)
+        assert "red_secret_handle" not in text and "mail.invalid" not in text
+        # added_after: nothing newer than the newest object.
+        amber = next(c for c in root.collections if c.title.endswith("AMBER"))
+        page_url = f"{url}/taxii2/api/collections/{amber.id}/objects/"
+        last = requests.get(page_url, auth=Bearer(), timeout=10).headers["X-TAXII-Date-Added-Last"]
+        assert amber.get_objects(added_after=last).get("objects", []) == []
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    unique = {o["id"]: o for o in objects}
+    bundle = {"type": "bundle", "id": "bundle--6f0e6c4d-2d6a-4b52-9e3e-0f3c8a8d9f10",
+              "objects": list(unique.values())}  # fmt: skip
+    b = Store.open(Settings(data_dir=tmp_path / "b"))
+    b.migrate()
+    import_lines(b, [json.dumps(d) for d in to_reports(bundle, "taxii")])
+    [(b_cid, _)] = b.cluster_ids()
+    assert {r.external_id for r in b.cluster(b_cid).reports} == shared
+    b.close()

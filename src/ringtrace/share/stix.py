@@ -206,9 +206,13 @@ class Exporter:
         )
         self.objects: dict[str, dict[str, Any]] = {}
         self.markings: set[str] = set()
+        # object id -> the newest report (highest id) it comes from, for TAXII's date added
+        self.added: dict[str, int] = {}
+        self._current = 0
 
     def _put(self, obj: dict[str, Any], level: str) -> str:
         obj = {**obj, "object_marking_refs": [TLP_IDS[level]]}
+        self.added[obj["id"]] = max(self.added.get(obj["id"], 0), self._current)
         existing = self.objects.get(obj["id"])
         if existing is not None:
             # An observable from several reports: the least restrictive marking among them.
@@ -240,6 +244,7 @@ class Exporter:
         ok, content = self._allowed(report_id, s.ref.source, s.tlp)
         if not ok:
             return None
+        self._current = report_id
         level = s.tlp
         identity = self._identity(s.ref.source)
         refs = []
@@ -347,6 +352,7 @@ class Exporter:
                 included[ref] = rid
         if len(included) < 2:
             return None
+        self._current = max(ids[r] for r in included)
         levels = [self.objects[r]["object_marking_refs"][0] for r in included.values()]
         level = max((_TLP_BY_ID[x] for x in levels), key=TLP_ORDER.index)
         refs = list(included.values())

@@ -1153,6 +1153,11 @@ class Store:
             ).scalar()
         return int(v or 0)
 
+    def ingested_times(self) -> dict[int, datetime]:
+        with self._connect() as conn:
+            rows = conn.execute(select(reports.c.id, reports.c.ingested_at)).all()
+        return {int(r[0]): _utc(r[1]) for r in rows}
+
     def report_index(self) -> dict[int, tuple[str, str, int | None]]:
         """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
         sizes = {c: n for c, n in self.cluster_ids(min_size=2)}

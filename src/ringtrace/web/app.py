@@ -21,6 +21,7 @@ from ringtrace.access.accounts import AuthError
 from ringtrace.errors import RingtraceError
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.settings import Settings
+from ringtrace.share import taxii
 from ringtrace.store import Store
 from ringtrace.web import api, auth, console, i18n, public
 from ringtrace.web.auth import LoginThrottle
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/openapi.json")
+    return request.url.path.startswith(("/api/", "/taxii2")) or request.url.path in (
+        "/healthz",
+        "/openapi.json",
+    )
 
 
 def _error(
@@ -114,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(auth.router)
+    app.include_router(taxii.router)
     app.include_router(api.router)
     app.include_router(console.router)
     app.include_router(public.router)
