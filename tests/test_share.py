@@ -250,3 +250,58 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     [(b_cid, _)] = b.cluster_ids()
     assert {r.external_id for r in b.cluster(b_cid).reports} == shared
     b.close()
+
+
+MISP_GOLDEN = Path(__file__).parent / "data" / "golden" / "misp-event.json"
+
+
+def test_misp_event_export_golden_loadable_and_round_trip(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    from pymisp import MISPEvent
+
+    from ringtrace.share.misp import event_to_report, export_event
+
+    _world(sqlite_store)
+    [(cid, _)] = sqlite_store.cluster_ids()
+    event = export_event(sqlite_store, cid)
+    assert export_event(sqlite_store, cid) == event  # deterministic
+    loaded = MISPEvent()
+    loaded.load(json.loads(json.dumps(event)))  # PyMISP's own parser accepts it
+    names = sorted({o.name for o in loaded.objects})
+    assert names == ["bank-account", "btc-wallet", "phone", "telegram-account"]
+    assert [t.name for t in loaded.tags] == ["tlp:red"]  # the strictest marking in the ring
+    if not MISP_GOLDEN.exists():
+        MISP_GOLDEN.write_text(_canonical(event), encoding="utf-8")
+    assert _canonical(event) == MISP_GOLDEN.read_text(encoding="utf-8")
+    # For a partner: no RED report, no contact details, and a lower marking.
+    for_b = export_event(sqlite_store, cid, agency="agency-b")
+    text = json.dumps(for_b)
+    assert "red_secret_handle" not in text and "mail.invalid" not in text
+    # Import: one report whose identifiers are the event's; export of that is stable.
+    doc = event_to_report(event, "misp:test")
+    kinds = {i["type"] for i in doc["offender_identifiers"]}
+    assert {"phone", "crypto_wallet", "iban", "telegram", "url", "domain"} <= kinds
+    other = Store.open(Settings(data_dir=tmp_path / "m"))
+    other.migrate()
+    first = import_lines(other, [json.dumps(doc)])
+    again = import_lines(other, [json.dumps(event_to_report(event, "misp:test"))])
+    assert (first.created, again.duplicates) == (1, 1)
+    other.close()
+
+
+def test_cli_misp_export_and_import(tmp_path: Path) -> None:
+    runner = CliRunner()
+    src = {"RINGTRACE_DATA_DIR": str(tmp_path / "src")}
+    dst = {"RINGTRACE_DATA_DIR": str(tmp_path / "dst")}
+    runner.invoke(app, ["init"], env=src)
+    store = Store.open(Settings(data_dir=tmp_path / "src"))
+    _world(store)
+    [(cid, _)] = store.cluster_ids()
+    store.close()
+    out = tmp_path / "event.json"
+    r = runner.invoke(app, ["export", "misp", str(cid), "--output", str(out)], env=src)
+    assert r.exit_code == 0, r.output
+    runner.invoke(app, ["init"], env=dst)
+    r = runner.invoke(app, ["import", str(out)], env=dst)
+    assert r.exit_code == 0 and "imported 1 new" in r.stdout, r.output

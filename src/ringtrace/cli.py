@@ -188,12 +188,17 @@ def import_(
 def _maybe_stix(lines: list[str], name: str) -> list[str]:
     """A STIX bundle (one JSON document, possibly over many lines) becomes report-v1 lines."""
     text = "\n".join(lines).strip()
-    if not text.startswith("{") or '"bundle"' not in text:
+    if not text.startswith("{") or ('"bundle"' not in text and '"Event"' not in text):
         return lines
     try:
         doc = json.loads(text)
     except ValueError:
         return lines
+    if isinstance(doc, dict) and isinstance(doc.get("Event"), dict):
+        from ringtrace.share.misp import event_to_report
+
+        typer.echo("MISP event: 1 report", err=True)
+        return [json.dumps(event_to_report(doc, f"misp:{Path(name).name}"), ensure_ascii=False)]
     if not isinstance(doc, dict) or doc.get("type") != "bundle":
         return lines
     from ringtrace.share.stix import to_reports
@@ -541,6 +546,28 @@ def export_stix(
     details = {"partner": partner, "objects": len(bundle["objects"]), "since": since}
     store.record("export.stix", f"cluster:{cluster}" if cluster else "store", details)
     typer.echo(f"{len(bundle['objects'])} STIX objects written to {output}")
+
+
+@export_app.command("misp")
+@handle_errors
+def export_misp(
+    ctx: typer.Context,
+    cluster: Annotated[int, typer.Argument(help="The cluster (ring) to export.")],
+    output: Annotated[Path, typer.Option(help="File to write the MISP event JSON to.")],
+    partner: Annotated[
+        str | None, typer.Option(help="Export for this partner agency (sharing rules apply).")
+    ] = None,
+) -> None:
+    """Export a ring as a MISP event (loadable by PyMISP and MISP's event import)."""
+    from ringtrace.share.misp import export_event
+
+    store = _open(_settings(ctx))
+    event = export_event(store, cluster, agency=partner)
+    output.write_text(
+        json.dumps(event, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
+    )
+    store.record("export.misp", f"cluster:{cluster}", {"partner": partner})
+    typer.echo(f"MISP event {event['Event']['uuid']} written to {output}")
 
 
 @export_app.command("parquet")
