@@ -305,3 +305,50 @@ def test_cli_misp_export_and_import(tmp_path: Path) -> None:
     runner.invoke(app, ["init"], env=dst)
     r = runner.invoke(app, ["import", str(out)], env=dst)
     assert r.exit_code == 0 and "imported 1 new" in r.stdout, r.output
+
+
+def test_csv_import_with_a_mapping(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"RINGTRACE_DATA_DIR": str(tmp_path / "d")}
+    runner.invoke(app, ["init"], env=env)
+    rows = (
+        "Case,Date,Country,Summary,Phone,Telegram,Amount,Currency,Account\n"
+        "MY-1,02/07/2024,my,Asked to install an app,+60 12-345 6789,@ringboss,"
+        '"1,500",MYR,Maybank 1234567890\n'
+        "MY-2,03/07/2024,MY,Same man,012-345 6789,,,,\n"
+    )
+    (tmp_path / "cases.csv").write_text(rows, encoding="utf-8")
+    rules = {
+        "source": "my-helpline",
+        "external_id": "Case",
+        "received_at": "Date",
+        "received_at_format": "%d/%m/%Y",
+        "timezone": "+08:00",
+        "country": "Country",
+        "narrative": "Summary",
+        "tlp": "green",
+        "identifiers": {"Phone": "phone", "Telegram": "telegram"},
+        "payment": {
+            "kind": "paid",
+            "amount": "Amount",
+            "currency": "Currency",
+            "account": "Account",
+        },
+    }
+    (tmp_path / "map.json").write_text(json.dumps(rules))
+    cmd = ["import", str(tmp_path / "cases.csv"), "--mapping", str(tmp_path / "map.json")]
+    r = runner.invoke(app, cmd, env=env)
+    assert r.exit_code == 0 and "imported 2 new" in r.stdout, r.output
+    assert "already present" in runner.invoke(app, cmd, env=env).stdout
+    store = Store.open(Settings(data_dir=tmp_path / "d"))
+    [cluster] = store.clusters()  # the same phone, written two ways, links them
+    assert {r.external_id for r in cluster.reports} == {"MY-1", "MY-2"}
+    store.close()
+    bad = dict(rules, identifiers={"Mobile": "phone"})
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    r = runner.invoke(
+        app,
+        ["import", str(tmp_path / "cases.csv"), "--mapping", str(tmp_path / "bad.json")],
+        env=env,
+    )
+    assert r.exit_code == 2 and "no column 'Mobile'" in r.output

@@ -146,9 +146,12 @@ def import_(
     skip_invalid: Annotated[
         bool, typer.Option(help="Import the valid lines and list the invalid ones.")
     ] = False,
+    mapping: Annotated[
+        Path | None, typer.Option(help="Column mapping (JSON) for a CSV file; see docs/sharing.md.")
+    ] = None,
 ) -> None:
-    """Import reports: report-v1 JSON Lines, or a STIX 2.1 bundle (its reports, with their
-    source kept). Re-importing the same report is a no-op."""
+    """Import reports: report-v1 JSON Lines, a STIX 2.1 bundle or a MISP event (their source
+    kept), or CSV with --mapping. Re-importing the same report is a no-op."""
     from ringtrace.ingest import import_lines
 
     store = _open(_settings(ctx))
@@ -162,7 +165,18 @@ def import_(
             typer.echo(f"error: cannot read {file}: {e}", err=True)
             raise typer.Exit(2) from None
         base_dir = path.parent
-    lines = _maybe_stix(lines, file)
+    if mapping is not None:
+        from ringtrace.share.csv_import import rows_to_reports
+
+        try:
+            rules = json.loads(mapping.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise InvalidReport(f"cannot read the mapping {mapping}: {e}") from None
+        lines = [
+            json.dumps(d, ensure_ascii=False) for d in rows_to_reports("\n".join(lines), rules)
+        ]
+    else:
+        lines = _maybe_stix(lines, file)
 
     def progress(done: int, total: int) -> None:
         if total >= 200 and (done % 100 == 0 or done == total):
