@@ -238,6 +238,15 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
         page_url = f"{url}/taxii2/api/collections/{amber.id}/objects/"
         last = requests.get(page_url, auth=Bearer(), timeout=10).headers["X-TAXII-Date-Added-Last"]
         assert amber.get_objects(added_after=last).get("objects", []) == []
+        # Writing: agency B sends a report of its own to A's AMBER collection.
+        mine = Store.open(Settings(data_dir=tmp_path / "b-own"))
+        mine.migrate()
+        phone = [{"type": "phone", "value": "+852 6123 4567"}]
+        new = _doc("agency-b", "B-NEW", "2024-08-01T09:00:00+08:00", offender_identifiers=phone)
+        import_lines(mine, [line(new)])
+        status = amber.add_objects(export(mine))
+        mine.close()
+        assert (status.status, status.success_count, status.failure_count) == ("complete", 1, 0)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -250,6 +259,10 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     [(b_cid, _)] = b.cluster_ids()
     assert {r.external_id for r in b.cluster(b_cid).reports} == shared
     b.close()
+    a = Store.open(a_settings)
+    [(cid, _)] = a.cluster_ids()
+    assert "B-NEW" in {r.external_id for r in a.cluster(cid).reports}  # joined A's ring
+    a.close()
 
 
 MISP_GOLDEN = Path(__file__).parent / "data" / "golden" / "misp-event.json"
