@@ -25,10 +25,25 @@ REQUIRED = ("source", "external_id", "received_at")
 
 
 def rows_to_reports(text: str, mapping: dict[str, Any]) -> list[dict[str, Any]]:
+    """Report documents for the rows. A malformed file or mapping is an
+    :class:`InvalidReport` naming the problem, never another error."""
+    if not isinstance(mapping, dict):
+        raise InvalidReport("the mapping must be a JSON object")
+    try:
+        return _rows(text, mapping)
+    except csv.Error as e:
+        raise InvalidReport(f"not readable as CSV: {e}") from None
+    except (KeyError, TypeError, AttributeError) as e:
+        raise InvalidReport(
+            f"the mapping or a row is malformed ({type(e).__name__}: {e})"
+        ) from None
+
+
+def _rows(text: str, mapping: dict[str, Any]) -> list[dict[str, Any]]:
     for key in REQUIRED:
         if key not in mapping:
             raise InvalidReport(f"the mapping needs {key!r}", field=key)
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = set(reader.fieldnames or [])
     wanted = [
         mapping[k] for k in ("external_id", "received_at", "country", "narrative") if mapping.get(k)

@@ -99,7 +99,17 @@ def export_event(store: Any, cluster_id: int, *, agency: str | None = None) -> d
 
 
 def event_to_report(data: dict[str, Any], default_source: str) -> dict[str, Any]:
-    """A report-v1 document for a MISP event (its identifiers as offender identifiers)."""
+    """A report-v1 document for a MISP event (its identifiers as offender identifiers). A
+    malformed event is an :class:`InvalidReport`, never another error."""
+    try:
+        return _event_to_report(data, default_source)
+    except InvalidReport:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise InvalidReport(f"malformed MISP event ({type(e).__name__})") from None
+
+
+def _event_to_report(data: dict[str, Any], default_source: str) -> dict[str, Any]:
     from pymisp import MISPEvent
 
     event = MISPEvent()

@@ -452,9 +452,19 @@ def validate(bundle: dict[str, Any]) -> list[str]:
 
 
 def to_reports(bundle: dict[str, Any], default_source: str) -> list[dict[str, Any]]:
-    """report-v1 documents for the STIX reports in a bundle, their source kept."""
+    """report-v1 documents for the STIX reports in a bundle, their source kept. A malformed
+    bundle is an :class:`InvalidReport`, never another error."""
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
         raise InvalidReport("not a STIX bundle")
+    if not isinstance(bundle.get("objects", []), list):
+        raise InvalidReport("a STIX bundle's objects must be a list")
+    try:
+        return _to_reports(bundle, default_source)
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise InvalidReport(f"malformed STIX object ({type(e).__name__}: {e})") from None
+
+
+def _to_reports(bundle: dict[str, Any], default_source: str) -> list[dict[str, Any]]:
     objects = {o.get("id"): o for o in bundle.get("objects", []) if isinstance(o, dict)}
     identities = {i: o.get("name") for i, o in objects.items() if o.get("type") == "identity"}
     out = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
@@ -28,6 +29,14 @@ from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.public import PostLimiter
 
 log = logging.getLogger(__name__)
+
+
+# Console pages: our own scripts and styles only; data is not executed.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'"
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -68,7 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
         title="ringtrace",
         version=__version__,
         description="Reports of sextortion in, explained clusters out.",
-        docs_url="/api/docs",
+        # FastAPI's interactive docs load their scripts from a CDN: not on this site.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -115,7 +125,37 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        """Readiness: the database answers at the current schema and the vault is writable."""
+        problems = []
+        try:
+            app.state.store.ensure_ready()
+        except RingtraceError as e:
+            problems.append(e.code)
+        vault = settings.vault_dir
+        if not (vault.is_dir() and os.access(vault, os.W_OK)):
+            problems.append("vault_not_writable")
+        body = {"status": "ready" if not problems else "not_ready", "problems": problems}
+        return JSONResponse(body, status_code=200 if not problems else 503)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        h = response.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            h.setdefault("Content-Security-Policy", CONSOLE_CSP)
+        if request.url.path.startswith(("/console", "/api", "/taxii2", "/login")):
+            h.setdefault("Cache-Control", "no-store")
+        return response
 
     app.include_router(auth.router)
     app.include_router(taxii.router)

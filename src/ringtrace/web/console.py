@@ -87,7 +87,7 @@ def triage_page(request: Request, show: str = "open") -> Response:
 def triage_update(
     request: Request,
     report_id: int,
-    action: Annotated[str, Form()],
+    action: Annotated[str, Form()] = "",
     assignee: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
@@ -217,8 +217,8 @@ def cluster_page(request: Request, cluster_id: int) -> Response:
 def cluster_cut(
     request: Request,
     cluster_id: int,
-    key: Annotated[str, Form()],
-    reason: Annotated[str, Form()],
+    key: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Stop a key from linking (an analyst's decision, audited, kept through rebuilds)."""
@@ -235,9 +235,9 @@ def cluster_cut(
 def cluster_unrelated(
     request: Request,
     cluster_id: int,
-    report_a: Annotated[int, Form()],
-    report_b: Annotated[int, Form()],
-    reason: Annotated[str, Form()],
+    report_a: Annotated[int, Form()] = 0,
+    report_b: Annotated[int, Form()] = 0,
+    reason: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Mark two reports as unrelated: the keys they share directly stop linking (audited)."""
@@ -275,7 +275,7 @@ def report_page(request: Request, report_id: int) -> Response:
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report_by_ref(request: Request, source: str, external_id: str) -> Response:
+def report_by_ref(request: Request, source: str = "", external_id: str = "") -> Response:
     require(request, "reports.read")
     rid = _store(request).report_id(ReportRef(source, external_id))
     return RedirectResponse(f"/console/reports/{rid}", status_code=303)
