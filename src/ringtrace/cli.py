@@ -313,15 +313,28 @@ def check_bind(host: str) -> None:
         )
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from ringtrace.web.app import create_app
 
     check_bind(host)
     _open(settings).close()  # fail here, clearly, if the database is not ready
-    typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/clusters)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/)"
+               + (f" with {workers} worker processes" if workers > 1 else ""))  # fmt: skip
+    if workers <= 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Worker processes build their own app from the environment: pass the settings on.
+    for name, value in settings.model_dump(exclude_none=True).items():
+        if name == "vault_key":
+            value = settings.vault_key.get_secret_value() if settings.vault_key else None
+        if value is not None:
+            os.environ[f"RINGTRACE_{name.upper()}"] = str(value)
+    uvicorn.run("ringtrace.web.app:from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")  # fmt: skip
 
 
 @app.command()
@@ -332,10 +345,13 @@ def serve(
         str | None, typer.Option(help="Address to bind (loopback only for now).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (use PostgreSQL for more than 1).")
+    ] = 1,
 ) -> None:
     """Serve the public report page, the analyst console and the JSON API."""
     settings = _settings(ctx)
-    _serve(settings, host or settings.host, port if port is not None else settings.port)
+    _serve(settings, host or settings.host, port if port is not None else settings.port, workers)
 
 
 @app.command()

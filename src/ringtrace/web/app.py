@@ -179,3 +179,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app for a worker process of ``ringtrace serve --workers N`` (settings from the
+    ``RINGTRACE_*`` environment)."""
+    return create_app(Settings())

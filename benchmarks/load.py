@@ -1,0 +1,223 @@
+"""Load and crash test against the real server on PostgreSQL, loopback only.
+
+Starts `ringtrace serve --workers N` on a fresh PostgreSQL database and sends open-loop mixed
+traffic for a bounded time: report submissions with a small attachment (80%), console page
+views (10%) and API searches (10%), at a target rate. Prints the achieved rates and latency
+percentiles, and counts errors.
+
+With --crash K the server's process group is killed with SIGKILL K times during the run
+and restarted. Afterwards every report acknowledged with a 2xx must be stored exactly once
+(zero loss, no duplicates); unacknowledged submissions are resent by the client, as a real
+client would, and are idempotent.
+
+Usage: python benchmarks/load.py [--seconds 120] [--rate 100] [--workers 2] [--crash 0]
+       [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import functools
+import json
+import operator
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RINGTRACE = str(ROOT / ".venv" / "bin" / "ringtrace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _fresh_database(admin_url: str) -> str:
+    import sqlalchemy as sa
+
+    name = f"ringtrace_load_{os.getpid()}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+class Server:
+    def __init__(self, env: dict[str, str], port: int, workers: int) -> None:
+        self.env, self.port, self.workers = env, port, workers
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [RINGTRACE, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        import httpx2 as httpx
+
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the server did not become ready")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the server and every worker, at once
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    import httpx2 as httpx
+
+    db = _fresh_database(args.database_url)
+    data = Path(tempfile.mkdtemp(prefix="ringtrace-load-"))
+    env = {**os.environ, "RINGTRACE_DATABASE_URL": db, "RINGTRACE_DATA_DIR": str(data),
+           "RINGTRACE_HOME_AGENCY": "load-agency", "RINGTRACE_SECURE_COOKIES": "false"}  # fmt: skip
+    subprocess.run([RINGTRACE, "init"], env=env, check=True, capture_output=True)
+    subprocess.run([RINGTRACE, "user", "add", "loader", "--agency", "load-agency", "--role", "analyst"],
+                   env=env, check=True, input=b"load test password\n", capture_output=True)  # fmt: skip
+    token = subprocess.run([RINGTRACE, "user", "token", "loader", "--name", "load"], env=env,
+                           check=True, capture_output=True).stdout.decode().strip()  # fmt: skip
+    port = _free_port()
+    server = Server(env, port, args.workers)
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(7)
+    latencies: dict[str, list[float]] = {"report": [], "page": [], "search": []}
+    errors: dict[str, int] = {}
+    acknowledged: set[str] = set()
+    pending: dict[str, dict[str, Any]] = {}
+    attachment = base64.b64encode(
+        b"[21:14] lily: send 5000 SGD or I post the video\n" * 20
+    ).decode()
+
+    def new_report(i: int) -> dict[str, Any]:
+        ring = rng.randrange(200)
+        return {"external_id": f"LOAD-{i:07d}", "source": "load-agency",
+                "received_at": "2024-07-02T21:14:00+08:00",
+                "narrative": f"She asked me to install an app. WhatsApp +8526{ring:03d}4567, paid to DBS 123-{ring:05d}-9",
+                "attachments": [{"filename": "chat.txt", "content_base64": attachment}]}  # fmt: skip
+
+    async def one(client: httpx.AsyncClient, kind: str, payload: dict[str, Any] | None) -> None:
+        t0 = time.perf_counter()
+        try:
+            if kind == "report":
+                assert payload is not None
+                r = await client.post(f"{base}/api/reports", json=payload, headers=headers)
+            elif kind == "page":
+                r = await client.get(f"{base}/console/clusters", headers=headers)
+            else:
+                r = await client.get(f"{base}/api/reports?limit=20", headers=headers)
+            ok = r.status_code < 400
+            code = str(r.status_code)
+        except httpx.HTTPError as e:
+            ok, code = False, type(e).__name__
+        latencies[kind].append(time.perf_counter() - t0)
+        if ok and kind == "report" and payload is not None:
+            acknowledged.add(payload["external_id"])
+            pending.pop(payload["external_id"], None)
+        elif not ok:
+            errors[f"{kind}:{code}"] = errors.get(f"{kind}:{code}", 0) + 1
+
+    crash_at = sorted(rng.uniform(0.2, 0.8) * args.seconds for _ in range(args.crash))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    started = time.perf_counter()
+    sent = 0
+    tasks: set[asyncio.Task[None]] = set()
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        while (now := time.perf_counter() - started) < args.seconds:
+            if crash_at and now >= crash_at[0]:
+                crash_at.pop(0)
+                server.kill()
+                await asyncio.sleep(0.5)
+                await asyncio.get_running_loop().run_in_executor(None, server.start)
+            target = int(now * args.rate)
+            while sent < target:
+                roll = rng.random()
+                if roll < 0.8:
+                    doc = new_report(sent)
+                    pending[doc["external_id"]] = doc
+                    t = asyncio.create_task(one(client, "report", doc))
+                else:
+                    t = asyncio.create_task(one(client, "page" if roll < 0.9 else "search", None))
+                tasks.add(t)
+                t.add_done_callback(tasks.discard)
+                sent += 1
+            await asyncio.sleep(0.002)
+        if tasks:
+            await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+        # A client resends what was never acknowledged (idempotent on source + external_id).
+        resent = list(pending.values())
+        for doc in resent:
+            await one(client, "report", doc)
+    server.stop()
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db)
+    with engine.connect() as conn:
+        stored = [r[0] for r in conn.execute(sa.text("SELECT external_id FROM reports"))]
+    engine.dispose()
+    lost = sorted(acknowledged - set(stored))
+    duplicates = len(stored) - len(set(stored))
+
+    def pct(xs: list[float], p: float) -> float:
+        return sorted(xs)[min(len(xs) - 1, int(p * len(xs)))] * 1000 if xs else 0.0
+
+    reports = latencies["report"]
+    return {
+        "seconds": round(elapsed, 1), "workers": args.workers, "target_rate": args.rate,
+        "requests": sent, "achieved_rps": round(sent / elapsed, 1),
+        "reports_acknowledged": len(acknowledged), "report_rps": round(len(acknowledged) / elapsed, 1),
+        "report_p50_ms": round(pct(reports, 0.5), 1), "report_p99_ms": round(pct(reports, 0.99), 1),
+        "page_p99_ms": round(pct(latencies["page"], 0.99), 1),
+        "search_p99_ms": round(pct(latencies["search"], 0.99), 1),
+        "median_all_ms": round(statistics.median(functools.reduce(operator.iadd, latencies.values(), [])) * 1000, 1),
+        "errors": errors, "crashes": args.crash, "resent_after_run": len(resent),
+        "lost_acknowledged": len(lost), "duplicates": duplicates, "stored": len(stored),
+    }  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--rate", type=float, default=100)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--crash", type=int, default=0)
+    ap.add_argument(
+        "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    args = ap.parse_args()
+    result = asyncio.run(run(args))
+    print(json.dumps(result, indent=2))
+    if result["lost_acknowledged"] or result["duplicates"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
