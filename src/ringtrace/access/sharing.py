@@ -62,7 +62,13 @@ class Sharing:
         return report_view(self.principal.agency, owner, tlp, False, shared)
 
     def visible_reports(self) -> list[int]:
-        return sorted(rid for rid in self._index if self.view(rid) > View.NONE)
+        """Reports the viewer may know exist (no document is opened to decide this)."""
+        me, shared = self.principal.agency, self.shared_clusters
+        return sorted(
+            rid
+            for rid, (source, _, cluster) in self._index.items()
+            if self.owner(source) == me or (cluster is not None and cluster in shared)
+        )
 
     def cluster_visible(self, cluster_id: int) -> bool:
         return cluster_id in self.shared_clusters
