@@ -27,7 +27,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import numpy as np
 
@@ -121,7 +121,7 @@ class BruteForceIndex:
         (folder / "index.json").write_text(json.dumps({"kind": self.kind, "count": len(self)}))
 
     @classmethod
-    def _load(cls, folder: Path) -> BruteForceIndex:
+    def _load(cls, folder: Path) -> Self:
         idx = cls()
         idx._ids = np.load(folder / "ids.npy")
         idx._bits = np.load(folder / "hashes.npy")
@@ -183,27 +183,22 @@ class MultiHashIndex:
         return idx
 
 
-class SlotTableIndex:
+class SlotTableIndex(BruteForceIndex):
+    """Keeps every hash as the brute force does (ids, bits, saving), plus the slot tables."""
+
     kind = "slot-tables"
 
     def __init__(self) -> None:
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._bits = np.zeros((0, NBYTES), dtype=np.uint8)
+        super().__init__()
         self._indexed = 0
         self._offsets = np.zeros((SLOTS, (1 << SLOT_BITS) + 1), dtype=np.int64)
         self._order = np.zeros(0, dtype=np.int64)
         self._rows = np.zeros(0, dtype="V32")
         self._pending = BruteForceIndex()
 
-    def __len__(self) -> int:
-        return len(self._ids)
-
     def add(self, ids: Sequence[int], hashes: Sequence[str] | np.ndarray) -> None:
         bits = _bits(hashes)
-        if len(ids) != len(bits):
-            raise InvalidMedia("as many ids as hashes are needed")
-        self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
-        self._bits = np.concatenate([self._bits, bits])
+        super().add(ids, bits)
         self._pending.add(ids, bits)
         if len(self._pending) > max(COMPACT_MIN, COMPACT_RATIO * self._indexed):
             self.compact()
@@ -281,18 +276,9 @@ class SlotTableIndex:
             out.append(sorted(matches, key=lambda md: (md[1], md[0])))
         return out
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "ids.npy", self._ids)
-        np.save(folder / "hashes.npy", self._bits)
-        (folder / "index.json").write_text(json.dumps({"kind": self.kind, "count": len(self)}))
-
     @classmethod
-    def _load(cls, folder: Path) -> SlotTableIndex:
-        idx = cls()
-        idx._ids = np.load(folder / "ids.npy")
-        idx._bits = np.load(folder / "hashes.npy")
-        idx._pending = BruteForceIndex()
+    def _load(cls, folder: Path) -> Self:
+        idx = super()._load(folder)
         idx.compact()
         return idx
 
