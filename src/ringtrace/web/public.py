@@ -311,8 +311,19 @@ def _status_context(store: Store, reference: str, rid: int) -> dict[str, Any]:
     }
 
 
-def _open(request: Request, reference: str, code: str) -> int | None:
-    return _store(request).check_followup(ReportRef(SOURCE, reference.strip().upper()), code)
+def _open(request: Request, reference: str, code: str, csrf: str) -> tuple[str, int] | Response:
+    """The (reference, report id) a follow-up form is about, after the language, the CSRF
+    check, the post limit and the code; or the page that refuses it."""
+    _begin(request)
+    stop = _guard(request, csrf)
+    if stop is not None:
+        return stop
+    ref = reference.strip().upper()
+    rid = _store(request).check_followup(ReportRef(SOURCE, ref), code)
+    if rid is None:
+        error = i18n.gettext_("The reference or code is not right.")
+        return _page(request, "status.html", 403, report=None, error=error)
+    return ref, rid
 
 
 @router.get("/status", response_class=HTMLResponse)
@@ -328,17 +339,11 @@ def status_open(
     code: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    _begin(request)
+    opened = _open(request, reference, code, csrf)
+    if isinstance(opened, Response):
+        return opened
+    ref, rid = opened
     _ = i18n.gettext_
-    stop = _guard(request, csrf)
-    if stop is not None:
-        return stop
-    rid = _open(request, reference, code)
-    if rid is None:
-        return _page(
-            request, "status.html", 403, report=None, error=_("The reference or code is not right.")
-        )
-    ref = reference.strip().upper()
     return _page(
         request,
         "status.html",
@@ -357,17 +362,11 @@ async def status_add(
     note: Annotated[str, Form()] = "",
     evidence: list[UploadFile] | None = None,
 ) -> Response:
-    _begin(request)
+    opened = _open(request, reference, code, csrf)
+    if isinstance(opened, Response):
+        return opened
+    ref, rid = opened
     _ = i18n.gettext_
-    stop = _guard(request, csrf)
-    if stop is not None:
-        return stop
-    rid = _open(request, reference, code)
-    if rid is None:
-        return _page(
-            request, "status.html", 403, report=None, error=_("The reference or code is not right.")
-        )
-    ref = reference.strip().upper()
     store = _store(request)
     try:
         files = await _attachments(request, evidence or [])
@@ -438,17 +437,11 @@ def status_withdraw(
     csrf: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
-    _begin(request)
+    opened = _open(request, reference, code, csrf)
+    if isinstance(opened, Response):
+        return opened
+    ref, rid = opened
     _ = i18n.gettext_
-    stop = _guard(request, csrf)
-    if stop is not None:
-        return stop
-    rid = _open(request, reference, code)
-    if rid is None:
-        return _page(
-            request, "status.html", 403, report=None, error=_("The reference or code is not right.")
-        )
-    ref = reference.strip().upper()
     store = _store(request)
     if confirm == "1":
         reason = "withdrawn by the reporter with the follow-up code"
