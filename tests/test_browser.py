@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from ringtrace.ingest import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.conftest import OUTPUT
+from tests.servers import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,9 +47,6 @@ def login(page, site: str, username: str) -> None:  # type: ignore[no-untyped-de
 
 @pytest.fixture(scope="module")
 def site(site_settings: Settings) -> Iterator[str]:
-    import uvicorn
-
-    from ringtrace.web.app import create_app
 
     settings = site_settings
     store = Store.open(settings)
@@ -73,22 +68,8 @@ def site(site_settings: Settings) -> Iterator[str]:
         "narrative": f"My cousin lent me his phone {phone}; this is about a lost parcel.",
     }
     import_lines(store, [json.dumps(wrong)])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from ringtrace.ingest import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.conftest import OUTPUT
+from tests.servers import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,9 +41,6 @@ TEXTS = {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    import uvicorn
-
-    from ringtrace.web.app import create_app
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("public") / "data", secure_cookies=False)
     store = Store.open(settings)
@@ -58,22 +53,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     ring = max(store.clusters(), key=lambda c: len(c.reports))
     ring_phone = next(lk.key.value for lk in ring.links if lk.key.type == "phone")
     store.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ring_phone
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(settings) as url:
+        yield url, ring_phone
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from ringtrace.settings import Settings
 from ringtrace.share.stix import export, to_reports, validate
 from ringtrace.store import Store
 from tests.factories import line
+from tests.servers import serving
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "stix-cluster.json"
 WALLET = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
@@ -182,30 +183,6 @@ def test_cli_export_and_import(tmp_path: Path) -> None:
     assert "imported 0 new, 3 already present" in r.stdout
 
 
-def _serve(settings: Settings) -> tuple[Any, Any, str]:
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    from ringtrace.web.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     """Instance A publishes over TAXII 2.1; instance B pulls with taxii2-client, imports, and
     ends up with the same ring (as far as A may share it with B's agency)."""
@@ -221,8 +198,7 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     [(cid, _)] = a.cluster_ids()
     shared = {r.external_id for r in a.cluster(cid).reports} - {"A-2"}  # A-2 is TLP:RED
     a.close()
-    server, thread, url = _serve(a_settings)
-    try:
+    with serving(a_settings) as url:
 
         class Bearer(requests.auth.AuthBase):
             def __call__(self, r: Any) -> Any:
@@ -256,9 +232,6 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
         status = amber.add_objects(export(mine))
         mine.close()
         assert (status.status, status.success_count, status.failure_count) == ("complete", 1, 0)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     unique = {o["id"]: o for o in objects}
     bundle = {"type": "bundle", "id": "bundle--6f0e6c4d-2d6a-4b52-9e3e-0f3c8a8d9f10",
               "objects": list(unique.values())}  # fmt: skip
