@@ -258,10 +258,8 @@ def test_unanalysable_apk_evidence_is_failed_with_reason(
 ) -> None:
     bad = _with_apk(apks["truncated"], external_id="APK-BAD")
     bad["attachments"][0]["filename"] = "PrivateChat.apk"
-    try:
-        import_lines(sqlite_store, [line(bad)])
-    except Exception as e:  # a truncated zip may already be refused as evidence at intake
-        pytest.skip(f"refused at intake: {e}")
+    # The broken zip is kept as evidence (it is what the victim has) and fails analysis.
+    assert import_lines(sqlite_store, [line(bad)]).created == 1
     sqlite_store.run_apk_analyses()
     [job] = sqlite_store.apk_analyses(sqlite_store.report_id(ReportRef("test-agency", "APK-BAD")))
     assert (job["status"], job["error_code"]) == ("failed", "truncated")

@@ -85,6 +85,30 @@ class InvalidMedia(RingtraceError):
     exit_code = 2
 
 
+class AuthError(RingtraceError):
+    """No valid login or API token."""
+
+    code = "unauthenticated"
+    http_status = 401
+    exit_code = 6
+
+
+class Forbidden(RingtraceError):
+    """Logged in, but the role or the sharing rules do not allow this."""
+
+    code = "forbidden"
+    http_status = 403
+    exit_code = 6
+
+
+class InvalidAccount(RingtraceError):
+    """A user account that cannot be created as asked (role, name, password)."""
+
+    code = "invalid_account"
+    http_status = 422
+    exit_code = 2
+
+
 class NotFound(RingtraceError):
     code = "not_found"
     http_status = 404

@@ -10,31 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from ringtrace.access.policy import ROLES, Principal
-from ringtrace.errors import Conflict, NotFound, RingtraceError
+from ringtrace.errors import AuthError, Conflict, InvalidAccount, NotFound
 from ringtrace.evidence.keys import KeyRing
 from ringtrace.store import audit_log as audit
 from ringtrace.store.tables import agencies, api_tokens, sessions, users
 
 MIN_PASSWORD = 12
 _AAD_TOTP = b"ringtrace:totp:"
-
-
-class AuthError(RingtraceError):
-    code = "unauthenticated"
-    http_status = 401
-    exit_code = 6
-
-
-class Forbidden(RingtraceError):
-    code = "forbidden"
-    http_status = 403
-    exit_code = 6
-
-
-class InvalidAccount(RingtraceError):
-    code = "invalid_account"
-    http_status = 422
-    exit_code = 2
 
 
 def _hasher() -> Any:

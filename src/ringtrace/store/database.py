@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ringtrace.domain.models import Cluster, Indicator, LinkKey, Occurrence, ReportRef
 from ringtrace.errors import (
+    AuthError,
     ConfigurationError,
     Conflict,
     NotFound,
@@ -980,7 +981,7 @@ class Store:
         with self._write() as conn:
             try:
                 who = accounts.verify_login(conn, self.keys(), username, password, code)
-            except accounts.AuthError:
+            except AuthError:
                 audit.append(
                     conn, f"login:{username[:100]}", "login.failed", f"user:{username[:100]}", {}
                 )

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ringtrace.access.accounts import Forbidden
 from ringtrace.access.policy import Principal, View, redact_document
 from ringtrace.domain.models import Cluster
-from ringtrace.errors import InvalidReport, NotFound
+from ringtrace.errors import Forbidden, InvalidReport, NotFound
 from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
 from ringtrace.store import Store

@@ -18,8 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ringtrace import __version__
-from ringtrace.access.accounts import AuthError
-from ringtrace.errors import RingtraceError
+from ringtrace.errors import AuthError, RingtraceError
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.settings import Settings
 from ringtrace.share import taxii

@@ -14,9 +14,9 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ringtrace.access.accounts import AuthError, Forbidden
 from ringtrace.access.policy import Principal
 from ringtrace.access.sharing import Sharing
+from ringtrace.errors import AuthError, Forbidden
 from ringtrace.store import Store
 
 COOKIE = "rt_session"
