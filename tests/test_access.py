@@ -176,6 +176,12 @@ def test_login_session_csrf_and_logout(world: tuple[Settings, dict[str, Any]]) -
     with TestClient(create_app(settings), base_url="https://testserver",
                     raise_server_exceptions=False) as client:  # fmt: skip
         assert _login(client, "analyst@agency-a", "wrong password!!").status_code == 401
+        assert _login(client, "my-secret-password-typed-here", "x" * 12).status_code == 401
+        store = Store.open(settings)
+        failed = [e for e in store.audit_entries() if e.action == "login.failed"]
+        store.close()
+        assert [e.subject for e in failed] == ["user:analyst@agency-a", "user:(unknown)"]
+        assert all("my-secret-password" not in e.subject + e.details for e in failed)
         res = _login(client, "analyst@agency-a")
         assert res.status_code == 303 and res.headers["location"] == "/console/clusters"
         cookie = res.headers["set-cookie"]

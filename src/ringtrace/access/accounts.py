@@ -69,7 +69,7 @@ def add_user(
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}")
     if not username or len(username) > 200 or not username.isprintable() or " " in username:
         raise InvalidAccount("a username is 1-200 printable characters without spaces")
-    if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+    if user_exists(conn, username):
         raise Conflict(f"user {username} already exists")
     secret = None
     sealed = None
@@ -86,6 +86,10 @@ def add_user(
     audit.append(conn, actor, "user.create", f"user:{username}",
                  {"agency": agency, "role": role, "totp": totp})  # fmt: skip
     return secret
+
+
+def user_exists(conn: Connection, username: str) -> bool:
+    return conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None
 
 
 def count_users(conn: Connection) -> int:

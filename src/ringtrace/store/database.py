@@ -978,16 +978,20 @@ class Store:
         """Verify a login and open a session: (principal, cookie value). Audited."""
         from ringtrace.access import accounts
 
-        with self._write() as conn:
-            try:
+        try:
+            with self._write() as conn:
                 who = accounts.verify_login(conn, self.keys(), username, password, code)
-            except AuthError:
-                audit.append(
-                    conn, f"login:{username[:100]}", "login.failed", f"user:{username[:100]}", {}
-                )
-                raise
-            token, csrf = accounts.create_session(conn, who.user_id, hours)
-            audit.append(conn, who.actor, "login", f"user:{who.username}", {})
+                token, csrf = accounts.create_session(conn, who.user_id, hours)
+                audit.append(conn, who.actor, "login", f"user:{who.username}", {})
+        except AuthError:
+            # Recorded in a transaction of its own (the failed one is rolled back). What was
+            # typed as a user name is named only if such a user exists: people sometimes type
+            # their password there.
+            with self._write() as conn:
+                known = accounts.user_exists(conn, username)
+                subject = f"user:{username}" if known else "user:(unknown)"
+                audit.append(conn, "login", "login.failed", subject, {})
+            raise
         from dataclasses import replace
 
         return replace(who, csrf_token=csrf), token
