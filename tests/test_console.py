@@ -60,7 +60,7 @@ def test_triage_queue_and_state(sqlite_store: Store) -> None:
                     reporter={"age_band": "under-18"})),
     ])  # fmt: skip
     sqlite_store.add_user("worker", "a long enough password", "test-agency", "analyst")
-    own = set(sqlite_store.report_index())
+    own = {r.id for r in sqlite_store.reports(limit=10**6)}
     queue = sqlite_store.triage_queue(own)
     assert [q["ref"].external_id for q in queue] == ["Q-2", "Q-1"]
     rid = queue[0]["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -9,16 +10,18 @@ from ringtrace.access.policy import SHAREABLE_TLP, Principal, View, report_view
 from ringtrace.domain.models import Cluster, ClusterLink, ReportRef
 
 if TYPE_CHECKING:
-    from ringtrace.store.database import Store
+    from ringtrace.store.database import ReportSummary, Store
 
 
 class Sharing:
-    """What one principal may see. Built per request; it reads the report index once."""
+    """What one principal may see. Built per request; it reads only the reports it is asked
+    about, and the viewer's shared clusters once."""
 
     def __init__(self, store: Store, principal: Principal) -> None:
         self.store = store
         self.principal = principal
         self._consent: dict[int, bool] = {}
+        self._entries: dict[int, tuple[str, str, int | None] | None] = {}
 
     @cached_property
     def _codes(self) -> set[str]:
@@ -27,19 +30,27 @@ class Sharing:
     def owner(self, source: str) -> str:
         return source if source in self._codes else self.store.home_agency
 
-    @cached_property
-    def _index(self) -> dict[int, tuple[str, str, int | None]]:
-        """report id -> (source, tlp, cluster id or None when alone)."""
-        return self.store.report_index()
+    def _entry(self, report_id: int) -> tuple[str, str, int | None] | None:
+        """(source, tlp, cluster id or None when alone), read on demand and kept."""
+        if report_id not in self._entries:
+            self.prefetch([report_id])
+        return self._entries.get(report_id)
+
+    def prefetch(self, report_ids: Iterable[int]) -> None:
+        """Read the entries of many reports in one go (before asking ``view`` of each)."""
+        missing = [r for r in report_ids if r not in self._entries]
+        if missing:
+            found = self.store.report_entries(missing)
+            for rid in missing:
+                self._entries[rid] = found.get(rid)
 
     @cached_property
     def own_reports(self) -> set[int]:
-        me = self.principal.agency
-        return {rid for rid, (src, _, _) in self._index.items() if self.owner(src) == me}
+        return self.store.owned_report_ids(self.principal.agency)
 
     @cached_property
     def shared_clusters(self) -> set[int]:
-        return {c for rid in self.own_reports if (c := self._index[rid][2]) is not None}
+        return self.store.shared_cluster_ids(self.principal.agency)
 
     def _consent_of(self, report_id: int) -> bool:
         if report_id not in self._consent:
@@ -51,7 +62,7 @@ class Sharing:
         return self._consent[report_id]
 
     def view(self, report_id: int) -> View:
-        entry = self._index.get(report_id)
+        entry = self._entry(report_id)
         if entry is None:
             return View.NONE
         source, tlp, cluster = entry
@@ -61,13 +72,11 @@ class Sharing:
             return report_view(self.principal.agency, owner, tlp, self._consent_of(report_id), True)
         return report_view(self.principal.agency, owner, tlp, False, shared)
 
-    def visible_reports(self) -> list[int]:
-        """Reports the viewer may know exist (no document is opened to decide this)."""
-        me, shared = self.principal.agency, self.shared_clusters
-        return sorted(
-            rid
-            for rid, (source, _, cluster) in self._index.items()
-            if self.owner(source) == me or (cluster is not None and cluster in shared)
+    def visible_page(self, *, limit: int, offset: int) -> list[ReportSummary]:
+        """Summaries of the reports the viewer may know exist (no document is opened to
+        decide this), newest first."""
+        return self.store.visible_reports_page(
+            self.principal.agency, self.shared_clusters, limit=limit, offset=offset
         )
 
     def cluster_visible(self, cluster_id: int) -> bool:
@@ -83,12 +92,16 @@ class Sharing:
                 return None
             return ClusterLink(link.key, reports, link.excluded_reason)
 
+        self.prefetch(ids.values())
         links = [k for lk in cluster.links if (k := keep(lk)) is not None]
         excluded = [k for lk in cluster.excluded if (k := keep(lk)) is not None]
         return Cluster(cluster.id, cluster.reports, links, excluded)
 
     def owner_of(self, report_id: int) -> str:
-        return self.owner(self._index[report_id][0])
+        entry = self._entry(report_id)
+        if entry is None:
+            raise KeyError(report_id)
+        return self.owner(entry[0])
 
 
 def visible_document(sharing: Sharing, report_id: int, document: dict[str, Any]) -> Any:

@@ -10,7 +10,7 @@ import getpass
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
+    and_,
     create_engine,
     delete,
     event,
@@ -82,6 +83,7 @@ class AddResult:
     report_id: int
     cluster_id: int | None
     created: bool  # False when the same document was already stored (idempotent re-import)
+    cluster_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,7 @@ class Store:
                 _apply_policy(found, analyst.cut_keys(conn))
                 report_id = self._insert(conn, received, found)
                 cluster_id = components.refresh_after_insert(conn, report_id)
+                size = _cluster_size(conn, cluster_id)
                 from ringtrace.access import alerts as alert_store
 
                 mails = alert_store.on_new_member(conn, cluster_id, report_id, self.public_url)
@@ -303,7 +306,7 @@ class Store:
                     self.notifier(to, subject, body)
                 except OSError as e:  # the alert stays on the dashboard either way
                     log.warning("alert email not sent (%s)", type(e).__name__)
-        return AddResult(report_id, cluster_id, created=True)
+        return AddResult(report_id, cluster_id, created=True, cluster_size=size)
 
     def _existing(self, source: str, external_id: str) -> tuple[int, str] | None:
         with self._connect() as conn:
@@ -327,7 +330,8 @@ class Store:
             cluster = conn.execute(
                 select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == report_id)
             ).scalar()
-        return AddResult(report_id, cluster, created=False)
+            size = _cluster_size(conn, cluster) if cluster is not None else 1
+        return AddResult(report_id, cluster, created=False, cluster_size=size)
 
     def find_conflict(self, received: Received) -> str | None:
         """Why adding ``received`` would fail, or None (used to check a whole file first)."""
@@ -455,16 +459,14 @@ class Store:
             raise NotFound(f"no report {ref.source}/{ref.external_id}")
         return int(rid)
 
-    def reports(
-        self, *, limit: int = 100, offset: int = 0, cluster_id: int | None = None
-    ) -> list[ReportSummary]:
-        """Report summaries, newest first; only one cluster's when ``cluster_id`` is given."""
+    @staticmethod
+    def _summaries() -> Any:
         sizes = (
             select(report_clusters.c.cluster_id, func.count().label("n"))
             .group_by(report_clusters.c.cluster_id)
             .subquery()
         )
-        q = (
+        return (
             select(
                 reports.c.id,
                 reports.c.source,
@@ -478,9 +480,13 @@ class Store:
             .outerjoin(report_clusters, report_clusters.c.report_id == reports.c.id)
             .outerjoin(sizes, sizes.c.cluster_id == report_clusters.c.cluster_id)
             .order_by(reports.c.received_at.desc(), reports.c.id.desc())
-            .limit(limit)
-            .offset(offset)
         )
+
+    def reports(
+        self, *, limit: int = 100, offset: int = 0, cluster_id: int | None = None
+    ) -> list[ReportSummary]:
+        """Report summaries, newest first; only one cluster's when ``cluster_id`` is given."""
+        q = self._summaries().limit(limit).offset(offset)
         if cluster_id is not None:
             q = q.where(report_clusters.c.cluster_id == cluster_id)
         with self._connect() as conn:
@@ -1163,23 +1169,37 @@ class Store:
             rows = conn.execute(select(reports.c.id, reports.c.ingested_at)).all()
         return {int(r[0]): _utc(r[1]) for r in rows}
 
-    def report_index(self) -> dict[int, tuple[str, str, int | None]]:
-        """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
-        sizes = {c: n for c, n in self.cluster_ids(min_size=2)}
+    def received_times(self, ids: set[int]) -> list[datetime]:
+        """When each of the given reports was received (for the dashboard's weekly counts)."""
         with self._connect() as conn:
-            rows = conn.execute(
-                select(
-                    reports.c.id, reports.c.source, reports.c.tlp, report_clusters.c.cluster_id
-                ).select_from(
-                    reports.outerjoin(report_clusters, report_clusters.c.report_id == reports.c.id)
-                )
-            ).all()
-        return {
-            int(r[0]): (str(r[1]), str(r[2]), int(r[3]) if r[3] in sizes else None) for r in rows
-        }
+            rows = conn.execute(select(reports.c.id, reports.c.received_at)).all()
+        return [_utc(r[1]) for r in rows if int(r[0]) in ids]
 
     def ids_of(self, refs: Sequence[ReportRef]) -> dict[ReportRef, int]:
-        return {r: self.report_id(r) for r in refs}
+        """Report ids of many references at once (:class:`NotFound` if one is missing)."""
+        wanted = list(dict.fromkeys(refs))
+        out: dict[ReportRef, int] = {}
+        with self._connect() as conn:
+            for i in range(0, len(wanted), 200):
+                chunk = wanted[i : i + 200]
+                for rid, src, ext in conn.execute(
+                    select(reports.c.id, reports.c.source, reports.c.external_id).where(
+                        or_(
+                            *(
+                                and_(
+                                    reports.c.source == r.source,
+                                    reports.c.external_id == r.external_id,
+                                )
+                                for r in chunk
+                            )
+                        )
+                    )
+                ):
+                    out[ReportRef(src, ext)] = int(rid)
+        for r in wanted:
+            if r not in out:
+                raise NotFound(f"no report {r.source}/{r.external_id}")
+        return out
 
     # -- APK analyses ------------------------------------------------------------------------
 
@@ -1326,39 +1346,133 @@ class Store:
         return found[0]
 
     def clusters(self, ids: Sequence[int] | None = None) -> list[Cluster]:
-        """Clusters of two or more reports (or the given ones), with their shared keys."""
+        """Clusters of two or more reports (or the given ones), with their shared keys, in the
+        order asked. Two queries per 500 clusters, whatever their size."""
         if ids is None:
             ids = [cid for cid, _ in self.cluster_ids()]
-        out = []
+        members: dict[int, dict[int, ReportRef]] = {}
+        rows: dict[int, list[KeyRow]] = {}
         with self._connect() as conn:
-            for cid in ids:
-                members = {
-                    int(r.id): ReportRef(r.source, r.external_id)
-                    for r in conn.execute(
-                        select(reports.c.id, reports.c.source, reports.c.external_id)
-                        .join(report_clusters, report_clusters.c.report_id == reports.c.id)
-                        .where(report_clusters.c.cluster_id == cid)
+            for i in range(0, len(ids), 500):
+                chunk = list(ids[i : i + 500])
+                for r in conn.execute(
+                    select(
+                        report_clusters.c.cluster_id, reports.c.id, reports.c.source,
+                        reports.c.external_id,
                     )
-                }
-                if not members:
-                    continue
-                key_rows = [
-                    KeyRow(int(r.report_id), LinkKey(r.type, r.value), r.excluded_reason)
-                    for r in conn.execute(
-                        select(
-                            indicators.c.report_id,
-                            indicators.c.type,
-                            indicators.c.value,
-                            indicators.c.excluded_reason,
-                        )
-                        .join(
-                            report_clusters, report_clusters.c.report_id == indicators.c.report_id
-                        )
-                        .where(report_clusters.c.cluster_id == cid)
+                    .join(report_clusters, report_clusters.c.report_id == reports.c.id)
+                    .where(report_clusters.c.cluster_id.in_(chunk))
+                ):  # fmt: skip
+                    members.setdefault(int(r[0]), {})[int(r.id)] = ReportRef(
+                        r.source, r.external_id
                     )
-                ]
-                out.append(assemble_cluster(cid, members, key_rows))
+                for k in conn.execute(
+                    select(
+                        report_clusters.c.cluster_id, indicators.c.report_id, indicators.c.type,
+                        indicators.c.value, indicators.c.excluded_reason,
+                    )
+                    .join(report_clusters, report_clusters.c.report_id == indicators.c.report_id)
+                    .where(report_clusters.c.cluster_id.in_(chunk))
+                ):  # fmt: skip
+                    rows.setdefault(int(k[0]), []).append(
+                        KeyRow(int(k.report_id), LinkKey(k.type, k.value), k.excluded_reason)
+                    )
+        return [
+            assemble_cluster(cid, members[cid], rows.get(cid, [])) for cid in ids if cid in members
+        ]
+
+    def cluster_overview(self, ids: Sequence[int]) -> dict[int, list[ReportSummary]]:
+        """The member summaries of each given cluster, in one query per 500 clusters."""
+        out: dict[int, list[ReportSummary]] = {}
+        with self._connect() as conn:
+            for i in range(0, len(ids), 500):
+                chunk = list(ids[i : i + 500])
+                for row in conn.execute(
+                    self._summaries().where(report_clusters.c.cluster_id.in_(chunk))
+                ):
+                    out.setdefault(int(row.cluster_id), []).append(self._summary(row))
         return out
+
+    # -- what one agency may see (access/sharing.py asks these) -------------------------
+
+    def _owned_by(self, agency: str) -> Any:
+        """SQL condition: the report belongs to ``agency`` (its source, or the home agency
+        for sources that are no agency here; as :meth:`Sharing.owner`)."""
+        codes = sorted(self.agency_codes())
+        conds = []
+        if agency in codes:
+            conds.append(reports.c.source == agency)
+        if agency == self.home_agency:
+            conds.append(reports.c.source.not_in(codes) if codes else reports.c.id.is_not(None))
+        return or_(*conds) if conds else reports.c.id.is_(None)
+
+    @staticmethod
+    def _multi() -> Any:
+        return (
+            select(report_clusters.c.cluster_id)
+            .group_by(report_clusters.c.cluster_id)
+            .having(func.count() >= 2)
+        )
+
+    def owned_report_ids(self, agency: str) -> set[int]:
+        with self._connect() as conn:
+            return {
+                int(r[0]) for r in conn.execute(select(reports.c.id).where(self._owned_by(agency)))
+            }
+
+    def shared_cluster_ids(self, agency: str) -> set[int]:
+        """Clusters of two or more reports that hold at least one of ``agency``'s."""
+        q = (
+            select(report_clusters.c.cluster_id)
+            .join(reports, reports.c.id == report_clusters.c.report_id)
+            .where(self._owned_by(agency), report_clusters.c.cluster_id.in_(self._multi()))
+            .distinct()
+        )
+        with self._connect() as conn:
+            return {int(r[0]) for r in conn.execute(q)}
+
+    def report_entries(self, ids: Iterable[int]) -> dict[int, tuple[str, str, int | None]]:
+        """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
+        wanted = sorted(set(ids))
+        out: dict[int, tuple[str, str, int | None]] = {}
+        with self._connect() as conn:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                rows = conn.execute(
+                    select(
+                        reports.c.id, reports.c.source, reports.c.tlp,
+                        report_clusters.c.cluster_id,
+                    )
+                    .select_from(
+                        reports.outerjoin(
+                            report_clusters, report_clusters.c.report_id == reports.c.id
+                        )
+                    )
+                    .where(reports.c.id.in_(chunk))
+                ).all()  # fmt: skip
+                clusters = {r[3] for r in rows if r[3] is not None}
+                multi = {
+                    int(c)
+                    for (c,) in conn.execute(
+                        self._multi().where(report_clusters.c.cluster_id.in_(sorted(clusters)))
+                    )
+                } if clusters else set()  # fmt: skip
+                for r in rows:
+                    out[int(r[0])] = (str(r[1]), str(r[2]), int(r[3]) if r[3] in multi else None)
+        return out
+
+    def visible_reports_page(
+        self, agency: str, shared: set[int], *, limit: int, offset: int
+    ) -> list[ReportSummary]:
+        """Summaries of the reports ``agency`` may know exist (its own, and every member of
+        a cluster it shares), newest first."""
+        q = self._summaries().where(
+            or_(self._owned_by(agency), report_clusters.c.cluster_id.in_(sorted(shared)))
+            if shared
+            else self._owned_by(agency)
+        )
+        with self._connect() as conn:
+            return [self._summary(r) for r in conn.execute(q.limit(limit).offset(offset))]
 
     def cluster_members(self) -> dict[int, list[int]]:
         """Every report id grouped by cluster id (singletons included)."""
@@ -1369,6 +1483,16 @@ class Store:
             ):
                 out.setdefault(int(cid), []).append(int(rid))
         return out
+
+
+def _cluster_size(conn: Connection, cluster_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(report_clusters)
+            .where(report_clusters.c.cluster_id == cluster_id)
+        ).scalar_one()
+    )
 
 
 def _urgency_order(r: dict[str, Any]) -> tuple[int, float, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -74,8 +75,14 @@ async def post_report(request: Request) -> JSONResponse:
     result = await run_in_threadpool(ingest, _store(request), received, who.actor)
     if result.created and received.blobs:
         request.app.state.jobs.kick()  # APK evidence is analysed in the background
-    detail = await run_in_threadpool(_store(request).report, result.report_id)
-    payload = {**summary_dict(detail.summary), "created": result.created}
+    doc = received.doc
+    payload = {
+        "id": result.report_id, "source": doc.source, "external_id": doc.external_id,
+        "received_at": doc.received_at.astimezone(UTC).isoformat(),
+        "country": doc.country, "tlp": doc.tlp,
+        "cluster_id": result.cluster_id if result.cluster_size > 1 else None,
+        "created": result.created,
+    }  # fmt: skip
     return JSONResponse(payload, status_code=201 if result.created else 200)
 
 
@@ -83,13 +90,11 @@ async def post_report(request: Request) -> JSONResponse:
 def list_reports(
     request: Request,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> dict[str, Any]:
     """Reports you may see (your agency's, and others' linked to yours), newest first."""
     who = require(request, "reports.read")
-    visible = set(sharing(request, who).visible_reports())
-    rows = [r for r in _store(request).reports(limit=1_000_000) if r.id in visible]
-    page = rows[offset : offset + limit]
+    page = sharing(request, who).visible_page(limit=limit, offset=offset)
     return {"reports": [summary_dict(r) for r in page], "limit": limit, "offset": offset}
 
 
@@ -147,14 +152,24 @@ def get_attachment(request: Request, report_id: int, position: int) -> Response:
     )
 
 
-def visible_clusters(request: Request, who: Principal) -> list[Cluster]:
+def visible_cluster_ids(request: Request, who: Principal) -> list[int]:
+    """The viewer's clusters, largest first."""
+    sh = sharing(request, who)
+    return [cid for cid, _ in _store(request).cluster_ids() if sh.cluster_visible(cid)]
+
+
+def visible_clusters(
+    request: Request, who: Principal, ids: list[int] | None = None
+) -> list[Cluster]:
+    """The viewer's clusters (or the given ones of them) as the viewer may see them."""
     sh = sharing(request, who)
     store = _store(request)
-    ids = [cid for cid, _ in store.cluster_ids() if sh.cluster_visible(cid)]
-    out = []
-    for c in store.clusters(ids) if ids else []:
-        out.append(sh.filter_cluster(c, store.ids_of(c.reports)))
-    return out
+    if ids is None:
+        ids = visible_cluster_ids(request, who)
+    clusters = store.clusters(ids) if ids else []
+    refs = [r for c in clusters for r in c.reports]
+    report_ids = store.ids_of(refs) if refs else {}
+    return [sh.filter_cluster(c, report_ids) for c in clusters]
 
 
 @router.get("/clusters")

@@ -15,10 +15,11 @@ from ringtrace.linking.clusters import reasons_for
 from ringtrace.store import Store
 from ringtrace.store.database import report_subject
 from ringtrace.web import ring as ring_view
-from ringtrace.web.api import visible_clusters
+from ringtrace.web.api import visible_cluster_ids, visible_clusters
 from ringtrace.web.auth import require, sharing
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+CLUSTERS_PER_PAGE = 50
 _NO_MEDIA: dict[str, list[object]] = {"lure": [], "takedown": []}
 
 
@@ -40,15 +41,14 @@ def dashboard(request: Request) -> Response:
     store = _store(request)
     sh = sharing(request, who)
     own = sh.own_reports
-    summaries = [r for r in store.reports(limit=1_000_000) if r.id in own]
     weeks: dict[str, int] = {}
-    for r in summaries:
-        iso = r.received_at.isocalendar()
+    for received in store.received_times(own):
+        iso = received.isocalendar()
         key = f"{iso.year}-W{iso.week:02d}"
         weeks[key] = weeks.get(key, 0) + 1
     per_week = sorted(weeks.items())[-12:]
     rings = []
-    for c in visible_clusters(request, who):
+    for c in visible_clusters(request, who, visible_cluster_ids(request, who)[:10]):
         ids = store.ids_of(c.reports)
         docs = {i: store.report(i).document for i in ids.values() if sh.view(i) >= View.CONTENT}
         money = ring_view.money_and_timeline(docs)
@@ -160,13 +160,19 @@ def cluster_watch(
 
 
 @router.get("/clusters", response_class=HTMLResponse)
-def clusters_page(request: Request) -> Response:
+def clusters_page(request: Request, page: int = 1) -> Response:
+    """The viewer's clusters, largest first, a page at a time."""
     who = require(request, "clusters.read")
     store = _store(request)
     sh = sharing(request, who)
+    every = visible_cluster_ids(request, who)
+    pages = max(1, -(-len(every) // CLUSTERS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    ids = every[(page - 1) * CLUSTERS_PER_PAGE : page * CLUSTERS_PER_PAGE]
+    overview = store.cluster_overview(ids)
     rows = []
-    for cluster in visible_clusters(request, who):
-        members = store.reports(cluster_id=cluster.id, limit=100_000)
+    for cluster in visible_clusters(request, who, ids):
+        members = overview[cluster.id]
         rows.append(
             {
                 "cluster": cluster,
@@ -177,7 +183,8 @@ def clusters_page(request: Request) -> Response:
             }
         )
     own = len(sh.own_reports)
-    return _render(request, "clusters.html", who, rows=rows, total_reports=own)
+    return _render(request, "clusters.html", who, rows=rows, total_reports=own,
+                   total_clusters=len(every), page=page, pages=pages)  # fmt: skip
 
 
 def _cluster_context(request: Request, who: Principal, cluster_id: int) -> dict[str, object]:
