@@ -60,11 +60,12 @@ class Server:
     def __init__(self, env: dict[str, str], port: int, workers: int) -> None:
         self.env, self.port, self.workers = env, port, workers
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = open(Path(env["RINGTRACE_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [RINGTRACE, "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
             start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60

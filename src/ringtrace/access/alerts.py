@@ -34,15 +34,31 @@ def watched(conn: Connection, user_id: int) -> set[int]:
     }
 
 
-def on_new_member(
-    conn: Connection, cluster_id: int, report_id: int, base_url: str
-) -> list[tuple[str, str, str]]:
-    """Record alerts for the watchers of ``cluster_id``; returns the emails to send."""
-    rows = conn.execute(
-        select(users.c.id, users.c.email)
+def watchers(conn: Connection) -> dict[int, list[tuple[int, str | None]]]:
+    """cluster id -> (user id, email) of its active watchers."""
+    out: dict[int, list[tuple[int, str | None]]] = {}
+    for cid, uid, email in conn.execute(
+        select(watches.c.cluster_id, users.c.id, users.c.email)
         .join(watches, watches.c.user_id == users.c.id)
-        .where(watches.c.cluster_id == cluster_id, users.c.active.is_(True))
-    ).all()
+        .where(users.c.active.is_(True))
+        .order_by(users.c.id)
+    ):
+        out.setdefault(int(cid), []).append((int(uid), email))
+    return out
+
+
+def on_new_member(
+    conn: Connection,
+    cluster_id: int,
+    report_id: int,
+    base_url: str,
+    watching: dict[int, list[tuple[int, str | None]]] | None = None,
+) -> list[tuple[str, str, str]]:
+    """Record alerts for the watchers of ``cluster_id``; returns the emails to send.
+    ``watching``: :func:`watchers`, when the caller has read it for several reports."""
+    if watching is None:
+        watching = watchers(conn)
+    rows = watching.get(cluster_id, [])
     mails = []
     for uid, email in rows:
         conn.execute(

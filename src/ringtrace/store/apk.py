@@ -22,6 +22,17 @@ def is_apk(filename: str, detected: str | None) -> bool:
     return detected == APK or filename.lower().endswith(".apk")
 
 
+def brings_apk(received: Received) -> bool:
+    """Whether the report brought an APK to analyse (so the background worker is woken)."""
+    files = {b.position for b in received.blobs}
+    return any(
+        is_apk(att.filename, b.detected_type)
+        for b in received.blobs
+        for pos, att in enumerate(received.doc.attachments)
+        if pos == b.position and pos in files
+    )
+
+
 def queue_for_report(conn: Connection, report_id: int, received: Received) -> int:
     """Queue an analysis for every APK the report brought (bytes in the vault)."""
     now = datetime.now(UTC)

@@ -13,13 +13,22 @@ from ringtrace.store.tables import audit_log
 
 
 def append(
-    conn: Connection, actor: str, action: str, subject: str, details: dict[str, Any]
+    conn: Connection,
+    actor: str,
+    action: str,
+    subject: str,
+    details: dict[str, Any],
+    after: AuditEntry | None = None,
 ) -> AuditEntry:
     """Add one entry. Must run inside the store's write transaction (which serialises
-    writers), so sequence numbers and the chain stay in order."""
-    last = conn.execute(
-        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-    ).first()
+    writers), so sequence numbers and the chain stay in order. ``after``: the last entry,
+    when this transaction has just appended it (saves reading it back)."""
+    if after is not None:
+        last: Any = (after.seq, after.hash)
+    else:
+        last = conn.execute(
+            select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+        ).first()
     seq = (last[0] + 1) if last else 1
     prev = last[1] if last else GENESIS
     at = datetime.now(UTC).isoformat(timespec="microseconds")

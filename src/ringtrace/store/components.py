@@ -147,19 +147,27 @@ def _set_status(conn: Connection, key: LinkKey, model: SpecificityModel) -> bool
 
 
 def refresh_after_insert(
-    conn: Connection, report_id: int, model: SpecificityModel = DEFAULT
+    conn: Connection,
+    report_id: int,
+    model: SpecificityModel = DEFAULT,
+    inserted: Sequence[tuple[LinkKey, bool]] | None = None,
 ) -> int:
-    """Link a newly inserted report, keeping every key's status exact. Returns its cluster."""
-    keys = [
-        LinkKey(t, v)
-        for t, v in conn.execute(
-            select(indicators.c.type, indicators.c.value).where(indicators.c.report_id == report_id)
-        )
-    ]
+    """Link a newly inserted report, keeping every key's status exact. Returns its cluster.
+    ``inserted``: the report's keys and whether each was stored linkable, when the caller
+    has them at hand (saves reading them back)."""
+    if inserted is None:
+        inserted = [
+            (LinkKey(t, v), bool(ok))
+            for t, v, ok in conn.execute(
+                select(indicators.c.type, indicators.c.value, indicators.c.linkable).where(
+                    indicators.c.report_id == report_id
+                )
+            )
+        ]
+    keys = [k for k, _ in inserted]
+    linkable = sorted({k for k, ok in inserted if ok})
     core = SqlComponents(conn, core=True)
-    core_id = link_report(
-        core, report_id, [k for k in _linkable_keys(conn, report_id) if k.type not in PAYMENT_TYPES]
-    )
+    core_id = link_report(core, report_id, [k for k in linkable if k.type not in PAYMENT_TYPES])
     to_check = set(keys)
     if core.merged:  # groups joined: payment accounts held inside may stop (or start) bridging
         members = select(report_core.c.report_id).where(report_core.c.core_id == core_id)
@@ -179,7 +187,9 @@ def refresh_after_insert(
     for k in flipped:
         affected |= _holders(conn, k)
     if affected == {report_id}:
-        return link_report(SqlComponents(conn), report_id, _linkable_keys(conn, report_id))
+        # Unless a status flipped, the keys that link are those stored as linkable.
+        now = _linkable_keys(conn, report_id) if flipped else linkable
+        return link_report(SqlComponents(conn), report_id, now)
     _relink_clusters(conn, affected)
     return _cluster_of(conn, report_id)
 

@@ -60,6 +60,7 @@ from ringtrace.store import analyst, components
 from ringtrace.store import apk as apk_store
 from ringtrace.store import audit_log as audit
 from ringtrace.store import media as media_store
+from ringtrace.store.group_commit import GroupCommit
 from ringtrace.store.tables import (
     attachments,
     indicators,
@@ -163,6 +164,15 @@ def _alembic_config(conn: Connection) -> Config:
     return cfg
 
 
+@dataclass
+class _Batch:
+    """What one group-commit transaction reads once for all its reports."""
+
+    cuts: dict[LinkKey, str] | None = None
+    watching: dict[int, list[tuple[int, str | None]]] | None = None
+    last_audit: AuditEntry | None = None
+
+
 class Store:
     """Reports, their derived indicators and clusters, and the evidence vault."""
 
@@ -184,6 +194,7 @@ class Store:
         self.actor = actor
         # Persisted hash indexes, kept beside the vault and brought up to date on use.
         self.media_dir = vault_dir.parent / "media-index"
+        self._group_commit = GroupCommit(self._store_batch)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
@@ -210,6 +221,7 @@ class Store:
         )
 
     def close(self) -> None:
+        self._group_commit.stop()
         self.engine.dispose()
 
     @property
@@ -278,21 +290,9 @@ class Store:
         for blob in received.blobs:  # files first: a crash leaves at most an orphan file
             self.vault.put(blob.data)
         try:
-            with self._write() as conn:
-                _apply_policy(found, analyst.cut_keys(conn))
-                report_id = self._insert(conn, received, found)
-                cluster_id = components.refresh_after_insert(conn, report_id)
-                size = _cluster_size(conn, cluster_id)
-                from ringtrace.access import alerts as alert_store
-
-                mails = alert_store.on_new_member(conn, cluster_id, report_id, self.public_url)
-                audit.append(
-                    conn, actor or self.actor, "report.create",
-                    report_subject(ReportRef(doc.source, doc.external_id)),
-                    {"report_id": report_id, "content_sha256": received.content_sha256,
-                     "attachments": [b.sha256 for b in received.blobs],
-                     "indicators": len(found), "cluster_id": cluster_id},
-                )  # fmt: skip
+            report_id, cluster_id, size, mails = self._group_commit.submit(
+                (received, found, actor or self.actor)
+            )
         except IntegrityError:
             # The same report arrived twice at once and the other copy won the insert.
             existing = self._existing(doc.source, doc.external_id)
@@ -307,6 +307,60 @@ class Store:
                 except OSError as e:  # the alert stays on the dashboard either way
                     log.warning("alert email not sent (%s)", type(e).__name__)
         return AddResult(report_id, cluster_id, created=True, cluster_size=size)
+
+    def _store_one(
+        self,
+        conn: Connection,
+        batch: _Batch,
+        received: Received,
+        found: Sequence[Indicator],
+        actor: str,
+    ) -> tuple[int, int, int, list[tuple[str, str, str]]]:
+        """Insert, link and audit one report inside the caller's write transaction."""
+        from ringtrace.access import alerts as alert_store
+
+        doc = received.doc
+        if batch.cuts is None:
+            batch.cuts = analyst.cut_keys(conn)
+            batch.watching = alert_store.watchers(conn)
+        _apply_policy(found, batch.cuts)
+        report_id = self._insert(conn, received, found)
+        inserted = [(LinkKey(ind.type, _stored_value(ind)), ind.linkable) for ind in found]
+        cluster_id = components.refresh_after_insert(conn, report_id, inserted=inserted)
+        # A new report is the largest id, so it names its cluster only when it is alone.
+        size = 1 if cluster_id == report_id else _cluster_size(conn, cluster_id)
+        mails = alert_store.on_new_member(
+            conn, cluster_id, report_id, self.public_url, batch.watching
+        )
+        batch.last_audit = audit.append(
+            conn, actor, "report.create", report_subject(ReportRef(doc.source, doc.external_id)),
+            {"report_id": report_id, "content_sha256": received.content_sha256,
+             "attachments": [b.sha256 for b in received.blobs],
+             "indicators": len(found), "cluster_id": cluster_id},
+            after=batch.last_audit,
+        )  # fmt: skip
+        return report_id, cluster_id, size, mails
+
+    def _store_batch(self, items: list[Any]) -> list[Any]:
+        """Group commit: store many reports in one write transaction (one lock, one commit).
+        If one of them fails (a concurrent duplicate, say), the transaction is rolled back
+        and each is stored in its own, so only that one fails. Answers a result or an
+        exception per item."""
+        try:
+            with self._write() as conn:
+                batch = _Batch()
+                return [self._store_one(conn, batch, *item) for item in items]
+        except Exception:
+            if len(items) == 1:
+                raise
+        out: list[Any] = []
+        for item in items:
+            try:
+                with self._write() as conn:
+                    out.append(self._store_one(conn, _Batch(), *item))
+            except Exception as e:  # that report only; the others go on
+                out.append(e)
+        return out
 
     def _existing(self, source: str, external_id: str) -> tuple[int, str] | None:
         with self._connect() as conn:
@@ -1380,6 +1434,19 @@ class Store:
         return [
             assemble_cluster(cid, members[cid], rows.get(cid, [])) for cid in ids if cid in members
         ]
+
+    def cluster_report_ids(self, cluster_ids: Sequence[int]) -> dict[ReportRef, int]:
+        """The report id of every member of the given clusters."""
+        out: dict[ReportRef, int] = {}
+        with self._connect() as conn:
+            for i in range(0, len(cluster_ids), 500):
+                for rid, src, ext in conn.execute(
+                    select(reports.c.id, reports.c.source, reports.c.external_id)
+                    .join(report_clusters, report_clusters.c.report_id == reports.c.id)
+                    .where(report_clusters.c.cluster_id.in_(list(cluster_ids[i : i + 500])))
+                ):
+                    out[ReportRef(src, ext)] = int(rid)
+        return out
 
     def cluster_overview(self, ids: Sequence[int]) -> dict[int, list[ReportSummary]]:
         """The member summaries of each given cluster, in one query per 500 clusters."""

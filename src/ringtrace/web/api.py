@@ -16,6 +16,7 @@ from ringtrace.errors import Forbidden, InvalidReport, NotFound
 from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
 from ringtrace.store import Store
+from ringtrace.store.apk import brings_apk
 from ringtrace.store.database import ReportSummary, report_subject
 from ringtrace.web.auth import require, sharing
 
@@ -73,7 +74,7 @@ async def post_report(request: Request) -> JSONResponse:
     if received.doc.source != who.agency:
         raise Forbidden(f"you submit for {who.agency}: the report's source must be {who.agency!r}")
     result = await run_in_threadpool(ingest, _store(request), received, who.actor)
-    if result.created and received.blobs:
+    if result.created and brings_apk(received):
         request.app.state.jobs.kick()  # APK evidence is analysed in the background
     doc = received.doc
     payload = {
@@ -166,9 +167,13 @@ def visible_clusters(
     store = _store(request)
     if ids is None:
         ids = visible_cluster_ids(request, who)
-    clusters = store.clusters(ids) if ids else []
-    refs = [r for c in clusters for r in c.reports]
-    report_ids = store.ids_of(refs) if refs else {}
+    if not ids:
+        return []
+    report_ids = store.cluster_report_ids(ids)
+    clusters = store.clusters(ids)
+    joined = [r for c in clusters for r in c.reports if r not in report_ids]
+    if joined:  # reports that joined between the two reads
+        report_ids.update(store.ids_of(joined))
     return [sh.filter_cluster(c, report_ids) for c in clusters]
 
 

@@ -23,6 +23,7 @@ from ringtrace.errors import InvalidReport
 from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
 from ringtrace.store import Store
+from ringtrace.store.apk import brings_apk
 from ringtrace.triage.urgency import self_harm_phrases
 from ringtrace.web import i18n
 
@@ -271,7 +272,7 @@ async def submit(
         return _page(request, "index.html", 422, error=f"{_('A file was not accepted:')} {e}")
     store = _store(request)
     result = ingest(store, received, "web-public")
-    if received.blobs:
+    if brings_apk(received):
         request.app.state.jobs.kick()
     code = store.create_followup(result.report_id)
     media = store.media_for_report(result.report_id)
@@ -409,7 +410,7 @@ async def status_add(
                 **_status_context(store, ref, rid),
             )
         ingest(store, received, "web-public")
-        if received.blobs:
+        if brings_apk(received):
             request.app.state.jobs.kick()
         # The addition belongs with the report it follows up (an audited merge).
         store.merge(
