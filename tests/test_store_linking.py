@@ -18,6 +18,7 @@ from ringtrace.indicators import extract_report
 from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.linking.evaluation import pairwise
+from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.tables import metadata, reports
 from tests.factories import line, report
@@ -165,3 +166,36 @@ def test_concurrent_arrivals_never_split_a_component(store: Store) -> None:
         results = list(pool.map(lambda d: ingest(store, receive(line(d))), docs))
     assert all(r.created for r in results)
     assert store.cluster_ids() == [(min(r.report_id for r in results), len(docs))]
+
+
+def test_two_writers_with_group_commit_never_split_a_component(
+    store: Store, backend_settings: Settings
+) -> None:
+    """Two stores on one database stand for two server processes: each batches its own
+    arrivals (group commit) and, on PostgreSQL, inserts before taking the link lock. A
+    chain arriving through both, shuffled, must still end as one cluster, with one audit
+    entry per report in an unbroken chain."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = Store.open(backend_settings)
+    try:
+        phones = [f"+8526{2000000 + 7919 * i:07d}" for i in range(41)]
+        docs = [
+            report(narrative=f"from {phones[i]} and later {phones[i + 1]}")
+            for i in range(len(phones) - 1)
+        ]
+        random.Random(11).shuffle(docs)
+        stores = [store, other]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(
+                pool.map(lambda p: ingest(stores[p[0] % 2], receive(line(p[1]))), enumerate(docs))
+            )
+        assert all(r.created for r in results)
+        assert store.cluster_ids() == [(min(r.report_id for r in results), len(docs))]
+        assert store._group_commit.batches + other._group_commit.batches < len(docs)  # batched
+        assert store.verify_audit().ok
+        creates = [e for e in store.audit_entries() if e.action == "report.create"]
+        assert len(creates) == len(docs)
+    finally:
+        other.close()

@@ -164,6 +164,10 @@ def _alembic_config(conn: Connection) -> Config:
     return cfg
 
 
+class _CutsChanged(Exception):
+    """An analyst cut a key while a batch was inserting: redo it with the new cuts."""
+
+
 @dataclass
 class _Batch:
     """What one group-commit transaction reads once for all its reports."""
@@ -308,23 +312,21 @@ class Store:
                     log.warning("alert email not sent (%s)", type(e).__name__)
         return AddResult(report_id, cluster_id, created=True, cluster_size=size)
 
-    def _store_one(
+    def _link_one(
         self,
         conn: Connection,
         batch: _Batch,
+        report_id: int,
         received: Received,
         found: Sequence[Indicator],
         actor: str,
     ) -> tuple[int, int, int, list[tuple[str, str, str]]]:
-        """Insert, link and audit one report inside the caller's write transaction."""
+        """Link and audit one inserted report; the caller holds the link lock."""
         from ringtrace.access import alerts as alert_store
 
         doc = received.doc
-        if batch.cuts is None:
-            batch.cuts = analyst.cut_keys(conn)
+        if batch.watching is None:
             batch.watching = alert_store.watchers(conn)
-        _apply_policy(found, batch.cuts)
-        report_id = self._insert(conn, received, found)
         inserted = [(LinkKey(ind.type, _stored_value(ind)), ind.linkable) for ind in found]
         cluster_id = components.refresh_after_insert(conn, report_id, inserted=inserted)
         # A new report is the largest id, so it names its cluster only when it is alone.
@@ -341,23 +343,50 @@ class Store:
         )  # fmt: skip
         return report_id, cluster_id, size, mails
 
+    def _store_all(self, items: list[Any]) -> list[Any]:
+        """Insert, link and audit reports in one transaction.
+
+        On PostgreSQL the rows are inserted before the link lock is taken: inserts need no
+        order (the unique key catches a duplicate), so two processes insert at once and
+        hold the lock only to link. Under READ COMMITTED every statement after the lock
+        sees what earlier lock holders committed, and a batch that inserts meanwhile links
+        after us and sees ours. The analysts' cuts decide what may link, so if one was
+        made while we inserted, the batch is redone.
+        """
+        with self._connect() as conn, conn.begin():
+            cuts = analyst.cut_keys(conn)
+            batch = _Batch(cuts=cuts)
+            ids = []
+            for received, found, _ in items:
+                _apply_policy(found, cuts)
+                ids.append(self._insert(conn, received, found))
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LINK_LOCK})
+                if analyst.cut_keys(conn) != cuts:
+                    raise _CutsChanged
+            return [
+                self._link_one(conn, batch, rid, received, found, actor)
+                for rid, (received, found, actor) in zip(ids, items, strict=True)
+            ]
+
     def _store_batch(self, items: list[Any]) -> list[Any]:
         """Group commit: store many reports in one write transaction (one lock, one commit).
         If one of them fails (a concurrent duplicate, say), the transaction is rolled back
         and each is stored in its own, so only that one fails. Answers a result or an
         exception per item."""
-        try:
-            with self._write() as conn:
-                batch = _Batch()
-                return [self._store_one(conn, batch, *item) for item in items]
-        except Exception:
-            if len(items) == 1:
-                raise
+        for _ in range(3):
+            try:
+                return self._store_all(items)
+            except _CutsChanged:
+                continue
+            except Exception:
+                if len(items) == 1:
+                    raise
+                break
         out: list[Any] = []
         for item in items:
             try:
-                with self._write() as conn:
-                    out.append(self._store_one(conn, _Batch(), *item))
+                out.append(self._store_all([item])[0])
             except Exception as e:  # that report only; the others go on
                 out.append(e)
         return out
