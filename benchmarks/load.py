@@ -5,13 +5,18 @@ traffic for a bounded time: report submissions with a small attachment (80%), co
 views (10%) and API searches (10%), at a target rate. Prints the achieved rates and latency
 percentiles, and counts errors.
 
-With --crash K the server's process group is killed with SIGKILL K times during the run
-and restarted. Afterwards every report acknowledged with a 2xx must be stored exactly once
-(zero loss, no duplicates); unacknowledged submissions are resent by the client, as a real
-client would, and are idempotent.
+With --crash K the server's process group (server, workers and their analysis children) is
+killed with SIGKILL K times during the run and restarted; with --pg-restart K PostgreSQL
+itself is restarted K times (needs root and pg_ctlcluster). Afterwards every report
+acknowledged with a 2xx must be stored exactly once (zero loss, no duplicates), with its
+evidence in the vault, and every APK it brought analysed or queued again;
+unacknowledged submissions are resent by the client, as a real client would, and are
+idempotent. tests/test_crash.py runs a short version of this in CI.
 
-Usage: python benchmarks/load.py [--seconds 120] [--rate 100] [--workers 2] [--crash 0]
+Usage: python benchmarks/load.py [--seconds 120] [--rate 125] [--workers 2] [--crash 0]
+       [--pg-restart 0] [--apk-every 0]
        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+(--rate counts every request; 80% of them are report submissions.)
 """
 
 from __future__ import annotations
@@ -42,6 +47,33 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def restart_postgresql() -> None:
+    """Restart the local PostgreSQL cluster (fast shutdown: open connections are cut)."""
+    version, name = subprocess.run(
+        ["pg_lsclusters", "-h"], check=True, capture_output=True, text=True
+    ).stdout.split()[:2]
+    subprocess.run(["pg_ctlcluster", version, name, "restart", "-m", "fast"], check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+
+
+def can_restart_postgresql() -> bool:
+    import shutil
+
+    return os.geteuid() == 0 and shutil.which("pg_ctlcluster") is not None
+
+
+def _tiny_apk() -> bytes:
+    """A zip named like an APK but without a manifest: its analysis ends as failed, which
+    is a finished analysis all the same (the point is that none is left behind)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("classes.dex", b"dex\n035\x00" + bytes(64))
+    return buf.getvalue()
 
 
 def _fresh_database(admin_url: str) -> str:
@@ -89,6 +121,7 @@ class Server:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=30)
+        self.log.close()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -116,13 +149,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     attachment = base64.b64encode(
         b"[21:14] lily: send 5000 SGD or I post the video\n" * 20
     ).decode()
+    apk = base64.b64encode(_tiny_apk()).decode()
 
     def new_report(i: int) -> dict[str, Any]:
         ring = rng.randrange(200)
+        files = [{"filename": "chat.txt", "content_base64": attachment}]
+        if args.apk_every and i % args.apk_every == 0:
+            files.append({"filename": f"private-{i}.apk", "content_base64": apk})
         return {"external_id": f"LOAD-{i:07d}", "source": "load-agency",
                 "received_at": "2024-07-02T21:14:00+08:00",
                 "narrative": f"She asked me to install an app. WhatsApp +8526{ring:03d}4567, paid to DBS 123-{ring:05d}-9",
-                "attachments": [{"filename": "chat.txt", "content_base64": attachment}]}  # fmt: skip
+                "attachments": files}  # fmt: skip
 
     async def one(client: httpx.AsyncClient, kind: str, payload: dict[str, Any] | None) -> None:
         t0 = time.perf_counter()
@@ -146,6 +183,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             errors[f"{kind}:{code}"] = errors.get(f"{kind}:{code}", 0) + 1
 
     crash_at = sorted(rng.uniform(0.2, 0.8) * args.seconds for _ in range(args.crash))
+    pg_at = sorted(rng.uniform(0.3, 0.7) * args.seconds for _ in range(args.pg_restart))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
     started = time.perf_counter()
     sent = 0
@@ -157,6 +195,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 server.kill()
                 await asyncio.sleep(0.5)
                 await asyncio.get_running_loop().run_in_executor(None, server.start)
+            if pg_at and now >= pg_at[0]:
+                pg_at.pop(0)
+                await asyncio.get_running_loop().run_in_executor(None, restart_postgresql)
             target = int(now * args.rate)
             while sent < target:
                 roll = rng.random()
@@ -178,20 +219,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for doc in resent:
             await one(client, "report", doc)
     server.stop()
+    # What a crash left queued or running is picked up by the next worker; here, by the
+    # command an operator runs for leftovers.
+    subprocess.run([RINGTRACE, "apk", "process"], env=env, check=True, capture_output=True)
     import sqlalchemy as sa
 
     engine = sa.create_engine(db)
     with engine.connect() as conn:
         stored = [r[0] for r in conn.execute(sa.text("SELECT external_id FROM reports"))]
+        unfinished = conn.execute(sa.text(
+            "SELECT count(*) FROM apk_analyses WHERE status NOT IN ('done', 'failed')"
+        )).scalar_one()  # fmt: skip
+        apks = conn.execute(sa.text("SELECT count(*) FROM apk_analyses")).scalar_one()
     engine.dispose()
     lost = sorted(acknowledged - set(stored))
     duplicates = len(stored) - len(set(stored))
+    vault = subprocess.run([RINGTRACE, "vault", "check"], env=env, capture_output=True, text=True)
+    chain = subprocess.run([RINGTRACE, "audit", "verify"], env=env, capture_output=True, text=True)
 
     def pct(xs: list[float], p: float) -> float:
         return sorted(xs)[min(len(xs) - 1, int(p * len(xs)))] * 1000 if xs else 0.0
 
     reports = latencies["report"]
-    return {
+    result = {
         "seconds": round(elapsed, 1), "workers": args.workers, "target_rate": args.rate,
         "requests": sent, "achieved_rps": round(sent / elapsed, 1),
         "reports_acknowledged": len(acknowledged), "report_rps": round(len(acknowledged) / elapsed, 1),
@@ -201,23 +251,50 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "median_all_ms": round(statistics.median(functools.reduce(operator.iadd, latencies.values(), [])) * 1000, 1),
         "errors": errors, "crashes": args.crash, "resent_after_run": len(resent),
         "lost_acknowledged": len(lost), "duplicates": duplicates, "stored": len(stored),
+        "postgresql_restarts": args.pg_restart, "apk_analyses": int(apks),
+        "apk_unfinished": int(unfinished), "evidence_ok": vault.returncode == 0,
+        "audit_ok": chain.returncode == 0,
     }  # fmt: skip
+    if healthy(result):  # keep the database and the server's log only to look into a failure
+        import shutil
+
+        shutil.rmtree(data, ignore_errors=True)
+        admin = sa.create_engine(args.database_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        result["kept"] = {"database": db, "data_dir": str(data)}
+    return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--rate", type=float, default=100)
+    ap.add_argument("--rate", type=float, default=125)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--crash", type=int, default=0)
+    ap.add_argument("--pg-restart", type=int, default=0)
+    ap.add_argument("--apk-every", type=int, default=0)
     ap.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     args = ap.parse_args()
     result = asyncio.run(run(args))
     print(json.dumps(result, indent=2))
-    if result["lost_acknowledged"] or result["duplicates"]:
+    if not healthy(result):
         sys.exit(1)
+
+
+def healthy(result: dict[str, Any]) -> bool:
+    """Zero loss, no duplicates, nothing left unanalysed, evidence and audit intact."""
+    return (
+        not result["lost_acknowledged"]
+        and not result["duplicates"]
+        and not result["apk_unfinished"]
+        and bool(result["evidence_ok"])
+        and bool(result["audit_ok"])
+    )
 
 
 if __name__ == "__main__":

@@ -243,3 +243,40 @@ def test_csv_importer_refuses_garbage_cleanly(text: str, mapping_cols: list[str]
     for d in docs:
         with contextlib.suppress(InvalidReport):
             receive(json.dumps(d))
+
+
+def test_logs_are_json_lines_without_personal_data(
+    secured: tuple[TestClient, dict[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """What `ringtrace serve` writes: one JSON object per line, requests by route template,
+    and exceptions by type and frames, never their message (a database error repeats the
+    values it failed on)."""
+    import json as jsonlib
+
+    from ringtrace.logs import JsonFormatter
+
+    client, tokens = secured
+    h = {"Authorization": f"Bearer {tokens['analyst']}"}
+    caplog.set_level(logging.DEBUG)
+    doc = report(narrative="Her number was +852 6987 1234; my name is Wong Siu Ming",
+                 source="test-agency", external_id="LOG-1")  # fmt: skip
+    created = client.post("/api/reports", json=doc, headers=h)
+    assert created.status_code == 201
+    client.get(f"/api/reports/{created.json()['id']}?q=Wong", headers=h)
+    try:
+        raise ValueError("duplicate key value (phone)=(+85269871234) for Wong Siu Ming")
+    except ValueError:
+        logging.getLogger("ringtrace.test").exception("storing failed")
+    fmt = JsonFormatter()
+    server_side = [r for r in caplog.records if not r.name.startswith("httpx")]  # the client
+    lines = [fmt.format(r) for r in server_side]
+    parsed = [jsonlib.loads(line) for line in lines]
+    requests = [p for p in parsed if p.get("event") == "request"]
+    assert {"method": "GET", "route": "/api/reports/{report_id}", "status": 200} in [
+        {k: p[k] for k in ("method", "route", "status")} for p in requests
+    ]
+    failed = next(p for p in parsed if p["msg"] == "storing failed")
+    assert failed["error"] == "ValueError" and failed["frames"]
+    out = "\n".join(lines)
+    for personal in ("6987", "85269871234", "Wong", "Siu Ming", tokens["analyst"], "q="):
+        assert personal not in out, personal

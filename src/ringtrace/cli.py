@@ -313,7 +313,9 @@ def check_bind(host: str) -> None:
         )
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+def _serve(
+    settings: Settings, host: str, port: int, workers: int = 1, log_level: str = "INFO"
+) -> None:
     import os
 
     import uvicorn
@@ -324,8 +326,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     _open(settings).close()  # fail here, clearly, if the database is not ready
     typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/)"
                + (f" with {workers} worker processes" if workers > 1 else ""))  # fmt: skip
+    from ringtrace.logs import uvicorn_config
+
+    logs = uvicorn_config(log_level)  # JSON lines, no personal data (ringtrace/logs.py)
     if workers <= 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=logs)
         return
     # Worker processes build their own app from the environment: pass the settings on.
     for name, value in settings.model_dump(exclude_none=True).items():
@@ -334,7 +339,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         if value is not None:
             os.environ[f"RINGTRACE_{name.upper()}"] = str(value)
     uvicorn.run("ringtrace.web.app:from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")  # fmt: skip
+                workers=workers, log_config=logs)  # fmt: skip
 
 
 @app.command()
@@ -400,7 +405,7 @@ def demo(
     if not no_serve:
         # Plain HTTP on loopback for the demo: cookies cannot be HTTPS-only here.
         _serve(settings.model_copy(update={"secure_cookies": False}), settings.host,
-               port if port is not None else settings.port)  # fmt: skip
+               port if port is not None else settings.port, log_level="WARNING")  # fmt: skip
 
 
 @vault_app.command("rotate-key")

@@ -1529,7 +1529,7 @@ class Store:
 
     def report_entries(self, ids: Iterable[int]) -> dict[int, tuple[str, str, int | None]]:
         """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
-        wanted = sorted(set(ids))
+        wanted = sorted({i for i in ids if 0 < i < 2**63})  # no row has another id
         out: dict[int, tuple[str, str, int | None]] = {}
         with self._connect() as conn:
             for i in range(0, len(wanted), 500):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
@@ -15,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ringtrace import __version__
@@ -28,6 +30,7 @@ from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.public import PostLimiter
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("ringtrace.access")
 
 
 # Console pages: our own scripts and styles only; data is not executed.
@@ -115,6 +118,18 @@ def create_app(settings: Settings) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(request, exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> Response:
+        # The database went away (a restart, a failover): nothing was stored, try again.
+        # Logged by type only: the driver's message repeats the values it failed on.
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable (%s) on %s", type(exc.orig).__name__, request.method)
+        message = "the database is unavailable; nothing was stored, please retry"
+        response = _error(request, 503, "store_unavailable", message)
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # Never a stack trace to the user; the log gets the type and route, not the data.
@@ -143,7 +158,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
         response: Response = await call_next(request)
+        # The route's template, never the raw path or query (they can hold references).
+        route = getattr(request.scope.get("route"), "path", None) or "(unmatched)"
+        access.info("%s %s %s", request.method, route, response.status_code,
+                    extra={"event": "request", "method": request.method, "route": route,
+                           "status": response.status_code,
+                           "ms": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip
         h = response.headers
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("X-Frame-Options", "DENY")
