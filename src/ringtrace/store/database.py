@@ -288,9 +288,8 @@ class Store:
         content it is a :class:`Conflict` (reports are never modified).
         """
         doc = received.doc
-        existing = self._existing(doc.source, doc.external_id)
-        if existing is not None:
-            return self._duplicate(existing, received)
+        # No lookup first: the unique (source, external_id) catches a report sent again,
+        # and the answer is then worked out from the stored one.
         for blob in received.blobs:  # files first: a crash leaves at most an orphan file
             self.vault.put(blob.data)
         try:
@@ -298,11 +297,10 @@ class Store:
                 (received, found, actor or self.actor)
             )
         except IntegrityError:
-            # The same report arrived twice at once and the other copy won the insert.
+            # Sent again (a retry, a re-import), or twice at once and the other copy won.
             existing = self._existing(doc.source, doc.external_id)
             if existing is None:
                 raise
-            log.info("report arrived twice concurrently; keeping the first")
             return self._duplicate(existing, received)
         if mails and self.notifier is not None:
             for to, subject, body in mails:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ringtrace import __version__
@@ -58,6 +59,48 @@ def _error(
     return templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message}, status_code=status
     )
+
+
+class SecurityHeaders:
+    """Security headers on every answer, and one structured log line per request (route
+    template, status, duration; ringtrace/logs.py). Plain ASGI: Starlette's
+    BaseHTTPMiddleware costs a task and a stream per request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                h = MutableHeaders(scope=message)
+                h.setdefault("X-Content-Type-Options", "nosniff")
+                h.setdefault("X-Frame-Options", "DENY")
+                h.setdefault("Referrer-Policy", "no-referrer")
+                h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+                if h.get("content-type", "").startswith("text/html"):
+                    h.setdefault("Content-Security-Policy", CONSOLE_CSP)
+                if scope["path"].startswith(("/console", "/api", "/taxii2", "/login")):
+                    h.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            # The route's template, never the raw path or query (they can hold references).
+            route = getattr(scope.get("route"), "path", None) or "(unmatched)"
+            access.info("%s %s %s", scope["method"], route, status,
+                        extra={"event": "request", "method": scope["method"], "route": route,
+                               "status": status,
+                               "ms": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -156,27 +199,7 @@ def create_app(settings: Settings) -> FastAPI:
         body = {"status": "ready" if not problems else "not_ready", "problems": problems}
         return JSONResponse(body, status_code=200 if not problems else 503)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        # The route's template, never the raw path or query (they can hold references).
-        route = getattr(request.scope.get("route"), "path", None) or "(unmatched)"
-        access.info("%s %s %s", request.method, route, response.status_code,
-                    extra={"event": "request", "method": request.method, "route": route,
-                           "status": response.status_code,
-                           "ms": round((time.perf_counter() - started) * 1000, 1)})  # fmt: skip
-        h = response.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            h.setdefault("Content-Security-Policy", CONSOLE_CSP)
-        if request.url.path.startswith(("/console", "/api", "/taxii2", "/login")):
-            h.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(auth.router)
     app.include_router(taxii.router)
