@@ -4,7 +4,7 @@ agreeing with the online linker."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -171,11 +171,9 @@ class _MemoryComponents:
         for k in keys:
             self.holders.setdefault(k, set()).add(rid)
 
-    def reports_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
-        return {r for k in keys for r in self.holders.get(k, ()) if r != exclude}
-
-    def clusters_of(self, report_ids: Iterable[int]) -> set[int]:
-        return {self.cluster[r] for r in report_ids if r in self.cluster}
+    def clusters_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
+        others = {r for k in keys for r in self.holders.get(k, ()) if r != exclude}
+        return {self.cluster[r] for r in others if r in self.cluster}
 
     def move_clusters(self, from_ids: set[int], to_id: int) -> None:
         for cid in from_ids:

@@ -9,7 +9,7 @@ cluster the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from ringtrace.domain.models import LinkKey
@@ -19,9 +19,10 @@ class ComponentStore(Protocol):
     """What the linker needs from storage. Called inside one transaction holding the
     store's link lock, so concurrent arrivals cannot split a component."""
 
-    def reports_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]: ...
-
-    def clusters_of(self, report_ids: Iterable[int]) -> set[int]: ...
+    def clusters_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
+        """The clusters of the placed reports, other than ``exclude``, holding one of
+        ``keys`` as a linkable key."""
+        ...
 
     def move_clusters(self, from_ids: set[int], to_id: int) -> None: ...
 
@@ -30,8 +31,7 @@ class ComponentStore(Protocol):
 
 def link_report(store: ComponentStore, report_id: int, keys: Sequence[LinkKey]) -> int:
     """Place ``report_id`` (whose linkable keys are ``keys``) and return its cluster id."""
-    others = store.reports_sharing(keys, exclude=report_id) if keys else set()
-    clusters = store.clusters_of(others) if others else set()
+    clusters = store.clusters_sharing(keys, exclude=report_id) if keys else set()
     target = min(clusters | {report_id})
     if len(clusters - {target}) > 0:
         store.move_clusters(clusters - {target}, target)

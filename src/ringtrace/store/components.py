@@ -9,7 +9,7 @@ possible mule account bridging groups) depends on the core components of its hol
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
 
@@ -38,12 +38,17 @@ class SqlComponents:
         self.col = self.table.c.core_id if core else self.table.c.cluster_id
         self.merged = False
 
-    def reports_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
+    def clusters_sharing(self, keys: Sequence[LinkKey], exclude: int) -> set[int]:
         pairs = [(k.type, k.value) for k in keys if not (self.core and k.type in PAYMENT_TYPES)]
         found: set[int] = set()
         for i in range(0, len(pairs), 200):
             rows = self.conn.execute(
-                select(indicators.c.report_id).where(
+                select(self.col)
+                .distinct()
+                .select_from(
+                    indicators.join(self.table, self.table.c.report_id == indicators.c.report_id)
+                )
+                .where(
                     # OR of equalities, not a row-value IN: SQLite's planner uses the
                     # (type, value) index only for the former (a full scan otherwise).
                     or_(
@@ -56,18 +61,8 @@ class SqlComponents:
                     indicators.c.report_id != exclude,
                 )
             )
-            found.update(r[0] for r in rows)
+            found.update(int(r[0]) for r in rows)
         return found
-
-    def clusters_of(self, report_ids: Iterable[int]) -> set[int]:
-        ids = list(report_ids)
-        out: set[int] = set()
-        for i in range(0, len(ids), 500):
-            rows = self.conn.execute(
-                select(self.col).where(self.table.c.report_id.in_(ids[i : i + 500])).distinct()
-            )
-            out.update(r[0] for r in rows)
-        return out
 
     def move_clusters(self, from_ids: set[int], to_id: int) -> None:
         self.merged = True
@@ -87,24 +82,6 @@ def _linkable_keys(conn: Connection, report_id: int) -> list[LinkKey]:
         for t, v in conn.execute(
             select(indicators.c.type, indicators.c.value).where(
                 indicators.c.report_id == report_id, indicators.c.linkable.is_(True)
-            )
-        )
-    ]
-
-
-def _candidate_rows(conn: Connection, key: LinkKey) -> list[tuple[int, int, str | None]]:
-    """(row id, report id, reason) of the rows of ``key`` whose status specificity decides
-    (not excluded for another reason: warninglist, own contact, weak type, analyst's cut)."""
-    return [
-        (int(r.id), int(r.report_id), r.excluded_reason)
-        for r in conn.execute(
-            select(indicators.c.id, indicators.c.report_id, indicators.c.excluded_reason).where(
-                indicators.c.type == key.type,
-                indicators.c.value == key.value,
-                or_(
-                    indicators.c.excluded_reason.is_(None),
-                    indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
-                ),
             )
         )
     ]
@@ -130,20 +107,44 @@ def _desired(
     return bridge_reason(int(groups)) if groups >= 2 else None
 
 
-def _set_status(conn: Connection, key: LinkKey, model: SpecificityModel) -> bool:
-    """Bring one key's automatic status up to date; True if it changed."""
-    rows = _candidate_rows(conn, key)
-    if not rows:
-        return False
-    want = _desired(conn, key, [r[1] for r in rows], model)
-    if all(r[2] == want for r in rows):
-        return False
-    conn.execute(
-        update(indicators)
-        .where(indicators.c.id.in_([r[0] for r in rows]))
-        .values(linkable=want is None, excluded_reason=want)
-    )
-    return True
+def _set_statuses(
+    conn: Connection, keys: Sequence[LinkKey], model: SpecificityModel
+) -> list[LinkKey]:
+    """Bring the keys' automatic statuses up to date (their rows read in one query per 200
+    keys); the keys whose status changed, in order."""
+    rows: dict[LinkKey, list[tuple[int, int, str | None]]] = {}
+    for i in range(0, len(keys), 200):
+        for r in conn.execute(
+            select(
+                indicators.c.id, indicators.c.report_id, indicators.c.excluded_reason,
+                indicators.c.type, indicators.c.value,
+            ).where(
+                or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
+                      for k in keys[i : i + 200])),
+                or_(
+                    indicators.c.excluded_reason.is_(None),
+                    indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
+                ),
+            )
+        ):  # fmt: skip
+            rows.setdefault(LinkKey(r.type, r.value), []).append(
+                (int(r.id), int(r.report_id), r.excluded_reason)
+            )
+    flipped = []
+    for key in keys:
+        held = rows.get(key)
+        if not held:
+            continue
+        want = _desired(conn, key, [r[1] for r in held], model)
+        if all(r[2] == want for r in held):
+            continue
+        conn.execute(
+            update(indicators)
+            .where(indicators.c.id.in_([r[0] for r in held]))
+            .values(linkable=want is None, excluded_reason=want)
+        )
+        flipped.append(key)
+    return flipped
 
 
 def refresh_after_insert(
@@ -179,7 +180,7 @@ def refresh_after_insert(
                 )
             )
         }
-    flipped = [k for k in sorted(to_check) if _set_status(conn, k, model)]
+    flipped = _set_statuses(conn, sorted(to_check), model)
     if any(k.type not in PAYMENT_TYPES for k in flipped if _holders(conn, k) != {report_id}):
         full_recompute(conn, model, statuses=False)  # a value became generic: rare, so simply
         return _cluster_of(conn, report_id)
@@ -290,8 +291,7 @@ def full_recompute(
             .distinct()
         )
     }
-    for k in sorted(payment):
-        _set_status(conn, k, model)
+    _set_statuses(conn, sorted(payment), model)
     keys.clear()
     for rid, t, v in conn.execute(
         select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(

@@ -84,7 +84,12 @@ class AddResult:
     report_id: int
     cluster_id: int | None
     created: bool  # False when the same document was already stored (idempotent re-import)
-    cluster_size: int = 1
+
+    @property
+    def linked(self) -> bool:
+        """Whether the report shares a cluster: a cluster is named by its smallest report
+        id, so it is another report's id exactly when the report is not alone."""
+        return self.cluster_id is not None and self.cluster_id != self.report_id
 
 
 @dataclass(frozen=True)
@@ -293,7 +298,7 @@ class Store:
         for blob in received.blobs:  # files first: a crash leaves at most an orphan file
             self.vault.put(blob.data)
         try:
-            report_id, cluster_id, size, mails = self._group_commit.submit(
+            report_id, cluster_id, mails = self._group_commit.submit(
                 (received, found, actor or self.actor)
             )
         except IntegrityError:
@@ -308,7 +313,7 @@ class Store:
                     self.notifier(to, subject, body)
                 except OSError as e:  # the alert stays on the dashboard either way
                     log.warning("alert email not sent (%s)", type(e).__name__)
-        return AddResult(report_id, cluster_id, created=True, cluster_size=size)
+        return AddResult(report_id, cluster_id, created=True)
 
     def _link_one(
         self,
@@ -318,7 +323,7 @@ class Store:
         received: Received,
         found: Sequence[Indicator],
         actor: str,
-    ) -> tuple[int, int, int, list[tuple[str, str, str]]]:
+    ) -> tuple[int, int, list[tuple[str, str, str]]]:
         """Link and audit one inserted report; the caller holds the link lock."""
         from ringtrace.access import alerts as alert_store
 
@@ -327,8 +332,6 @@ class Store:
             batch.watching = alert_store.watchers(conn)
         inserted = [(LinkKey(ind.type, _stored_value(ind)), ind.linkable) for ind in found]
         cluster_id = components.refresh_after_insert(conn, report_id, inserted=inserted)
-        # A new report is the largest id, so it names its cluster only when it is alone.
-        size = 1 if cluster_id == report_id else _cluster_size(conn, cluster_id)
         mails = alert_store.on_new_member(
             conn, cluster_id, report_id, self.public_url, batch.watching
         )
@@ -339,7 +342,7 @@ class Store:
              "indicators": len(found), "cluster_id": cluster_id},
             after=batch.last_audit,
         )  # fmt: skip
-        return report_id, cluster_id, size, mails
+        return report_id, cluster_id, mails
 
     def _store_all(self, items: list[Any]) -> list[Any]:
         """Insert, link and audit reports in one transaction.
@@ -411,8 +414,7 @@ class Store:
             cluster = conn.execute(
                 select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == report_id)
             ).scalar()
-            size = _cluster_size(conn, cluster) if cluster is not None else 1
-        return AddResult(report_id, cluster, created=False, cluster_size=size)
+        return AddResult(report_id, cluster, created=False)
 
     def find_conflict(self, received: Received) -> str | None:
         """Why adding ``received`` would fail, or None (used to check a whole file first)."""
@@ -1577,16 +1579,6 @@ class Store:
             ):
                 out.setdefault(int(cid), []).append(int(rid))
         return out
-
-
-def _cluster_size(conn: Connection, cluster_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(report_clusters)
-            .where(report_clusters.c.cluster_id == cluster_id)
-        ).scalar_one()
-    )
 
 
 def _urgency_order(r: dict[str, Any]) -> tuple[int, float, int]:

@@ -81,7 +81,7 @@ async def post_report(request: Request) -> JSONResponse:
         "id": result.report_id, "source": doc.source, "external_id": doc.external_id,
         "received_at": doc.received_at.astimezone(UTC).isoformat(),
         "country": doc.country, "tlp": doc.tlp,
-        "cluster_id": result.cluster_id if result.cluster_size > 1 else None,
+        "cluster_id": result.cluster_id if result.linked else None,
         "created": result.created,
     }  # fmt: skip
     return JSONResponse(payload, status_code=201 if result.created else 200)
