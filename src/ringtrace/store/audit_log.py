@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,40 +13,43 @@ from ringtrace.store.tables import audit_log
 
 
 def append(
-    conn: Connection,
-    actor: str,
-    action: str,
-    subject: str,
-    details: dict[str, Any],
-    after: AuditEntry | None = None,
+    conn: Connection, actor: str, action: str, subject: str, details: dict[str, Any]
 ) -> AuditEntry:
     """Add one entry. Must run inside the store's write transaction (which serialises
-    writers), so sequence numbers and the chain stay in order. ``after``: the last entry,
-    when this transaction has just appended it (saves reading it back)."""
-    if after is not None:
-        last: Any = (after.seq, after.hash)
-    else:
-        last = conn.execute(
-            select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-        ).first()
-    seq = (last[0] + 1) if last else 1
-    prev = last[1] if last else GENESIS
-    at = datetime.now(UTC).isoformat(timespec="microseconds")
-    body = canonical(details)
-    digest = entry_hash(seq, at, actor, action, subject, body, prev)
+    writers), so sequence numbers and the chain stay in order."""
+    return append_many(conn, [(actor, action, subject, details)])[0]
+
+
+def append_many(
+    conn: Connection, items: Sequence[tuple[str, str, str, dict[str, Any]]]
+) -> list[AuditEntry]:
+    """Add entries ``(actor, action, subject, details)`` in order: the chain is worked out
+    here and written in one statement. Same transaction rule as :func:`append`."""
+    if not items:
+        return []
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    seq = int(last[0]) if last else 0
+    prev = str(last[1]) if last else GENESIS
+    out = []
+    for actor, action, subject, details in items:
+        seq += 1
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        body = canonical(details)
+        digest = entry_hash(seq, at, actor, action, subject, body, prev)
+        out.append(AuditEntry(seq, at, actor, action, subject, body, prev, digest))
+        prev = digest
     conn.execute(
-        insert(audit_log).values(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            details=body,
-            prev_hash=prev,
-            hash=digest,
-        )
-    )
-    return AuditEntry(seq, at, actor, action, subject, body, prev, digest)
+        insert(audit_log),
+        [
+            {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+             "subject": e.subject, "details": e.details, "prev_hash": e.prev_hash,
+             "hash": e.hash}
+            for e in out
+        ],
+    )  # fmt: skip
+    return out
 
 
 def entries(conn: Connection, subjects: list[str] | None = None) -> Iterator[AuditEntry]:

@@ -94,16 +94,16 @@ def _desired(
         return generic_reason(len(set(holders)))
     if key.type not in PAYMENT_TYPES:
         return None
-    sizes = (
-        select(report_core.c.core_id, func.count().label("n"))
+    # Only the holders' groups are sized (not every group in the store).
+    theirs = select(report_core.c.core_id).where(report_core.c.report_id.in_(holders))
+    large = (
+        select(report_core.c.core_id)
+        .where(report_core.c.core_id.in_(theirs))
         .group_by(report_core.c.core_id)
+        .having(func.count() >= model.bridge_min_group)
         .subquery()
     )
-    groups = conn.execute(
-        select(func.count(func.distinct(report_core.c.core_id)))
-        .join(sizes, sizes.c.core_id == report_core.c.core_id)
-        .where(report_core.c.report_id.in_(holders), sizes.c.n >= model.bridge_min_group)
-    ).scalar_one()
+    groups = conn.execute(select(func.count()).select_from(large)).scalar_one()
     return bridge_reason(int(groups)) if groups >= 2 else None
 
 

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -179,7 +179,7 @@ class _Batch:
 
     cuts: dict[LinkKey, str] | None = None
     watching: dict[int, list[tuple[int, str | None]]] | None = None
-    last_audit: AuditEntry | None = None
+    audit: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 class Store:
@@ -335,13 +335,12 @@ class Store:
         mails = alert_store.on_new_member(
             conn, cluster_id, report_id, self.public_url, batch.watching
         )
-        batch.last_audit = audit.append(
-            conn, actor, "report.create", report_subject(ReportRef(doc.source, doc.external_id)),
+        batch.audit.append((
+            actor, "report.create", report_subject(ReportRef(doc.source, doc.external_id)),
             {"report_id": report_id, "content_sha256": received.content_sha256,
              "attachments": [b.sha256 for b in received.blobs],
              "indicators": len(found), "cluster_id": cluster_id},
-            after=batch.last_audit,
-        )  # fmt: skip
+        ))  # fmt: skip
         return report_id, cluster_id, mails
 
     def _store_all(self, items: list[Any]) -> list[Any]:
@@ -357,18 +356,19 @@ class Store:
         with self._connect() as conn, conn.begin():
             cuts = analyst.cut_keys(conn)
             batch = _Batch(cuts=cuts)
-            ids = []
-            for received, found, _ in items:
+            for _, found, _ in items:
                 _apply_policy(found, cuts)
-                ids.append(self._insert(conn, received, found))
+            ids = self._insert_many(conn, [(received, found) for received, found, _ in items])
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LINK_LOCK})
                 if analyst.cut_keys(conn) != cuts:
                     raise _CutsChanged
-            return [
+            out = [
                 self._link_one(conn, batch, rid, received, found, actor)
                 for rid, (received, found, actor) in zip(ids, items, strict=True)
             ]
+            audit.append_many(conn, batch.audit)
+            return out
 
     def _store_batch(self, items: list[Any]) -> list[Any]:
         """Group commit: store many reports in one write transaction (one lock, one commit).
@@ -424,66 +424,64 @@ class Store:
         return None
 
     def _insert(self, conn: Connection, received: Received, found: Sequence[Indicator]) -> int:
-        doc = received.doc
-        sealed, wrapped = seal_document(
-            self.keys(), received.stored_text, _aad(doc.source, doc.external_id)
-        )
-        report_id = conn.execute(
-            insert(reports)
-            .values(
-                source=doc.source,
-                external_id=doc.external_id,
-                received_at=doc.received_at.astimezone(UTC),
-                ingested_at=datetime.now(UTC),
-                document=sealed,
-                document_key=wrapped,
-                content_sha256=received.content_sha256,
-                country=doc.country,
-                tlp=doc.tlp,
+        return self._insert_many(conn, [(received, found)])[0]
+
+    def _insert_many(
+        self, conn: Connection, batch: Sequence[tuple[Received, Sequence[Indicator]]]
+    ) -> list[int]:
+        """Insert reports with their attachments and indicators: one statement per table
+        for the whole batch (SQLAlchemy's insertmanyvalues, ids in the batch's order)."""
+        now = datetime.now(UTC)
+        rows = []
+        for received, _ in batch:
+            doc = received.doc
+            sealed, wrapped = seal_document(
+                self.keys(), received.stored_text, _aad(doc.source, doc.external_id)
             )
-            .returning(reports.c.id)
-        ).scalar_one()
-        blobs = {b.position: b for b in received.blobs}
-        for i, att in enumerate(doc.attachments):
-            blob = blobs.get(i)
-            conn.execute(
-                insert(attachments).values(
-                    report_id=report_id,
-                    position=i,
-                    filename=att.filename,
-                    media_type=att.media_type,
-                    sha256=blob.sha256 if blob else (att.sha256.lower() if att.sha256 else None),
-                    size=len(blob.data) if blob else None,
-                    stored=blob is not None,
-                    detected_type=blob.detected_type if blob else None,
-                )
+            rows.append({
+                "source": doc.source, "external_id": doc.external_id,
+                "received_at": doc.received_at.astimezone(UTC), "ingested_at": now,
+                "document": sealed, "document_key": wrapped,
+                "content_sha256": received.content_sha256, "country": doc.country,
+                "tlp": doc.tlp,
+            })  # fmt: skip
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                insert(reports).returning(reports.c.id, sort_by_parameter_order=True), rows
             )
-        self._insert_indicators(conn, report_id, found)
-        media_store.insert_for_report(conn, int(report_id), doc)
-        apk_store.queue_for_report(conn, int(report_id), received)
-        return int(report_id)
+        ]
+        files = []
+        for report_id, (received, _) in zip(ids, batch, strict=True):
+            blobs = {b.position: b for b in received.blobs}
+            for i, att in enumerate(received.doc.attachments):
+                blob = blobs.get(i)
+                files.append({
+                    "report_id": report_id, "position": i, "filename": att.filename,
+                    "media_type": att.media_type,
+                    "sha256": blob.sha256 if blob else (att.sha256.lower() if att.sha256 else None),
+                    "size": len(blob.data) if blob else None, "stored": blob is not None,
+                    "detected_type": blob.detected_type if blob else None,
+                })  # fmt: skip
+        if files:
+            conn.execute(insert(attachments), files)
+        keys = [
+            _indicator_row(rid, ind)
+            for rid, (_, found) in zip(ids, batch, strict=True)
+            for ind in found
+        ]
+        if keys:
+            conn.execute(insert(indicators), keys)
+        for report_id, (received, _) in zip(ids, batch, strict=True):
+            media_store.insert_for_report(conn, report_id, received.doc)
+            apk_store.queue_for_report(conn, report_id, received)
+        return ids
 
     @staticmethod
     def _insert_indicators(conn: Connection, report_id: int, found: Sequence[Indicator]) -> None:
         if not found:
             return
-        conn.execute(
-            insert(indicators),
-            [
-                {
-                    "report_id": report_id,
-                    "type": ind.type,
-                    "value": _stored_value(ind),
-                    "linkable": ind.linkable,
-                    "excluded_reason": ind.excluded_reason,
-                    "extractor": ind.extractor,
-                    "extractor_version": ind.extractor_version,
-                    "attributes": json.dumps(ind.attributes, sort_keys=True),
-                    "occurrences": json.dumps(_stored_occurrences(ind)),
-                }
-                for ind in found
-            ],
-        )
+        conn.execute(insert(indicators), [_indicator_row(report_id, ind) for ind in found])
 
     def rebuild(self, extract: Callable[[ReportDocument], Sequence[Indicator]]) -> int:
         """Drop every derived row and derive it again from the stored reports.
@@ -544,10 +542,13 @@ class Store:
 
     @staticmethod
     def _summaries() -> Any:
-        sizes = (
-            select(report_clusters.c.cluster_id, func.count().label("n"))
-            .group_by(report_clusters.c.cluster_id)
-            .subquery()
+        # Each row's cluster size is counted for that row only (a correlated count, worked
+        # out after the page is cut), not for every cluster in the store.
+        peers = report_clusters.alias("peers")
+        size = (
+            select(func.count())
+            .where(peers.c.cluster_id == report_clusters.c.cluster_id)
+            .scalar_subquery()
         )
         return (
             select(
@@ -558,10 +559,9 @@ class Store:
                 reports.c.country,
                 reports.c.tlp,
                 report_clusters.c.cluster_id,
-                sizes.c.n,
+                size.label("n"),
             )
             .outerjoin(report_clusters, report_clusters.c.report_id == reports.c.id)
-            .outerjoin(sizes, sizes.c.cluster_id == report_clusters.c.cluster_id)
             .order_by(reports.c.received_at.desc(), reports.c.id.desc())
         )
 
@@ -1510,6 +1510,14 @@ class Store:
             .having(func.count() >= 2)
         )
 
+    def count_owned(self, agency: str) -> int:
+        with self._connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(reports).where(self._owned_by(agency))
+                ).scalar_one()
+            )
+
     def owned_report_ids(self, agency: str) -> set[int]:
         with self._connect() as conn:
             return {
@@ -1592,6 +1600,20 @@ def _apply_policy(found: Sequence[Indicator], cuts: dict[LinkKey, str]) -> None:
             ind.excluded_reason = analyst.CUT_PREFIX + cuts[ind.key]
         elif ind.excluded_reason is None and ind.type in WEAK_TYPES:
             ind.excluded_reason = WEAK_TYPES[ind.type]
+
+
+def _indicator_row(report_id: int, ind: Indicator) -> dict[str, Any]:
+    return {
+        "report_id": report_id,
+        "type": ind.type,
+        "value": _stored_value(ind),
+        "linkable": ind.linkable,
+        "excluded_reason": ind.excluded_reason,
+        "extractor": ind.extractor,
+        "extractor_version": ind.extractor_version,
+        "attributes": json.dumps(ind.attributes, sort_keys=True),
+        "occurrences": json.dumps(_stored_occurrences(ind)),
+    }
 
 
 def _stored_value(ind: Indicator) -> str:

@@ -47,6 +47,8 @@ reports = Table(
     Column("country", String(2), nullable=True),
     Column("tlp", String(20), nullable=False),
     UniqueConstraint("source", "external_id"),
+    # Lists are newest first, a page at a time.
+    Index("ix_reports_received_at", "received_at", "id"),
 )
 
 attachments = Table(

@@ -182,7 +182,7 @@ def clusters_page(request: Request, page: int = 1) -> Response:
                 "last": max(m.received_at for m in members),
             }
         )
-    own = len(sh.own_reports)
+    own = store.count_owned(who.agency)
     return _render(request, "clusters.html", who, rows=rows, total_reports=own,
                    total_clusters=len(every), page=page, pages=pages)  # fmt: skip
 
