@@ -313,6 +313,11 @@ def check_bind(host: str) -> None:
         )
 
 
+# Idle keep-alive connections are kept this long (uvicorn's default, 5 s, made busy clients
+# reuse connections the server had just closed: errors on the client's side).
+KEEP_ALIVE_S = 30
+
+
 def _serve(
     settings: Settings, host: str, port: int, workers: int = 1, log_level: str = "INFO"
 ) -> None:
@@ -330,7 +335,13 @@ def _serve(
 
     logs = uvicorn_config(log_level)  # JSON lines, no personal data (ringtrace/logs.py)
     if workers <= 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=logs)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=logs,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
         return
     # Worker processes build their own app from the environment: pass the settings on.
     for name, value in settings.model_dump(exclude_none=True).items():
@@ -339,7 +350,7 @@ def _serve(
         if value is not None:
             os.environ[f"RINGTRACE_{name.upper()}"] = str(value)
     uvicorn.run("ringtrace.web.app:from_environment", factory=True, host=host, port=port,
-                workers=workers, log_config=logs)  # fmt: skip
+                workers=workers, log_config=logs, timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
 
 
 @app.command()

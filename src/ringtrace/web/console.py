@@ -19,7 +19,7 @@ from ringtrace.web.api import visible_cluster_ids, visible_clusters
 from ringtrace.web.auth import require, sharing
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-CLUSTERS_PER_PAGE = 50
+CLUSTERS_PER_PAGE = 25
 _NO_MEDIA: dict[str, list[object]] = {"lure": [], "takedown": []}
 
 
