@@ -32,6 +32,12 @@ class ComponentStore(Protocol):
 def link_report(store: ComponentStore, report_id: int, keys: Sequence[LinkKey]) -> int:
     """Place ``report_id`` (whose linkable keys are ``keys``) and return its cluster id."""
     clusters = store.clusters_sharing(keys, exclude=report_id) if keys else set()
+    return place(store, report_id, clusters)
+
+
+def place(store: ComponentStore, report_id: int, clusters: set[int]) -> int:
+    """Put ``report_id`` into the union of ``clusters`` (the clusters it links to), named by
+    the smallest id; returns that id."""
     target = min(clusters | {report_id})
     if len(clusters - {target}) > 0:
         store.move_clusters(clusters - {target}, target)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
 
 from ringtrace.domain.models import LinkKey
-from ringtrace.linking.incremental import link_report
+from ringtrace.linking.incremental import link_report, place
 from ringtrace.linking.specificity import (
     DEFAULT,
     GENERIC_PREFIX,
@@ -108,19 +109,24 @@ def _desired(
 
 
 def _set_statuses(
-    conn: Connection, keys: Sequence[LinkKey], model: SpecificityModel
+    conn: Connection,
+    keys: Sequence[LinkKey],
+    model: SpecificityModel,
+    known: dict[LinkKey, list[tuple[int, int, str | None]]] | None = None,
 ) -> list[LinkKey]:
     """Bring the keys' automatic statuses up to date (their rows read in one query per 200
-    keys); the keys whose status changed, in order."""
-    rows: dict[LinkKey, list[tuple[int, int, str | None]]] = {}
-    for i in range(0, len(keys), 200):
+    keys, except those the caller ``known`` already); the keys whose status changed, in
+    order."""
+    rows: dict[LinkKey, list[tuple[int, int, str | None]]] = dict(known or {})
+    keys_to_read = [k for k in keys if k not in rows]
+    for i in range(0, len(keys_to_read), 200):
         for r in conn.execute(
             select(
                 indicators.c.id, indicators.c.report_id, indicators.c.excluded_reason,
                 indicators.c.type, indicators.c.value,
             ).where(
                 or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
-                      for k in keys[i : i + 200])),
+                      for k in keys_to_read[i : i + 200])),
                 or_(
                     indicators.c.excluded_reason.is_(None),
                     indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
@@ -167,8 +173,16 @@ def refresh_after_insert(
         ]
     keys = [k for k, _ in inserted]
     linkable = sorted({k for k, ok in inserted if ok})
+    # Every row of the report's keys with its holder's group and cluster, in one query: the
+    # core link, the statuses and (unless a status flips) the final link are decided on it.
+    seen = _key_rows(conn, keys)
+    own_links = set(linkable)
     core = SqlComponents(conn, core=True)
-    core_id = link_report(core, report_id, [k for k in linkable if k.type not in PAYMENT_TYPES])
+    core_id = place(core, report_id, {
+        r.core_id for r in seen
+        if r.report_id != report_id and r.linkable and r.core_id is not None
+        and r.key in own_links and r.key.type not in PAYMENT_TYPES
+    })  # fmt: skip
     to_check = set(keys)
     if core.merged:  # groups joined: payment accounts held inside may stop (or start) bridging
         members = select(report_core.c.report_id).where(report_core.c.core_id == core_id)
@@ -180,7 +194,13 @@ def refresh_after_insert(
                 )
             )
         }
-    flipped = _set_statuses(conn, sorted(to_check), model)
+    known: dict[LinkKey, list[tuple[int, int, str | None]]] = {}
+    for r in seen:
+        if r.excluded_reason is None or r.excluded_reason.startswith(GENERIC_PREFIX):
+            known.setdefault(r.key, []).append((r.id, r.report_id, r.excluded_reason))
+    flipped = _set_statuses(
+        conn, sorted(to_check), model, known={k: known.get(k, []) for k in keys}
+    )
     if any(k.type not in PAYMENT_TYPES for k in flipped if _holders(conn, k) != {report_id}):
         full_recompute(conn, model, statuses=False)  # a value became generic: rare, so simply
         return _cluster_of(conn, report_id)
@@ -188,11 +208,51 @@ def refresh_after_insert(
     for k in flipped:
         affected |= _holders(conn, k)
     if affected == {report_id}:
-        # Unless a status flipped, the keys that link are those stored as linkable.
-        now = _linkable_keys(conn, report_id) if flipped else linkable
-        return link_report(SqlComponents(conn), report_id, now)
+        if flipped:
+            return link_report(SqlComponents(conn), report_id, _linkable_keys(conn, report_id))
+        # No status changed: the rows read above still say who links to whom.
+        return place(SqlComponents(conn), report_id, {
+            r.cluster_id for r in seen
+            if r.report_id != report_id and r.linkable and r.cluster_id is not None
+            and r.key in own_links
+        })  # fmt: skip
     _relink_clusters(conn, affected)
     return _cluster_of(conn, report_id)
+
+
+@dataclass(frozen=True)
+class _KeyRow:
+    id: int
+    report_id: int
+    key: LinkKey
+    linkable: bool
+    excluded_reason: str | None
+    core_id: int | None
+    cluster_id: int | None
+
+
+def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
+    """Every indicator row of ``keys``, with its report's core group and cluster."""
+    out: list[_KeyRow] = []
+    for i in range(0, len(keys), 200):
+        for r in conn.execute(
+            select(
+                indicators.c.id, indicators.c.report_id, indicators.c.type, indicators.c.value,
+                indicators.c.linkable, indicators.c.excluded_reason, report_core.c.core_id,
+                report_clusters.c.cluster_id,
+            )
+            .select_from(
+                indicators.outerjoin(report_core, report_core.c.report_id == indicators.c.report_id)
+                .outerjoin(report_clusters, report_clusters.c.report_id == indicators.c.report_id)
+            )
+            .where(or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
+                         for k in keys[i : i + 200])))
+        ):  # fmt: skip
+            out.append(_KeyRow(
+                int(r.id), int(r.report_id), LinkKey(r.type, r.value), bool(r.linkable),
+                r.excluded_reason, r.core_id, r.cluster_id,
+            ))  # fmt: skip
+    return out
 
 
 def _holders(conn: Connection, key: LinkKey) -> set[int]:
