@@ -22,6 +22,7 @@ class Sharing:
         self.principal = principal
         self._consent: dict[int, bool] = {}
         self._entries: dict[int, tuple[str, str, int | None] | None] = {}
+        self._views: dict[int, View] = {}
 
     @cached_property
     def _codes(self) -> set[str]:
@@ -35,6 +36,11 @@ class Sharing:
         if report_id not in self._entries:
             self.prefetch([report_id])
         return self._entries.get(report_id)
+
+    def seed(self, entries: dict[int, tuple[str, str, int | None]]) -> None:
+        """Entries the caller has just read (see :meth:`Store.clusters_with_ids`)."""
+        for rid, entry in entries.items():
+            self._entries.setdefault(rid, entry)
 
     def prefetch(self, report_ids: Iterable[int]) -> None:
         """Read the entries of many reports in one go (before asking ``view`` of each)."""
@@ -62,6 +68,11 @@ class Sharing:
         return self._consent[report_id]
 
     def view(self, report_id: int) -> View:
+        if report_id not in self._views:
+            self._views[report_id] = self._view(report_id)
+        return self._views[report_id]
+
+    def _view(self, report_id: int) -> View:
         entry = self._entry(report_id)
         if entry is None:
             return View.NONE

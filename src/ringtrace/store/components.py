@@ -245,8 +245,16 @@ def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
                 indicators.outerjoin(report_core, report_core.c.report_id == indicators.c.report_id)
                 .outerjoin(report_clusters, report_clusters.c.report_id == indicators.c.report_id)
             )
-            .where(or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
-                         for k in keys[i : i + 200])))
+            .where(
+                or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
+                      for k in keys[i : i + 200])),
+                # Rows excluded for another reason (a warninglist, the reporter's own
+                # number, a cut) neither link nor have a status to keep: never read them.
+                or_(
+                    indicators.c.excluded_reason.is_(None),
+                    indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
+                ),
+            )
         ):  # fmt: skip
             out.append(_KeyRow(
                 int(r.id), int(r.report_id), LinkKey(r.type, r.value), bool(r.linkable),

@@ -229,6 +229,10 @@ class Store:
             settings.home_agency,
         )
 
+    def start_writer(self) -> None:
+        """Start this process's group-commit writer thread now (it starts on first use)."""
+        self._group_commit.start()
+
     def close(self) -> None:
         self._group_commit.stop()
         self.engine.dispose()
@@ -1433,7 +1437,17 @@ class Store:
         order asked. Two queries per 500 clusters, whatever their size."""
         if ids is None:
             ids = [cid for cid, _ in self.cluster_ids()]
+        return self.clusters_with_ids(ids)[0]
+
+    def clusters_with_ids(
+        self,
+        ids: Sequence[int],
+        entries: dict[int, tuple[str, str, int | None]] | None = None,
+    ) -> tuple[list[Cluster], dict[ReportRef, int]]:
+        """:meth:`clusters`, and the report id of every member (read by the same queries);
+        ``entries`` is filled as :meth:`report_entries` would."""
         members: dict[int, dict[int, ReportRef]] = {}
+        tlps: dict[int, str] = {}
         rows: dict[int, list[KeyRow]] = {}
         with self._connect() as conn:
             for i in range(0, len(ids), 500):
@@ -1441,7 +1455,7 @@ class Store:
                 for r in conn.execute(
                     select(
                         report_clusters.c.cluster_id, reports.c.id, reports.c.source,
-                        reports.c.external_id,
+                        reports.c.external_id, reports.c.tlp,
                     )
                     .join(report_clusters, report_clusters.c.report_id == reports.c.id)
                     .where(report_clusters.c.cluster_id.in_(chunk))
@@ -1449,6 +1463,7 @@ class Store:
                     members.setdefault(int(r[0]), {})[int(r.id)] = ReportRef(
                         r.source, r.external_id
                     )
+                    tlps[int(r.id)] = r.tlp
                 for k in conn.execute(
                     select(
                         report_clusters.c.cluster_id, indicators.c.report_id, indicators.c.type,
@@ -1460,33 +1475,38 @@ class Store:
                     rows.setdefault(int(k[0]), []).append(
                         KeyRow(int(k.report_id), LinkKey(k.type, k.value), k.excluded_reason)
                     )
-        return [
+        found = [
             assemble_cluster(cid, members[cid], rows.get(cid, [])) for cid in ids if cid in members
         ]
+        if entries is not None:  # what Sharing.view needs of each member, read here anyway
+            for cid, m in members.items():
+                for rid, ref in m.items():
+                    entries[rid] = (ref.source, tlps[rid], cid if len(m) > 1 else None)
+        return found, {ref: rid for m in members.values() for rid, ref in m.items()}
 
-    def cluster_report_ids(self, cluster_ids: Sequence[int]) -> dict[ReportRef, int]:
-        """The report id of every member of the given clusters."""
-        out: dict[ReportRef, int] = {}
-        with self._connect() as conn:
-            for i in range(0, len(cluster_ids), 500):
-                for rid, src, ext in conn.execute(
-                    select(reports.c.id, reports.c.source, reports.c.external_id)
-                    .join(report_clusters, report_clusters.c.report_id == reports.c.id)
-                    .where(report_clusters.c.cluster_id.in_(list(cluster_ids[i : i + 500])))
-                ):
-                    out[ReportRef(src, ext)] = int(rid)
-        return out
-
-    def cluster_overview(self, ids: Sequence[int]) -> dict[int, list[ReportSummary]]:
-        """The member summaries of each given cluster, in one query per 500 clusters."""
-        out: dict[int, list[ReportSummary]] = {}
+    def cluster_overview(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Per cluster: its members' sources and countries, and when the first and the last
+        report were received (one aggregate query per 500 clusters)."""
+        out: dict[int, dict[str, Any]] = {}
         with self._connect() as conn:
             for i in range(0, len(ids), 500):
-                chunk = list(ids[i : i + 500])
-                for row in conn.execute(
-                    self._summaries().where(report_clusters.c.cluster_id.in_(chunk))
-                ):
-                    out.setdefault(int(row.cluster_id), []).append(self._summary(row))
+                q = (
+                    select(
+                        report_clusters.c.cluster_id, reports.c.source, reports.c.country,
+                        func.min(reports.c.received_at), func.max(reports.c.received_at),
+                    )
+                    .join(report_clusters, report_clusters.c.report_id == reports.c.id)
+                    .where(report_clusters.c.cluster_id.in_(list(ids[i : i + 500])))
+                    .group_by(report_clusters.c.cluster_id, reports.c.source, reports.c.country)
+                )  # fmt: skip
+                for cid, source, country, first, last in conn.execute(q):
+                    o = out.setdefault(int(cid), {"sources": set(), "countries": set(),
+                                                  "first": _utc(first), "last": _utc(last)})  # fmt: skip
+                    o["sources"].add(source)
+                    if country:
+                        o["countries"].add(country)
+                    o["first"] = min(o["first"], _utc(first))
+                    o["last"] = max(o["last"], _utc(last))
         return out
 
     # -- what one agency may see (access/sharing.py asks these) -------------------------

@@ -52,6 +52,9 @@ class GroupCommit:
                 self._thread.join(timeout=30)
             self._thread = None
 
+    def start(self) -> None:
+        self._ensure_running()
+
     def _ensure_running(self) -> None:
         # After a fork the writer thread is gone: start one in this process.
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():

@@ -169,11 +169,9 @@ def visible_clusters(
         ids = visible_cluster_ids(request, who)
     if not ids:
         return []
-    report_ids = store.cluster_report_ids(ids)
-    clusters = store.clusters(ids)
-    joined = [r for c in clusters for r in c.reports if r not in report_ids]
-    if joined:  # reports that joined between the two reads
-        report_ids.update(store.ids_of(joined))
+    entries: dict[int, tuple[str, str, int | None]] = {}
+    clusters, report_ids = store.clusters_with_ids(ids, entries)
+    sh.seed(entries)
     return [sh.filter_cluster(c, report_ids) for c in clusters]
 
 

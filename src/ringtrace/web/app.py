@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -228,4 +229,12 @@ def create_app(settings: Settings) -> FastAPI:
 def from_environment() -> FastAPI:
     """The app for a worker process of ``ringtrace serve --workers N`` (settings from the
     ``RINGTRACE_*`` environment)."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    # Every report write waits for the link lock, so the thread holding it should run first:
+    # start this process's group-commit writer now, then lower the priority of this thread,
+    # from which the event loop and the request threads inherit theirs. (Lowering needs no
+    # privilege; the writer keeps the normal priority.)
+    app.state.store.start_writer()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + 5)
+    return app

@@ -172,14 +172,14 @@ def clusters_page(request: Request, page: int = 1) -> Response:
     overview = store.cluster_overview(ids)
     rows = []
     for cluster in visible_clusters(request, who, ids):
-        members = overview[cluster.id]
+        o = overview[cluster.id]
         rows.append(
             {
                 "cluster": cluster,
-                "sources": sorted({sh.owner(m.ref.source) for m in members}),
-                "countries": sorted({m.country for m in members if m.country}),
-                "first": min(m.received_at for m in members),
-                "last": max(m.received_at for m in members),
+                "sources": sorted({sh.owner(s) for s in o["sources"]}),
+                "countries": sorted(o["countries"]),
+                "first": o["first"],
+                "last": o["last"],
             }
         )
     own = store.count_owned(who.agency)
