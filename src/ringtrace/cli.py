@@ -7,6 +7,7 @@ import functools
 import ipaddress
 import json
 import logging
+import logging.config
 import shutil
 import sys
 from collections.abc import Callable
@@ -368,6 +369,28 @@ def serve(
     """Serve the public report page, the analyst console and the JSON API."""
     settings = _settings(ctx)
     _serve(settings, host or settings.host, port if port is not None else settings.port, workers)
+
+
+@app.command()
+@handle_errors
+def worker(
+    ctx: typer.Context,
+    threads: Annotated[
+        int, typer.Option(min=1, max=64, help="Jobs run at once (each APK in its own child).")
+    ] = 2,
+) -> None:
+    """Run background jobs (APK analyses) from the Redis queue until stopped (Ctrl-C or
+    SIGTERM finish the running jobs first). Needs RINGTRACE_REDIS_URL; servers then enqueue
+    instead of running jobs themselves."""
+    from ringtrace.logs import uvicorn_config
+    from ringtrace.tasks import JobQueue
+
+    logging.config.dictConfig(uvicorn_config())  # the same JSON lines as `serve`
+    settings = _settings(ctx)
+    _open(settings).close()  # fail here, clearly, if the database is not ready
+    queue = JobQueue(settings)
+    queue.sweep()  # pick up at once what is already queued
+    queue.run_worker(threads)
 
 
 @app.command()

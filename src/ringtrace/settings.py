@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         default="ringtrace@localhost", description="Sender address of alert emails."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for background jobs (Huey): server processes enqueue, "
+        "`ringtrace worker` processes run them. Unset: each server process runs them on a "
+        "thread.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL used in links inside alert emails."
     )

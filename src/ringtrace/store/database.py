@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 
 # Any constant: serialises the linking step across processes on PostgreSQL.
 _PG_LINK_LOCK = 0x52494E47
+_PG_JOB_LOCKS = 0x524A  # namespace of the per-job advisory locks (key 2: the job id)
 
 
 @dataclass(frozen=True)
@@ -1313,45 +1314,80 @@ class Store:
         todo = self.apk_pending()
         counts = {"done": 0, "failed": 0, "retry": 0}
         for k, job in enumerate(todo, start=1):
-            with self._write() as conn:
-                if not apk_store.claim(conn, job["id"]):
-                    continue
+            with self._job_lease(job["id"]) as mine:
+                if not mine:
+                    continue  # another worker is running it right now
+                with self._write() as conn:
+                    if not apk_store.claim(conn, job["id"]):
+                        continue
+                try:
+                    result = run(self.vault.get(job["sha256"]))
+                    error = None
+                except ApkError as e:
+                    result, error = None, (e.code, e.message)
+                except RingtraceError as e:  # the evidence is gone (withdrawn) or damaged
+                    result, error = None, (e.code, e.message)
+                # A crash or a timeout may be the machine's, not the file's: try again, up
+                # to a limit.
+                retry = (
+                    error is not None
+                    and error[0] in ("crashed", "timeout")
+                    and job["attempts"] + 1 < apk_store.MAX_ATTEMPTS
+                )
+                refs = self.refs([job["report_id"]])
+                self._finish_apk(job, refs, result, error, retry)
+            counts["done" if result is not None else ("retry" if retry else "failed")] += 1
+            if progress:
+                progress(k, len(todo))
+        return counts
+
+    @contextmanager
+    def _job_lease(self, job_id: int) -> Iterator[bool]:
+        """Whether this process may run job ``job_id`` now. On PostgreSQL a session advisory
+        lock held while it runs: a "running" row whose lock is free was left by a dead
+        worker (its connection closed, the lock went with it) and may be run again; one
+        whose lock is held is being run. Embedded SQLite has one process."""
+        if self.dialect != "postgresql":
+            yield True
+            return
+        with self._connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:ns, :id)"),
+                                    {"ns": _PG_JOB_LOCKS, "id": job_id}).scalar())  # fmt: skip
+            conn.commit()
             try:
-                result = run(self.vault.get(job["sha256"]))
-                error = None
-            except ApkError as e:
-                result, error = None, (e.code, e.message)
-            except RingtraceError as e:  # the evidence is gone (withdrawn) or damaged
-                result, error = None, (e.code, e.message)
-            # A crash or a timeout may be the machine's, not the file's: try again, up to a limit.
-            retry = (
-                error is not None
-                and error[0] in ("crashed", "timeout")
-                and job["attempts"] + 1 < apk_store.MAX_ATTEMPTS
-            )
-            refs = self.refs([job["report_id"]])
-            with self._write() as conn:
-                apk_store.finish(conn, job["id"], result=result, error=error, retry=retry)
-                added = 0
-                if result is not None:
-                    found = apk_store.new_keys(
-                        conn, job["report_id"], apk_store.done_keys(conn, job["report_id"])
-                    )
-                    _apply_policy(found, analyst.cut_keys(conn))
-                    self._insert_indicators(conn, job["report_id"], found)
-                    added = len(found)
-                    if found:
-                        components.full_recompute(conn)
-                audit.append(conn, self.actor, "apk.analyze", report_subject(refs[job["report_id"]]), {
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
+                                 {"ns": _PG_JOB_LOCKS, "id": job_id})  # fmt: skip
+                    conn.commit()
+
+    def _finish_apk(
+        self,
+        job: dict[str, Any],
+        refs: dict[int, ReportRef],
+        result: dict[str, Any] | None,
+        error: tuple[str, str] | None,
+        retry: bool,
+    ) -> None:
+        with self._write() as conn:
+            apk_store.finish(conn, job["id"], result=result, error=error, retry=retry)
+            added = 0
+            if result is not None:
+                found = apk_store.new_keys(
+                    conn, job["report_id"], apk_store.done_keys(conn, job["report_id"])
+                )
+                _apply_policy(found, analyst.cut_keys(conn))
+                self._insert_indicators(conn, job["report_id"], found)
+                added = len(found)
+                if found:
+                    components.full_recompute(conn)
+            audit.append(conn, self.actor, "apk.analyze", report_subject(refs[job["report_id"]]), {
                     "analysis": job["id"], "sha256": job["sha256"],
                     "status": "done" if result is not None else ("retry" if retry else "failed"),
                     "error": error[0] if error else None, "keys_added": added,
                     "risk": result["risk"]["level"] if result else None,
                 })  # fmt: skip
-            counts["done" if result is not None else ("retry" if retry else "failed")] += 1
-            if progress:
-                progress(k, len(todo))
-        return counts
 
     # -- media hashes and the takedown list ----------------------------------------------
 

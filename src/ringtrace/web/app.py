@@ -130,7 +130,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = Store.open(settings)
-    app.state.jobs = BackgroundAnalyses(app.state.store)
+    if settings.redis_url:  # several processes: jobs go through Redis to `ringtrace worker`
+        from ringtrace.tasks import JobQueue, QueuedJobs
+
+        app.state.jobs = QueuedJobs(JobQueue(settings))
+    else:
+        app.state.jobs = BackgroundAnalyses(app.state.store)
     app.state.login_throttle = LoginThrottle()
     templates_dir = resources.files("ringtrace.web").joinpath("templates")
     app.state.templates = Jinja2Templates(directory=str(templates_dir))

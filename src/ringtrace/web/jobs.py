@@ -1,7 +1,8 @@
 """Background work for the web app: APK analyses run on a worker thread (each analysis in
 its own limited child process), so a submission is answered at once. Queued work lives in
 the database, so a restart loses nothing: the worker picks up what is queued, and what a
-crash left running, when it starts. (A task queue for several workers is issue 11's.)"""
+crash left running, when it starts. With RINGTRACE_REDIS_URL set, the same work goes
+through Redis to `ringtrace worker` processes instead (ringtrace/tasks.py)."""
 
 from __future__ import annotations
 

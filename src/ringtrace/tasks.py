@@ -1,0 +1,89 @@
+"""Background jobs through Huey and Redis, for servers with several processes.
+
+The database stays the record of what must be done: a job's row (``apk_analyses``) is
+written in the same transaction as its report, so a crash cannot lose it. Huey carries the
+work from the server processes to ``ringtrace worker`` processes through Redis, retries a
+job that raised, and runs a sweep every minute for what a lost message or a killed worker
+left behind. Claiming a row is atomic, so a job sent twice runs once.
+
+Without ``RINGTRACE_REDIS_URL`` (the embedded demo) each server process runs the same work
+on a thread (web/jobs.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from huey import RedisHuey, crontab
+from huey.api import Huey
+
+from ringtrace.errors import ConfigurationError
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+
+log = logging.getLogger(__name__)
+
+QUEUE = "ringtrace"
+RETRIES = 3
+RETRY_DELAY_S = 10
+
+
+class JobQueue:
+    """The Huey instance and ringtrace's tasks on it, built from settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.redis_url:
+            raise ConfigurationError("RINGTRACE_REDIS_URL is not set: no job queue to use")
+        self.settings = settings
+        self.huey: Huey = RedisHuey(QUEUE, url=settings.redis_url, results=False, utc=True)
+        self._stores: dict[int, Store] = {}
+
+        @self.huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, name="apk.analyses")  # type: ignore[untyped-decorator]
+        def apk_analyses() -> dict[str, int]:
+            counts = self.store().run_apk_analyses()
+            extra = {"event": "job", "job": "apk.analyses", "count": sum(counts.values())}
+            log.info("apk analyses: %s", counts, extra=extra)
+            return counts
+
+        @self.huey.periodic_task(crontab(minute="*"), name="apk.sweep")  # type: ignore[untyped-decorator]
+        def sweep() -> None:
+            if self.store().apk_pending():
+                apk_analyses()
+
+        self.apk_analyses: Any = apk_analyses
+        self.sweep: Any = sweep
+
+    def store(self) -> Store:
+        """This process's store (a worker may fork; each process opens its own)."""
+        pid = os.getpid()
+        if pid not in self._stores:
+            self._stores[pid] = Store.open(self.settings)
+        return self._stores[pid]
+
+    def run_worker(self, workers: int) -> None:
+        """Consume jobs until SIGINT/SIGTERM (``ringtrace worker``)."""
+        consumer = self.huey.create_consumer(workers=workers, worker_type="thread")
+        consumer.run()
+
+
+class QueuedJobs:
+    """What a server process does with background work when a queue is configured: enqueue
+    it (the same interface as web/jobs.py's thread)."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def kick(self) -> None:
+        try:
+            self.queue.apk_analyses()
+        except Exception as e:  # Redis away: the row is queued, the next sweep runs it
+            log.warning("could not enqueue a job (%s); the sweep will pick it up",
+                        type(e).__name__)  # fmt: skip

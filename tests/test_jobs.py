@@ -1,0 +1,174 @@
+"""Background jobs through Huey and the real Redis (127.0.0.1:6379, database 15, flushed):
+the server side enqueues, a `ringtrace worker` process runs the job, a failing job is
+retried, and a job whose message was lost is picked up by the sweep."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ringtrace.ingest import ingest
+from ringtrace.intake.received import receive
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+from ringtrace.tasks import RETRIES, JobQueue, QueuedJobs
+from tests.factories import line, report
+
+REDIS_URL = os.environ.get("RINGTRACE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+RINGTRACE = str(Path(sys.executable).parent / "ringtrace")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.flushdb()
+    except redis.RedisError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}: {e}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def queued(tmp_path: Path, redis_url: str) -> Iterator[tuple[Settings, Store, JobQueue]]:
+    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
+    store = Store.open(settings)
+    store.migrate()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # named like an APK, no manifest: analysis fails
+        z.writestr("classes.dex", b"dex\n035\x00" + bytes(64))
+    apk = base64.b64encode(buf.getvalue()).decode()
+    doc = report(attachments=[{"filename": "private.apk", "content_base64": apk}])
+    ingest(store, receive(line(doc)))
+    try:
+        yield settings, store, JobQueue(settings)
+    finally:
+        store.close()
+
+
+def _statuses(store: Store) -> list[str]:
+    rid = store.reports(limit=1)[0].id
+    return [a["status"] for a in store.apk_analyses(rid)]
+
+
+def test_a_worker_process_runs_what_the_server_enqueued(
+    queued: tuple[Settings, Store, JobQueue],
+) -> None:
+    settings, store, queue = queued
+    assert _statuses(store) == ["queued"]
+    QueuedJobs(queue).kick()  # what a server process does after storing the report
+    assert queue.huey.pending_count() == 1
+    env = {**os.environ, "RINGTRACE_DATA_DIR": str(settings.data_dir),
+           "RINGTRACE_REDIS_URL": settings.redis_url or ""}  # fmt: skip
+    worker = subprocess.Popen([RINGTRACE, "worker", "--threads", "1"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while _statuses(store) != ["failed"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _statuses(store) == ["failed"]  # finished: not an APK, as planted
+        assert queue.huey.pending_count() == 0
+    finally:
+        worker.terminate()
+        out = worker.communicate(timeout=30)[0].decode()
+    assert '"job": "apk.analyses"' in out  # the worker's JSON log line
+
+
+def test_a_job_that_raises_is_retried_later(queued: tuple[Settings, Store, JobQueue]) -> None:
+    _, store, queue = queued
+
+    class Down:
+        def run_apk_analyses(self) -> dict[str, int]:
+            raise ConnectionError("database away")
+
+    queue._stores[os.getpid()] = Down()  # type: ignore[assignment]
+    queue.apk_analyses()
+    task = queue.huey.dequeue()
+    queue.huey.execute(task)  # raises inside: Huey schedules the retry
+    assert queue.huey.scheduled_count() == 1
+    retry = queue.huey.scheduled()[0]
+    assert retry.retries == RETRIES - 1
+    assert retry.eta is not None  # later, not at once
+    queue._stores[os.getpid()] = store
+    queue.huey.execute(retry, timestamp=retry.eta)  # its time has come; the database is back
+    assert _statuses(store) == ["failed"]
+
+
+def test_the_sweep_runs_what_no_message_announced(
+    queued: tuple[Settings, Store, JobQueue],
+) -> None:
+    """The report's job row was committed but its message never reached Redis (a crash
+    between the two, or Redis away): the periodic sweep enqueues it."""
+    _, store, queue = queued
+    queue._stores[os.getpid()] = store
+    assert queue.huey.pending_count() == 0
+    queue.huey.execute(queue.sweep.s())  # what the scheduler runs every minute
+    assert queue.huey.pending_count() == 1
+    queue.huey.execute(queue.huey.dequeue())
+    assert _statuses(store) == ["failed"]
+    queue.huey.execute(queue.sweep.s())  # nothing left: nothing enqueued
+    assert queue.huey.pending_count() == 0
+
+
+@pytest.mark.postgres
+def test_a_running_job_is_not_run_twice_but_a_dead_workers_is(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """Two processes (two stores) on one PostgreSQL database: while one runs a job, the
+    other skips it; a job left "running" by a worker that died is run again."""
+    import threading
+
+    from ringtrace.apk.analysis import ApkError
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=pg_database)
+    first, second = Store.open(settings), Store.open(settings)
+    first.migrate()
+    try:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("classes.dex", b"dex\n035\x00")
+        apk = base64.b64encode(buf.getvalue()).decode()
+        ingest(
+            first, receive(line(report(attachments=[{"filename": "a.apk", "content_base64": apk}])))
+        )
+        started, release = threading.Event(), threading.Event()
+        runs: list[str] = []
+
+        def slow(_: bytes) -> dict[str, object]:
+            runs.append(threading.current_thread().name)
+            started.set()
+            release.wait(10)
+            raise ApkError("not_apk", "planted")
+
+        t = threading.Thread(target=first.run_apk_analyses, kwargs={"analyze": slow}, name="one")
+        t.start()
+        assert started.wait(10)
+        assert second.run_apk_analyses(analyze=slow) == {"done": 0, "failed": 0, "retry": 0}
+        release.set()
+        t.join(10)
+        assert runs == ["one"]
+        assert _statuses(first) == ["failed"]
+
+        # A worker that died mid-job: its row says running, and nobody holds the job's lock.
+        import sqlalchemy as sa
+
+        with first.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE apk_analyses SET status = 'running'"))
+        release.set()
+        counts = second.run_apk_analyses(analyze=slow)
+        assert counts["failed"] == 1 and _statuses(second) == ["failed"]
+    finally:
+        first.close()
+        second.close()
