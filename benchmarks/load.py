@@ -6,7 +6,8 @@ views (10%) and API searches (10%), at a target rate. Prints the achieved rates 
 percentiles, and counts errors.
 
 With --crash K the server's process group (server, workers and their analysis children) is
-killed with SIGKILL K times during the run and restarted; with --pg-restart K PostgreSQL
+killed with SIGKILL K times during the run and restarted (with --redis, the `ringtrace
+worker` too); with --pg-restart K PostgreSQL
 itself is restarted K times (needs root and pg_ctlcluster). Afterwards every report
 acknowledged with a 2xx must be stored exactly once (zero loss, no duplicates), with its
 evidence in the vault, and every APK it brought analysed or queued again;
@@ -14,7 +15,7 @@ unacknowledged submissions are resent by the client, as a real client would, and
 idempotent. tests/test_crash.py runs a short version of this in CI.
 
 Usage: python benchmarks/load.py [--seconds 120] [--rate 125] [--workers 2] [--crash 0]
-       [--pg-restart 0] [--apk-every 0]
+       [--pg-restart 0] [--apk-every 0] [--redis redis://127.0.0.1:6379/14]
        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 (--rate counts every request; 80% of them are report submissions.)
 """
@@ -124,6 +125,46 @@ class Server:
         self.log.close()
 
 
+class Worker:
+    """`ringtrace worker` (jobs from Redis), in its own process group so it can be killed."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = open(Path(env["RINGTRACE_DATA_DIR"]) / "worker.log", "ab")  # noqa: SIM115
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([RINGTRACE, "worker", "--threads", "2"], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=self.log,
+                                     start_new_session=True)  # fmt: skip
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and its analysis children
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # graceful: running jobs finish
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+def _unfinished(db: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db)
+    with engine.connect() as conn:
+        n = conn.execute(sa.text(
+            "SELECT count(*) FROM apk_analyses WHERE status NOT IN ('done', 'failed')"
+        )).scalar_one()  # fmt: skip
+    engine.dispose()
+    return int(n)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     import httpx2 as httpx
 
@@ -136,6 +177,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                    env=env, check=True, input=b"load test password\n", capture_output=True)  # fmt: skip
     token = subprocess.run([RINGTRACE, "user", "token", "loader", "--name", "load"], env=env,
                            check=True, capture_output=True).stdout.decode().strip()  # fmt: skip
+    worker: Worker | None = None
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        env["RINGTRACE_REDIS_URL"] = args.redis
+        worker = Worker(env)
+        worker.start()
     port = _free_port()
     server = Server(env, port, args.workers)
     server.start()
@@ -193,7 +242,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if crash_at and now >= crash_at[0]:
                 crash_at.pop(0)
                 server.kill()
+                if worker is not None:
+                    worker.kill()
                 await asyncio.sleep(0.5)
+                if worker is not None:
+                    worker.start()
                 await asyncio.get_running_loop().run_in_executor(None, server.start)
             if pg_at and now >= pg_at[0]:
                 pg_at.pop(0)
@@ -219,9 +272,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for doc in resent:
             await one(client, "report", doc)
     server.stop()
-    # What a crash left queued or running is picked up by the next worker; here, by the
-    # command an operator runs for leftovers.
-    subprocess.run([RINGTRACE, "apk", "process"], env=env, check=True, capture_output=True)
+    if worker is not None:
+        # The workers finish what is queued; what a kill left running, the sweep (every
+        # minute) sends again.
+        deadline = time.monotonic() + 150
+        while _unfinished(db) and time.monotonic() < deadline:
+            await asyncio.sleep(1)
+        worker.stop()
+    else:
+        # What a crash left queued or running is picked up by the next server start; here,
+        # by the command an operator runs for leftovers.
+        subprocess.run([RINGTRACE, "apk", "process"], env=env, check=True, capture_output=True)
     import sqlalchemy as sa
 
     engine = sa.create_engine(db)
@@ -251,7 +312,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "median_all_ms": round(statistics.median(functools.reduce(operator.iadd, latencies.values(), [])) * 1000, 1),
         "errors": errors, "crashes": args.crash, "resent_after_run": len(resent),
         "lost_acknowledged": len(lost), "duplicates": duplicates, "stored": len(stored),
-        "postgresql_restarts": args.pg_restart, "apk_analyses": int(apks),
+        "postgresql_restarts": args.pg_restart, "jobs_via": "redis" if args.redis else "thread",
+        "apk_analyses": int(apks),
         "apk_unfinished": int(unfinished), "evidence_ok": vault.returncode == 0,
         "audit_ok": chain.returncode == 0,
     }  # fmt: skip
@@ -276,6 +338,8 @@ def main() -> None:
     ap.add_argument("--crash", type=int, default=0)
     ap.add_argument("--pg-restart", type=int, default=0)
     ap.add_argument("--apk-every", type=int, default=0)
+    ap.add_argument("--redis", default=None,
+                    help="run jobs through this Redis (flushed!) and a `ringtrace worker`")  # fmt: skip
     ap.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )

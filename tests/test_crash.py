@@ -1,6 +1,7 @@
 """Crash safety under load, in CI: a short run of benchmarks/load.py against the real
-server on PostgreSQL, killing the server and its workers with SIGKILL twice and restarting
-PostgreSQL once (where this machine lets the test do it). Every report acknowledged with a
+server on PostgreSQL with jobs through Redis, killing the server, its workers and the job
+worker with SIGKILL twice and restarting PostgreSQL once (where this machine lets the test
+do it). Every report acknowledged with a
 2xx must be stored exactly once, with its evidence, its APK analysed (or queued again and
 then analysed), and the audit chain intact."""
 
@@ -17,6 +18,20 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[1]
+REDIS_URL = os.environ.get("RINGTRACE_TEST_REDIS_URL_CRASH", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}: {e}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    return REDIS_URL
 
 
 def _load_benchmark() -> object:
@@ -27,12 +42,14 @@ def _load_benchmark() -> object:
     return module
 
 
-def test_no_acknowledged_report_is_lost_when_server_and_database_crash(pg_available: str) -> None:
+def test_no_acknowledged_report_is_lost_when_server_and_database_crash(
+    pg_available: str, redis_url: str
+) -> None:
     load = _load_benchmark()
     restarts = 1 if load.can_restart_postgresql() else 0  # type: ignore[attr-defined]
     args = argparse.Namespace(
         seconds=24, rate=30, workers=2, crash=2, pg_restart=restarts, apk_every=10,
-        database_url=pg_available,
+        database_url=pg_available, redis=redis_url,
     )  # fmt: skip
     result = asyncio.run(load.run(args))  # type: ignore[attr-defined]
     print(result)
@@ -40,6 +57,7 @@ def test_no_acknowledged_report_is_lost_when_server_and_database_crash(pg_availa
     assert result["lost_acknowledged"] == 0
     assert result["duplicates"] == 0
     assert result["stored"] == result["reports_acknowledged"]  # every resend was acknowledged
+    assert result["jobs_via"] == "redis"  # the server enqueued, `ringtrace worker` ran
     assert result["apk_analyses"] > 10 and result["apk_unfinished"] == 0
     assert result["evidence_ok"] and result["audit_ok"]
     assert load.healthy(result)  # type: ignore[attr-defined]
