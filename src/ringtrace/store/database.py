@@ -1566,14 +1566,6 @@ class Store:
             .having(func.count() >= 2)
         )
 
-    def count_owned(self, agency: str) -> int:
-        with self._connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(reports).where(self._owned_by(agency))
-                ).scalar_one()
-            )
-
     def owned_report_ids(self, agency: str) -> set[int]:
         with self._connect() as conn:
             return {

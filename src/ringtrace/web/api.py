@@ -153,10 +153,15 @@ def get_attachment(request: Request, report_id: int, position: int) -> Response:
     )
 
 
+def visible_cluster_sizes(request: Request, who: Principal) -> list[tuple[int, int]]:
+    """The viewer's clusters with their sizes, largest first."""
+    sh = sharing(request, who)
+    return [(cid, n) for cid, n in _store(request).cluster_ids() if sh.cluster_visible(cid)]
+
+
 def visible_cluster_ids(request: Request, who: Principal) -> list[int]:
     """The viewer's clusters, largest first."""
-    sh = sharing(request, who)
-    return [cid for cid, _ in _store(request).cluster_ids() if sh.cluster_visible(cid)]
+    return [cid for cid, _ in visible_cluster_sizes(request, who)]
 
 
 def visible_clusters(

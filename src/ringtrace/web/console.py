@@ -15,7 +15,7 @@ from ringtrace.linking.clusters import reasons_for
 from ringtrace.store import Store
 from ringtrace.store.database import report_subject
 from ringtrace.web import ring as ring_view
-from ringtrace.web.api import visible_cluster_ids, visible_clusters
+from ringtrace.web.api import visible_cluster_ids, visible_cluster_sizes, visible_clusters
 from ringtrace.web.auth import require, sharing
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -165,7 +165,8 @@ def clusters_page(request: Request, page: int = 1) -> Response:
     who = require(request, "clusters.read")
     store = _store(request)
     sh = sharing(request, who)
-    every = visible_cluster_ids(request, who)
+    sizes = visible_cluster_sizes(request, who)
+    every = [cid for cid, _ in sizes]
     pages = max(1, -(-len(every) // CLUSTERS_PER_PAGE))
     page = min(max(page, 1), pages)
     ids = every[(page - 1) * CLUSTERS_PER_PAGE : page * CLUSTERS_PER_PAGE]
@@ -182,9 +183,9 @@ def clusters_page(request: Request, page: int = 1) -> Response:
                 "last": o["last"],
             }
         )
-    own = store.count_owned(who.agency)
-    return _render(request, "clusters.html", who, rows=rows, total_reports=own,
-                   total_clusters=len(every), page=page, pages=pages)  # fmt: skip
+    return _render(request, "clusters.html", who, rows=rows,
+                   linked_reports=sum(n for _, n in sizes), total_clusters=len(every),
+                   page=page, pages=pages)  # fmt: skip
 
 
 def _cluster_context(request: Request, who: Principal, cluster_id: int) -> dict[str, object]:
