@@ -255,7 +255,7 @@ def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
                     indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
                 ),
             )
-        ):  # fmt: skip
+        ).all():  # fmt: skip
             out.append(_KeyRow(
                 int(r.id), int(r.report_id), LinkKey(r.type, r.value), bool(r.linkable),
                 r.excluded_reason, r.core_id, r.cluster_id,

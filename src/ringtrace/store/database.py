@@ -1495,7 +1495,7 @@ class Store:
                     )
                     .join(report_clusters, report_clusters.c.report_id == reports.c.id)
                     .where(report_clusters.c.cluster_id.in_(chunk))
-                ):  # fmt: skip
+                ).all():  # fmt: skip
                     members.setdefault(int(r[0]), {})[int(r.id)] = ReportRef(
                         r.source, r.external_id
                     )
@@ -1507,7 +1507,7 @@ class Store:
                     )
                     .join(report_clusters, report_clusters.c.report_id == indicators.c.report_id)
                     .where(report_clusters.c.cluster_id.in_(chunk))
-                ):  # fmt: skip
+                ).all():  # fmt: skip
                     rows.setdefault(int(k[0]), []).append(
                         KeyRow(int(k.report_id), LinkKey(k.type, k.value), k.excluded_reason)
                     )
@@ -1549,14 +1549,15 @@ class Store:
 
     def _owned_by(self, agency: str) -> Any:
         """SQL condition: the report belongs to ``agency`` (its source, or the home agency
-        for sources that are no agency here; as :meth:`Sharing.owner`)."""
-        codes = sorted(self.agency_codes())
-        conds = []
-        if agency in codes:
-            conds.append(reports.c.source == agency)
+        for sources that are no agency here; as :meth:`Sharing.owner`). None when that is
+        every report: the home agency of an instance with no other agency (no need to
+        read the reports table at all)."""
+        codes = self.agency_codes()
         if agency == self.home_agency:
-            conds.append(reports.c.source.not_in(codes) if codes else reports.c.id.is_not(None))
-        return or_(*conds) if conds else reports.c.id.is_(None)
+            # Its own code, or no agency's code: not another agency's code.
+            others = sorted(codes - {agency})
+            return reports.c.source.not_in(others) if others else None
+        return reports.c.source == agency if agency in codes else reports.c.id.is_(None)
 
     @staticmethod
     def _multi() -> Any:
@@ -1567,19 +1568,23 @@ class Store:
         )
 
     def owned_report_ids(self, agency: str) -> set[int]:
+        owned = self._owned_by(agency)
+        q = select(reports.c.id) if owned is None else select(reports.c.id).where(owned)
         with self._connect() as conn:
-            return {
-                int(r[0]) for r in conn.execute(select(reports.c.id).where(self._owned_by(agency)))
-            }
+            return {int(r[0]) for r in conn.execute(q)}
 
     def shared_cluster_ids(self, agency: str) -> set[int]:
         """Clusters of two or more reports that hold at least one of ``agency``'s."""
-        q = (
-            select(report_clusters.c.cluster_id)
-            .join(reports, reports.c.id == report_clusters.c.report_id)
-            .where(self._owned_by(agency), report_clusters.c.cluster_id.in_(self._multi()))
-            .distinct()
-        )
+        owned = self._owned_by(agency)
+        if owned is None:  # every report is the agency's: every cluster is
+            q = self._multi()
+        else:
+            q = (
+                select(report_clusters.c.cluster_id)
+                .join(reports, reports.c.id == report_clusters.c.report_id)
+                .where(owned, report_clusters.c.cluster_id.in_(self._multi()))
+                .distinct()
+            )
         with self._connect() as conn:
             return {int(r[0]) for r in conn.execute(q)}
 
@@ -1618,11 +1623,11 @@ class Store:
     ) -> list[ReportSummary]:
         """Summaries of the reports ``agency`` may know exist (its own, and every member of
         a cluster it shares), newest first."""
-        q = self._summaries().where(
-            or_(self._owned_by(agency), report_clusters.c.cluster_id.in_(sorted(shared)))
-            if shared
-            else self._owned_by(agency)
-        )
+        owned = self._owned_by(agency)
+        q = self._summaries()
+        if owned is not None:
+            shared_too = report_clusters.c.cluster_id.in_(sorted(shared))
+            q = q.where(or_(owned, shared_too) if shared else owned)
         with self._connect() as conn:
             return [self._summary(r) for r in conn.execute(q.limit(limit).offset(offset))]
 
