@@ -172,3 +172,34 @@ def test_a_running_job_is_not_run_twice_but_a_dead_workers_is(
     finally:
         first.close()
         second.close()
+
+
+def test_the_batch_linker_runs_as_a_job_with_a_result(tmp_path: Path, redis_url: str) -> None:
+    """`ringtrace link --queue` enqueues the batch linker; a worker runs it and the result
+    (the run's summary) is what `ringtrace job ID` shows."""
+    import json
+
+    settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
+    store = Store.open(settings)
+    store.migrate()
+    for i in range(4):  # two pairs sharing a number each
+        ingest(store, receive(line(report(narrative=f"WhatsApp +8526{150 + i // 2:03d}4567"))))
+    before = store.cluster_ids()
+    env = {
+        **os.environ,
+        "RINGTRACE_DATA_DIR": str(settings.data_dir),
+        "RINGTRACE_REDIS_URL": redis_url,
+    }
+    job_id = subprocess.run([RINGTRACE, "link", "--queue"], env=env, check=True,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    pending = subprocess.run([RINGTRACE, "job", job_id], env=env, capture_output=True, text=True)
+    assert pending.returncode == 3 and json.loads(pending.stdout) == {"status": "pending"}
+    queue = JobQueue(settings)
+    queue._stores[os.getpid()] = store
+    queue.huey.execute(queue.huey.dequeue())  # what a worker does
+    done = subprocess.run([RINGTRACE, "job", job_id], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)["result"]
+    assert result["engine"] == "duckdb" and result["reports"] == 4 and result["clusters"] == 2
+    assert store.cluster_ids() == before  # the batch linker agrees with the online one
+    store.close()

@@ -373,6 +373,30 @@ def serve(
 
 @app.command()
 @handle_errors
+def job(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="The id `ringtrace link --queue` printed.")],
+) -> None:
+    """A queued job's status: its result once it has finished (exit 0), or "pending"
+    (exit 3) while it waits or runs. A job that failed for good shows its error (exit 1)."""
+    from huey.exceptions import TaskException
+
+    from ringtrace.tasks import JobQueue
+
+    try:
+        result = JobQueue(_settings(ctx)).result(job_id)
+    except TaskException as e:
+        kind = str(e.metadata.get("error", "")).split("(", 1)[0]  # the type, not the message
+        typer.echo(json.dumps({"status": "failed", "error": kind}))
+        raise typer.Exit(1) from None
+    if result is None:
+        typer.echo(json.dumps({"status": "pending"}))
+        raise typer.Exit(3)
+    typer.echo(json.dumps({"status": "done", "result": result}, default=str))
+
+
+@app.command()
+@handle_errors
 def worker(
     ctx: typer.Context,
     threads: Annotated[
@@ -668,11 +692,29 @@ def link(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compare only; do not write the clusters back.")
     ] = False,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Run it as a background job on `ringtrace worker`; "
+            "prints the job id for `ringtrace job`.",
+        ),
+    ] = False,
 ) -> None:
     """Re-cluster every report with the batch linker and write the result back."""
     from ringtrace import batch_link
 
-    run = batch_link.run(_open(_settings(ctx)), engine, source, write=not dry_run)
+    settings = _settings(ctx)
+    if queue:
+        if dry_run or source is not None:
+            raise typer.BadParameter("--queue links the whole store: no --dry-run or --from")
+        from ringtrace.tasks import JobQueue
+
+        _open(settings).close()
+        job = JobQueue(settings).link_batch(engine)
+        typer.echo(job.id)
+        return
+    run = batch_link.run(_open(settings), engine, source, write=not dry_run)
     typer.echo(
         f"{run.engine}: {run.reports} reports, {run.clusters} clusters of 2+, {run.rounds} rounds, "
         f"{run.bridges} bridging payment accounts, {run.differences} reports placed differently "
