@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,26 +22,25 @@ def is_apk(filename: str, detected: str | None) -> bool:
     return detected == APK or filename.lower().endswith(".apk")
 
 
+def _apks(received: Received) -> Iterator[tuple[int, Any, Any]]:
+    """(position, attachment, stored bytes) of each APK the report brought."""
+    blobs = {b.position: b for b in received.blobs}
+    for pos, att in enumerate(received.doc.attachments):
+        blob = blobs.get(pos)
+        if blob is not None and is_apk(att.filename, blob.detected_type):
+            yield pos, att, blob
+
+
 def brings_apk(received: Received) -> bool:
     """Whether the report brought an APK to analyse (so the background worker is woken)."""
-    files = {b.position for b in received.blobs}
-    return any(
-        is_apk(att.filename, b.detected_type)
-        for b in received.blobs
-        for pos, att in enumerate(received.doc.attachments)
-        if pos == b.position and pos in files
-    )
+    return any(True for _ in _apks(received))
 
 
 def queue_for_report(conn: Connection, report_id: int, received: Received) -> int:
     """Queue an analysis for every APK the report brought (bytes in the vault)."""
     now = datetime.now(UTC)
-    blobs = {b.position: b for b in received.blobs}
     queued = 0
-    for pos, att in enumerate(received.doc.attachments):
-        blob = blobs.get(pos)
-        if blob is None or not is_apk(att.filename, blob.detected_type):
-            continue
+    for pos, att, blob in _apks(received):
         conn.execute(apk_analyses.insert().values(
             report_id=report_id, position=pos, filename=att.filename, sha256=blob.sha256,
             status="queued", attempts=0, created_at=now, updated_at=now,

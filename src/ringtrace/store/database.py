@@ -283,9 +283,13 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with self._connect() as conn, conn.begin():
-            if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LINK_LOCK})
+            self._take_link_lock(conn)
             yield conn
+
+    def _take_link_lock(self, conn: Connection) -> None:
+        """Serialise the linker's writers (SQLite's BEGIN IMMEDIATE already has)."""
+        if self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LINK_LOCK})
 
     # -- writing ----------------------------------------------------------------------
 
@@ -364,8 +368,8 @@ class Store:
             for _, found, _ in items:
                 _apply_policy(found, cuts)
             ids = self._insert_many(conn, [(received, found) for received, found, _ in items])
-            if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LINK_LOCK})
+            if self.dialect == "postgresql":  # rows in; now the lock, to link
+                self._take_link_lock(conn)
                 if analyst.cut_keys(conn) != cuts:
                     raise _CutsChanged
             out = [
@@ -427,9 +431,6 @@ class Store:
         if existing is not None and existing[1] != received.content_sha256:
             return "a report with this source and external_id already exists with other content"
         return None
-
-    def _insert(self, conn: Connection, received: Received, found: Sequence[Indicator]) -> int:
-        return self._insert_many(conn, [(received, found)])[0]
 
     def _insert_many(
         self, conn: Connection, batch: Sequence[tuple[Received, Sequence[Indicator]]]
@@ -1257,11 +1258,12 @@ class Store:
             rows = conn.execute(select(reports.c.id, reports.c.ingested_at)).all()
         return {int(r[0]): _utc(r[1]) for r in rows}
 
-    def received_times(self, ids: set[int]) -> list[datetime]:
-        """When each of the given reports was received (for the dashboard's weekly counts)."""
+    def received_times(self, agency: str) -> list[datetime]:
+        """When each of ``agency``'s reports was received (the dashboard's weekly counts)."""
+        owned = self._owned_by(agency)
+        q = select(reports.c.received_at)
         with self._connect() as conn:
-            rows = conn.execute(select(reports.c.id, reports.c.received_at)).all()
-        return [_utc(r[1]) for r in rows if int(r[0]) in ids]
+            return [_utc(r[0]) for r in conn.execute(q if owned is None else q.where(owned))]
 
     def ids_of(self, refs: Sequence[ReportRef]) -> dict[ReportRef, int]:
         """Report ids of many references at once (:class:`NotFound` if one is missing)."""

@@ -42,7 +42,7 @@ def dashboard(request: Request) -> Response:
     sh = sharing(request, who)
     own = sh.own_reports
     weeks: dict[str, int] = {}
-    for received in store.received_times(own):
+    for received in store.received_times(who.agency):
         iso = received.isocalendar()
         key = f"{iso.year}-W{iso.week:02d}"
         weeks[key] = weeks.get(key, 0) + 1
