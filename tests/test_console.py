@@ -160,3 +160,22 @@ def test_user_commands(tmp_path: Any) -> None:
     who = store.principal_for(token=token)
     assert (who.username, who.role, who.agency) == ("ana", "analyst", "sg-police")
     store.close()
+
+
+def test_weekly_counts_are_the_agencys_own(sqlite_store: Store) -> None:
+    """The dashboard's reports per week: the viewer's agency's reports only (a source that
+    is no agency here belongs to the home agency)."""
+    sqlite_store.ensure_agency("hk-police")
+    import_lines(sqlite_store, [
+        line(report(external_id="A-1", received_at="2024-07-02T10:00:00+08:00")),
+        line(report(external_id="A-2", received_at="2024-07-09T10:00:00+08:00")),
+        line(report(external_id="B-1", source="hk-police",
+                    received_at="2024-07-03T10:00:00+08:00")),
+    ])  # fmt: skip
+    home = sorted(
+        t.isocalendar()[:2] for t in sqlite_store.received_times(sqlite_store.home_agency)
+    )
+    other = [t.isocalendar()[:2] for t in sqlite_store.received_times("hk-police")]
+    assert home == [(2024, 27), (2024, 28)]
+    assert other == [(2024, 27)]
+    assert sqlite_store.received_times("nobody") == []
