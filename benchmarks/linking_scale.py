@@ -150,6 +150,14 @@ def _digest(assignments: dict[int, int]) -> str:
 
 
 def _peak_mib(children: bool) -> float:
+    """This process's peak resident memory, or its largest child's (the JVM, once it has
+    exited). For this process it is the address space's high-water mark (VmHWM), because
+    ``ru_maxrss`` keeps the RSS the process had when it was forked from the benchmark,
+    before exec, and so showed the parent's peak for every child."""
+    if not children:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return resource.getrusage(who).ru_maxrss / 1024
 

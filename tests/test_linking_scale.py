@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ringtrace import batch_link
@@ -336,3 +338,38 @@ def test_near_duplicate_scripts_are_suggested_never_merged(store: Store) -> None
         and "suggestion.reject" in actions
         and "cluster.merge" in actions
     )
+
+
+def _components_by_union_find(edges: Sequence[tuple[int, int]]) -> dict[int, int]:
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    linked = {n for a, b in edges if a != b for n in (a, b)}
+    return {n: find(n) for n in linked}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 30), st.integers(1, 30)), max_size=60))
+@example([(1, n) for n in range(2, 12)])  # a star: every leaf set aside, the centre alone
+@example([(n, n + 1) for n in range(1, 20)] + [(5, 30), (30, 29), (29, 28)])  # branches
+@example([(2, 1), (3, 1), (3, 2), (7, 7)])
+def test_rounds_find_the_components_of_any_graph(edges: list[tuple[int, int]]) -> None:
+    """Setting leaves aside and labelling them afterwards gives exactly the components
+    (and their smallest reports) that union-find gives, on any small graph."""
+    from ringtrace.linking.batch import connected_components_from_edges
+
+    engine = DuckDBEngine()
+    engine.con.execute("CREATE TABLE given (a BIGINT, b BIGINT)")
+    if edges:
+        engine.con.executemany("INSERT INTO given VALUES (?, ?)", edges)
+    result = connected_components_from_edges(engine, "given", "a", "b")
+    assert result.assignments == _components_by_union_find(edges)

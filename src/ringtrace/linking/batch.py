@@ -8,12 +8,18 @@ Components are found with the large-star / small-star algorithm (Kiveris et al.,
 Components in MapReduce and Beyond", SoCC 2014), which converges in O(log² n) rounds — a
 chain of 100,000 reports needs a few dozen rounds, where min-label propagation would need
 100,000. Every component is named by its smallest report id, as the online linker names it.
+
+Before each round, leaves are set aside: a report whose only edge goes to a smaller report
+(a victim's report that shares one key with the ring's first report, which is most of them)
+is in its neighbour's component, whatever the rounds decide. Setting it aside keeps the
+component's smallest report in the graph, so the rounds run on what is left (a fraction of
+the edges) and each leaf takes its neighbour's label at the end.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,7 +62,9 @@ class Engine(Protocol):
 
     def scalar(self, sql: str) -> int: ...
 
-    def rows(self, sql: str) -> list[tuple[int, int]]: ...
+    def mapping(self, sql: str) -> dict[int, int]:
+        """A two-column query's rows as a dict of the first column to the second."""
+        ...
 
 
 # -- steps -------------------------------------------------------------------------------
@@ -206,6 +214,67 @@ def labels(edges: str, out: str) -> Step:
     )
 
 
+def leaves(edges: str, out: str) -> Step:
+    """Edges ``(leaf, parent)`` of the reports whose only edge goes to a smaller report.
+
+    A leaf is in its parent's component and is never the component's smallest report, so it
+    can leave the graph: the rounds go on without it and it takes its parent's label at the
+    end (:func:`leaf_labels`). A parent never leaves in the same round as its leaf (its edge
+    to the leaf goes to a larger report)."""
+    # Written as IN / NOT EXISTS, which both engines run as semi and anti joins: Spark then
+    # estimates the output's size as the input's, where an inner or outer join's estimate is
+    # the product of its inputs' and compounds round after round.
+    return Step(
+        f"""
+        SELECT src, dst FROM {edges} WHERE src IN (
+            SELECT node FROM (SELECT src AS node FROM {edges} UNION ALL SELECT dst FROM {edges}) n
+            GROUP BY node HAVING COUNT(*) = 1
+        )
+        """,
+        out,
+    )
+
+
+def without_leaves(edges: str, leaf_edges: str, out: str) -> Step:
+    return Step(
+        f"SELECT e.src, e.dst FROM {edges} e "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {leaf_edges} l WHERE l.src = e.src)",
+        out,
+    )
+
+
+def leaf_labels(leaf_edges: str, known: Sequence[str], out: str) -> Step:
+    """The labels of one round's leaves: their parent's label, from the final stars or from
+    the leaves set aside in later rounds (``known``). A parent with neither lost all its
+    edges to leaves: it is its component's smallest report, so the label is the parent."""
+    lookup = " UNION ALL ".join(f"SELECT report_id, cluster_id FROM {k}" for k in known)
+    return Step(
+        f"""
+        SELECT l.src AS report_id, COALESCE(k.cluster_id, l.dst) AS cluster_id
+        FROM {leaf_edges} l LEFT JOIN ({lookup}) k ON l.dst = k.report_id
+        """,
+        out,
+    )
+
+
+def all_labels(star_labels: str, leaf_label_tables: Sequence[str], out: str) -> Step:
+    """The stars' labels, the leaves' labels, and the parents left alone by their leaves
+    (labelled by themselves: they appear as a cluster id but not yet as a report)."""
+    if not leaf_label_tables:
+        return Step(f"SELECT report_id, cluster_id FROM {star_labels}", out)
+    peeled = " UNION ALL ".join(f"SELECT report_id, cluster_id FROM {t}" for t in leaf_label_tables)
+    return Step(
+        f"""
+        WITH peeled AS ({peeled})
+        SELECT report_id, cluster_id FROM {star_labels}
+        UNION ALL SELECT report_id, cluster_id FROM peeled
+        UNION ALL SELECT DISTINCT p.cluster_id, p.cluster_id FROM peeled p
+            LEFT JOIN {star_labels} s ON p.cluster_id = s.report_id WHERE s.report_id IS NULL
+        """,
+        out,
+    )
+
+
 # -- the algorithm -----------------------------------------------------------------------
 
 
@@ -239,18 +308,27 @@ def components(
     """Connected components of the reports sharing ``keys`` (or of the edges ``first``
     makes); returns the labels table and the number of rounds."""
     engine.materialise(first or star_edges(keys, merges_relation, f"{prefix}e0"))
-    current, rounds = f"{prefix}e0", 0
+    current, rounds, set_aside = f"{prefix}e0", 0, []
     for rounds in range(1, max_rounds + 1):
-        engine.materialise(large_star(current, f"{prefix}large"))
-        nxt = f"{prefix}e{rounds % 2 + 1}"
-        engine.materialise(small_star(f"{prefix}large", nxt))
-        current = nxt
+        set_aside.append(f"{prefix}leaves{rounds}")
+        engine.materialise(leaves(current, set_aside[-1]))
+        engine.materialise(without_leaves(current, set_aside[-1], f"{prefix}rest"))
+        engine.materialise(large_star(f"{prefix}rest", f"{prefix}large"))
+        current = f"{prefix}e{rounds % 2 + 1}"
+        engine.materialise(small_star(f"{prefix}large", current))
         if engine.scalar(not_yet_stars(current)) == 0:
             break
         log.info("batch linker %s round %d", prefix, rounds)
     else:
         raise RuntimeError(f"batch linker did not converge in {max_rounds} rounds")
-    engine.materialise(labels(current, f"{prefix}labels"))
+    engine.materialise(labels(current, f"{prefix}stars"))
+    # The leaves take their parents' labels, latest round first: a parent set aside in a
+    # later round is labelled before its leaves are.
+    known = [f"{prefix}stars"]
+    for table in reversed(set_aside):
+        engine.materialise(leaf_labels(table, known, f"{table}_labels"))
+        known.append(f"{table}_labels")
+    engine.materialise(all_labels(f"{prefix}stars", known[1:], f"{prefix}labels"))
     return f"{prefix}labels", rounds
 
 
@@ -281,7 +359,7 @@ def link(
         engine.materialise(final_keys("rt_specific", "rt_bridges"))
         final = "rt_final_keys"
     label_table, rounds = components(engine, final, merges_relation, "rt_final_")
-    assignments = dict(engine.rows(f"SELECT report_id, cluster_id FROM {label_table}"))
+    assignments = engine.mapping(f"SELECT report_id, cluster_id FROM {label_table}")
     return BatchResult(assignments, rounds, core_rounds, bridges)
 
 
@@ -291,9 +369,7 @@ def connected_components(
     """Plain connected components (no specificity rules) over linkable keys."""
     engine.materialise(base_keys(keys_relation))
     label_table, rounds = components(engine, "rt_base", merges_relation, "rt_cc_")
-    return BatchResult(
-        dict(engine.rows(f"SELECT report_id, cluster_id FROM {label_table}")), rounds
-    )
+    return BatchResult(engine.mapping(f"SELECT report_id, cluster_id FROM {label_table}"), rounds)
 
 
 def connected_components_from_edges(
@@ -304,6 +380,4 @@ def connected_components_from_edges(
     Splink's clustering on the same edges."""
     first = edges_from(edges_relation, a, b, "rt_ed_e0")
     label_table, rounds = components(engine, "", None, "rt_ed_", first=first)
-    return BatchResult(
-        dict(engine.rows(f"SELECT report_id, cluster_id FROM {label_table}")), rounds
-    )
+    return BatchResult(engine.mapping(f"SELECT report_id, cluster_id FROM {label_table}"), rounds)

@@ -26,8 +26,10 @@ class DuckDBEngine:
         row = self.con.execute(sql).fetchone()
         return int(row[0]) if row else 0
 
-    def rows(self, sql: str) -> list[tuple[int, int]]:
-        return [(int(a), int(b)) for a, b in self.con.execute(sql).fetchall()]
+    def mapping(self, sql: str) -> dict[int, int]:
+        # Columnar: a third of the time of fetching 850k rows as tuples.
+        columns = list(self.con.execute(sql).fetchnumpy().values())
+        return dict(zip(columns[0].tolist(), columns[1].tolist(), strict=True))
 
 
 class SparkEngine:
@@ -36,6 +38,7 @@ class SparkEngine:
     def __init__(self, spark: Any) -> None:
         self.spark = spark
         self.dialect: Dialect = SparkDialect()
+        self._checkpoints: dict[str, Any] = {}
 
     @staticmethod
     def local(partitions: int = 4, memory: str = "2g") -> Any:
@@ -57,9 +60,18 @@ class SparkEngine:
         if not step.view:
             df = df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(step.output)
+        # A checkpoint is kept until its RDD is unpersisted; the rounds replace their tables
+        # dozens of times, and the replaced ones would fill the heap (a 100k chain ran out of
+        # 2 GiB). Nothing reads a replaced table: every table is checkpointed, so later
+        # tables do not depend on it.
+        old = self._checkpoints.pop(step.output, None)
+        if old is not None:
+            old.unpersist(False)
+        if not step.view:
+            self._checkpoints[step.output] = df._jdf.queryExecution().analyzed().rdd()
 
     def scalar(self, sql: str) -> int:
         return int(self.spark.sql(sql).collect()[0][0])
 
-    def rows(self, sql: str) -> list[tuple[int, int]]:
-        return [(int(r[0]), int(r[1])) for r in self.spark.sql(sql).toLocalIterator()]
+    def mapping(self, sql: str) -> dict[int, int]:
+        return {int(r[0]): int(r[1]) for r in self.spark.sql(sql).toLocalIterator()}
