@@ -9,7 +9,7 @@ most keys unique, some long chains), writes them to Parquet, and times connected
 * Splink's ``cluster_pairwise_predictions_at_threshold`` (DuckDB backend) on the same star
   edges, given to it ready-made (so its time excludes building them).
 
-Each engine runs in a child process; peak memory is that process's maximum RSS (for Spark,
+Each engine runs in a child process; peak memory is that process's high-water mark (for Spark,
 the JVM's, which is where the work happens). Results must be identical.
 Then the online linker: one new report linked into a store already holding N reports.
 
