@@ -7,12 +7,16 @@ Prints pairwise precision and recall against the generator's ground truth for:
   * MISP-style cap: ringtrace's keys, but a value stops correlating once it is seen in more
     than 20 reports (MISP's default correlation limit).
 All three run in this process on the same data. Usage: python benchmarks/linking.py [--seed N]
+
+``python benchmarks/linking.py --scale [linking_scale options]`` runs the scale benchmark
+instead (1M reports on DuckDB and Spark beside Splink): see benchmarks/linking_scale.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -71,13 +75,20 @@ def line(name: str, score: PairwiseScore, seconds: float, n: int) -> str:
 
 
 def main(argv: Iterable[str] | None = None) -> None:
+    args_in = list(argv) if argv is not None else sys.argv[1:]
+    if "--scale" in args_in:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import linking_scale
+
+        linking_scale.main([a for a in args_in if a != "--scale"])
+        return
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--background", type=int, default=2000)
     ap.add_argument(
         "--demo", action="store_true", help="the plain demo scenario instead of the hard cases"
     )
-    args = ap.parse_args(list(argv) if argv is not None else None)
+    args = ap.parse_args(args_in)
     scenario = generate(seed=args.seed, background=args.background, hard=not args.demo)
     n = len(scenario.reports)
     print(f"scenario seed {args.seed}: {n} reports, rings {scenario.ring_sizes()}")

@@ -236,14 +236,14 @@ def online(n: int, samples: int) -> None:
         )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument(
         "--online", type=int, default=1_000_000, help="store size for the online test (0: skip)"
     )
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"cpus: {os.cpu_count()}; {KEYS_PER_REPORT} key occurrences per report\n")
     table: dict[int, dict[str, tuple[float, int, str, float]]] = {}
