@@ -38,7 +38,6 @@ class SparkEngine:
     def __init__(self, spark: Any) -> None:
         self.spark = spark
         self.dialect: Dialect = SparkDialect()
-        self._checkpoints: dict[str, Any] = {}
 
     @staticmethod
     def local(partitions: int = 4, memory: str = "2g") -> Any:
@@ -60,15 +59,6 @@ class SparkEngine:
         if not step.view:
             df = df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(step.output)
-        # A checkpoint is kept until its RDD is unpersisted; the rounds replace their tables
-        # dozens of times, and the replaced ones would fill the heap (a 100k chain ran out of
-        # 2 GiB). Nothing reads a replaced table: every table is checkpointed, so later
-        # tables do not depend on it.
-        old = self._checkpoints.pop(step.output, None)
-        if old is not None:
-            old.unpersist(False)
-        if not step.view:
-            self._checkpoints[step.output] = df._jdf.queryExecution().analyzed().rdd()
 
     def scalar(self, sql: str) -> int:
         return int(self.spark.sql(sql).collect()[0][0])
