@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -36,10 +37,28 @@ def pg_available() -> str:
         with psycopg.connect(_pg_admin_conninfo(), connect_timeout=3):
             pass
     except psycopg.OperationalError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}: {e}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} (set RINGTRACE_TEST_PG_URL); skipped")
+        service_missing("PostgreSQL", PG_URL, e, hint=" (set RINGTRACE_TEST_PG_URL)")
     return PG_URL
+
+
+def service_missing(service: str, url: str, error: Exception, hint: str = "") -> NoReturn:
+    """A service a test needs is not reachable: a failure in CI, where it must be there, and
+    a skip on a developer's machine."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{service} is required in CI but not reachable at {url}: {error}")
+    pytest.skip(f"{service} not reachable at {url}{hint}")
+
+
+def redis_at(url: str, *, flush: bool) -> str:
+    """The Redis database at ``url`` (emptied first when ``flush``), or a skip/failure."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.flushdb() if flush else client.ping()
+    except redis.RedisError as e:
+        service_missing("Redis", url, e)
+    return url
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import redis_at
+
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,15 +25,7 @@ REDIS_URL = os.environ.get("RINGTRACE_TEST_REDIS_URL_CRASH", "redis://127.0.0.1:
 
 @pytest.fixture
 def redis_url() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}: {e}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    return REDIS_URL
+    return redis_at(REDIS_URL, flush=False)
 
 
 def _load_benchmark() -> object:

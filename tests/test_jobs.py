@@ -21,6 +21,7 @@ from ringtrace.intake.received import receive
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.tasks import RETRIES, JobQueue, QueuedJobs
+from tests.conftest import redis_at
 from tests.factories import line, report
 
 REDIS_URL = os.environ.get("RINGTRACE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -29,16 +30,7 @@ RINGTRACE = str(Path(sys.executable).parent / "ringtrace")
 
 @pytest.fixture
 def redis_url() -> str:
-    import redis
-
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-        client.flushdb()
-    except redis.RedisError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI but not reachable at {REDIS_URL}: {e}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    return REDIS_URL
+    return redis_at(REDIS_URL, flush=True)
 
 
 @pytest.fixture
