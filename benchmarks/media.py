@@ -26,7 +26,7 @@ import numpy as np
 from ringtrace.media import hash_image
 from ringtrace.media.index import BruteForceIndex, MultiHashIndex, SlotTableIndex
 
-PDQ_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdq" / "images"
+PDQ_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "pdq" / "images"
 
 
 def hashing(rounds: int = 5) -> None:

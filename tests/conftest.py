@@ -18,7 +18,8 @@ from ringtrace.store import Store
 PG_URL = os.environ.get(
     "RINGTRACE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# Reference data copied into the repository, each folder with its origin and licence.
+DATA = Path(__file__).resolve().parent / "data"
 OUTPUT = Path(
     os.environ.get("RINGTRACE_TEST_OUTPUT", Path(__file__).resolve().parents[1] / "test-output")
 )

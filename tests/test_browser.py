@@ -12,7 +12,7 @@ from ringtrace.demo import generate
 from ringtrace.ingest import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from tests.conftest import OUTPUT
+from tests.conftest import DATA, OUTPUT
 from tests.servers import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -149,7 +149,7 @@ def test_public_page_guidance_then_form(site: str, page) -> None:  # type: ignor
     _shot(page, "public-receipt.png")
 
 
-PDQ_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdq" / "images"
+PDQ_IMAGES = DATA / "pdq" / "images"
 
 _HASH_IN_PAGE = """async ([b64, type]) => {
   const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));

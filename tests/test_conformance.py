@@ -10,14 +10,14 @@ import pytest
 from ringtrace.demo.extraction_corpus import generate_corpus
 from ringtrace.indicators import extract_text
 from ringtrace.indicators.evaluation import IOC_FINDER_TYPES, Scores, ioc_finder_expected
-from tests.conftest import OUTPUT, SHARED
+from tests.conftest import DATA, OUTPUT
 
 HERE = Path(__file__).parent
 
 
 def ioc_finder_scores() -> Scores:
     scores = Scores()
-    for line in (SHARED / "data" / "ioc-finder-cases" / "cases.jsonl").read_text().splitlines():
+    for line in (DATA / "ioc-finder-cases" / "cases.jsonl").read_text().splitlines():
         case = json.loads(line)
         required, equivalents = ioc_finder_expected(case["expected"])
         types = set(IOC_FINDER_TYPES.values())

@@ -408,10 +408,54 @@ def test_killing_the_writer_mid_upload_leaves_the_store_consistent(
         proc.stdout.close()
     time.sleep(0.1)
     assert store.count_reports() >= 3
-    store.vault.sweep_temporary(older_than_s=0)
+    # Before anything cleans up: every file under a real name opens and matches its name, so
+    # the killed writes left no partial file by themselves (only temporary ones, if any).
+    assert store.vault.check() == []
     assert store.check_evidence() == []
     assert store.verify_audit().ok
     creates = [e for e in store.audit_entries() if e.action == "report.create"]
     assert len(creates) == store.count_reports()  # report and audit entry commit together
-    leftovers = [p for p in store.vault.root.rglob(".tmp-*")]
-    assert leftovers == []
+    temporary = list(store.vault.root.rglob(".tmp-*"))
+    assert store.vault.sweep_temporary(older_than_s=0) == len(temporary)
+
+
+# A writer that stops for good in the middle of storing a file: the file's bytes are written
+# but not yet flushed to disk when it is killed.
+_STALLED_WRITER = """
+import os, sys, time
+import ringtrace.evidence.vault as vault_module
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(600)
+
+store = Store.open(Settings())
+vault_module.os.fsync = stall
+store.vault.put(b"synthetic evidence " * 50_000)
+"""
+
+
+def test_a_write_killed_midway_leaves_no_file_under_its_name(
+    sqlite_store: Store, sqlite_settings: Settings
+) -> None:
+    import hashlib
+
+    store = sqlite_store
+    env = {**os.environ, "RINGTRACE_DATA_DIR": str(sqlite_settings.data_dir)}
+    env.pop("RINGTRACE_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _STALLED_WRITER], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "writing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    digest = hashlib.sha256(b"synthetic evidence " * 50_000).hexdigest()
+    assert not store.vault.exists(digest)  # nothing under its real name
+    assert digest not in set(store.vault.files())
+    assert store.vault.check() == []
+    assert len(list(store.vault.root.rglob(".tmp-*"))) == 1  # the write in progress
+    assert store.vault.sweep_temporary(older_than_s=0) == 1

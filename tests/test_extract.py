@@ -11,7 +11,7 @@ from ringtrace.indicators import extract_report, extract_text, registry
 from ringtrace.indicators.crypto import normalise_wallet, segwit_decode
 from ringtrace.indicators.registry import Candidate, Context
 from ringtrace.intake.schema import parse_report
-from tests.conftest import SHARED
+from tests.conftest import DATA
 from tests.factories import report
 
 
@@ -141,7 +141,7 @@ def test_report_fields_identifiers_and_payments() -> None:
 
 
 def test_segwit_vectors() -> None:
-    data = json.loads((SHARED / "data" / "segwit-vectors" / "addresses.json").read_text())
+    data = json.loads((DATA / "segwit-vectors" / "addresses.json").read_text())
     assert len(data["valid"]) >= 8 and len(data["invalid"]) >= 15
     for addr in data["valid"]:
         assert normalise_wallet(addr) is not None, addr

@@ -26,9 +26,10 @@ from ringtrace.media.index import (
 from ringtrace.media.video import compare_videos, hash_video
 from ringtrace.store import Store
 from ringtrace.store.media import SyncedIndex
+from tests.conftest import DATA
 from tests.factories import line, report
 
-PDQ_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdq"
+PDQ_DIR = DATA / "pdq"
 EXPECTED = {
     r["file"]: r["pdq_hex"]
     for r in csv.DictReader(io.StringIO((PDQ_DIR / "expected.csv").read_text()))

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ringtrace.domain.models import ReportRef
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web import i18n
@@ -143,6 +144,20 @@ def test_report_without_javascript_receipt_code_and_status(
         },
     )
     assert added.status_code == 200 and "Your addition was received." in added.text
+    # The addition is stored with the report it follows up, and counted on the status page.
+    store = Store.open(sqlite_settings)
+    rid = store.check_followup(ReportRef("web", reference), code)
+    assert rid is not None and store.followup_additions(rid) == 1
+    addition = store.report_id(ReportRef("web", f"{reference}-A1"))
+    assert store.report(addition).summary.cluster_id == store.report(rid).summary.cluster_id
+    store.close()
+    assert 'id="additions" data-count="1"' in added.text
+    # An empty addition stores nothing and says so.
+    empty = client.post(
+        "/status/add", data={"csrf": csrf, "reference": reference, "code": code, "note": " "}
+    )
+    assert "Your addition was received." not in empty.text
+    assert "Nothing was added" in empty.text and 'data-count="1"' in empty.text
     gone = client.post(
         "/status/withdraw",
         data={"csrf": csrf, "reference": reference, "code": code, "confirm": "1"},

@@ -16,7 +16,7 @@ from ringtrace.demo import generate
 from ringtrace.ingest import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from tests.conftest import OUTPUT
+from tests.conftest import DATA, OUTPUT
 from tests.servers import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-IMAGE = ROOT.parent / "shared" / "data" / "pdq" / "images" / "wee.jpg"
+IMAGE = DATA / "pdq" / "images" / "wee.jpg"
 PASSWORD = "public-browser-password"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -166,7 +166,12 @@ def test_report_follow_up_and_withdraw(
     page.set_input_files("#more-evidence", str(chat))
     page.click("#add-evidence button[type=submit]")
     page.wait_for_selector("#status")
-    assert "1" in page.locator("#status").inner_text()
+    # The count shown is the count: exactly one addition stored, and it is not counted as
+    # another person linked to the report.
+    additions = page.locator("#additions")
+    assert additions.get_attribute("data-count") == "1"
+    assert re.search(r"\b1$", additions.inner_text().strip()), additions.inner_text()
+    assert page.locator("#linked").inner_text() == linked
     _shot(page, f"{tag}-9-added.png")
 
     # The analyst of the agency behind the public page sees it in the ring.

@@ -425,7 +425,9 @@ async def status_add(
         "status.html",
         reference=ref,
         code=code.strip(),
-        error=_("Your addition was received."),
+        error=_("Your addition was received.")
+        if note.strip() or files
+        else _("Nothing was added: write a note or choose a file."),
         **_status_context(store, ref, rid),
     )
 
