@@ -3,14 +3,16 @@
 Generates N reports with 5 key occurrences each (rings of ~20 reports sharing a few keys,
 most keys unique, some long chains), writes them to Parquet, and times connected components:
 
-* ringtrace on DuckDB and on Spark (local[2]): star edges from the keys, then large-star /
-  small-star rounds — the same steps `ringtrace link` runs;
+* ringtrace on DuckDB and on Spark (local[2]): the whole of `ringtrace link` from its Parquet
+  export (``batch_link.link_from_parquet``: specificity, the bridging rule's core components,
+  star edges, then large-star / small-star rounds);
 * ringtrace's rounds on DuckDB started from those same star edges (``ringtrace-edges``);
 * Splink's ``cluster_pairwise_predictions_at_threshold`` (DuckDB backend) on the same star
   edges, given to it ready-made (so its time excludes building them).
 
 Each engine runs in a child process; peak memory is that process's high-water mark (for Spark,
-the JVM's, which is where the work happens). Results must be identical.
+the JVM's, which is where the work happens). Results must be identical: the script exits
+with an error when any engine's partition differs.
 Then the online linker: one new report linked into a store already holding N reports.
 
 Usage: python benchmarks/linking_scale.py [--sizes 100000,1000000] [--no-spark] [--online N]
@@ -85,7 +87,7 @@ def _ringtrace_edges(folder: str, out: Any) -> None:
 
 
 def _ringtrace(engine_name: str, folder: str, out: Any) -> None:
-    from ringtrace.linking.batch import connected_components
+    from ringtrace.batch_link import link_from_parquet
     from ringtrace.linking.engines import DuckDBEngine, SparkEngine
 
     if engine_name == "duckdb":
@@ -94,9 +96,9 @@ def _ringtrace(engine_name: str, folder: str, out: Any) -> None:
         spark = SparkEngine.local(partitions=8, memory="6g")
         engine = SparkEngine(spark)
     started = time.perf_counter()
-    result = connected_components(engine, engine.dialect.parquet(f"{folder}/keys.parquet"))
+    assignments, rounds, _bridges = link_from_parquet(engine, Path(folder))
     seconds = time.perf_counter() - started
-    digest = _digest(result.assignments)
+    digest = _digest(assignments)
     if engine_name == "spark":
         from pyspark import SparkContext
 
@@ -105,7 +107,7 @@ def _ringtrace(engine_name: str, folder: str, out: Any) -> None:
         if gateway is not None and getattr(gateway, "proc", None) is not None:
             gateway.proc.stdin.close()  # the JVM exits when its stdin closes
             gateway.proc.wait(timeout=60)
-    out.put((seconds, result.rounds, digest, _peak_mib(engine_name == "spark")))
+    out.put((seconds, rounds, digest, _peak_mib(engine_name == "spark")))
 
 
 def _splink(folder: str, out: Any) -> None:
@@ -224,15 +226,15 @@ def online(n: int, samples: int) -> None:
             ring = (i * 7919) % (n // 20)
             doc = {"external_id": f"NEW-{i}", "received_at": "2024-07-02T21:14:00+08:00",
                    "narrative": f"he called from +852 6{ring:07d} and sent hxxp://new-{i}[.]top/app.apk"}  # fmt: skip
-            rec = receive(json.dumps(doc))
             started = time.perf_counter()
-            ingest(store, rec)
+            ingest(store, receive(json.dumps(doc)))
             times.append((time.perf_counter() - started) * 1000)
         _ = base64
         print(
             f"  online link of one report into {n:,}: median {statistics.median(times):.1f} ms, "
             f"p95 {sorted(times)[int(len(times) * 0.95)]:.1f} ms over {samples} reports "
-            "(validation, extraction, sealing, audit and fsync included)"
+            "(validation, extraction, sealing, linking, audit and the commit's fsync included; "
+            "SQLite, synchronous=FULL)"
         )
 
 
@@ -265,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {name:17} {sec:8.2f} s   peak {mib:7.0f} MiB{extra}   partition {digest}")
             same = len({v[2] for v in row.values()}) == 1
             print(f"  identical partitions: {same}")
+            if not same:
+                raise SystemExit(f"engines disagree at N = {n:,}: the figures are void")
             ratio = row["splink-duckdb"][0] / row["ringtrace-edges"][0]
             print(f"  on the same edges, ringtrace is {ratio:.1f}x Splink's speed")
             ratio = row["splink-duckdb"][0] / row["ringtrace-duckdb"][0]

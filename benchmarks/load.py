@@ -194,6 +194,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     latencies: dict[str, list[float]] = {"report": [], "page": [], "search": []}
     errors: dict[str, int] = {}
     acknowledged: set[str] = set()
+    files_sent: dict[str, int] = {}
     pending: dict[str, dict[str, Any]] = {}
     attachment = base64.b64encode(
         b"[21:14] lily: send 5000 SGD or I post the video\n" * 20
@@ -227,6 +228,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         latencies[kind].append(time.perf_counter() - t0)
         if ok and kind == "report" and payload is not None:
             acknowledged.add(payload["external_id"])
+            files_sent[payload["external_id"]] = len(payload["attachments"])
             pending.pop(payload["external_id"], None)
         elif not ok:
             errors[f"{kind}:{code}"] = errors.get(f"{kind}:{code}", 0) + 1
@@ -267,6 +269,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if tasks:
             await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
+        acknowledged_in_run = set(acknowledged)  # before any resend: the crashes' window
         # A client resends what was never acknowledged (idempotent on source + external_id).
         resent = list(pending.values())
         for doc in resent:
@@ -288,12 +291,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     engine = sa.create_engine(db)
     with engine.connect() as conn:
         stored = [r[0] for r in conn.execute(sa.text("SELECT external_id FROM reports"))]
+        # Each stored report's evidence files, to compare with what was acknowledged.
+        files_stored = dict(conn.execute(sa.text(
+            "SELECT r.external_id, count(a.report_id) FROM reports r"
+            " LEFT JOIN attachments a ON a.report_id = r.id AND a.stored GROUP BY r.external_id"
+        )).all())  # fmt: skip
         unfinished = conn.execute(sa.text(
             "SELECT count(*) FROM apk_analyses WHERE status NOT IN ('done', 'failed')"
         )).scalar_one()  # fmt: skip
         apks = conn.execute(sa.text("SELECT count(*) FROM apk_analyses")).scalar_one()
     engine.dispose()
     lost = sorted(acknowledged - set(stored))
+    # Acknowledged, stored, but without every file it was acknowledged with.
+    incomplete = sorted(
+        e for e in acknowledged if e in files_stored and files_stored[e] != files_sent[e]
+    )
     duplicates = len(stored) - len(set(stored))
     vault = subprocess.run([RINGTRACE, "vault", "check"], env=env, capture_output=True, text=True)
     chain = subprocess.run([RINGTRACE, "audit", "verify"], env=env, capture_output=True, text=True)
@@ -311,7 +323,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "search_p99_ms": round(pct(latencies["search"], 0.99), 1),
         "median_all_ms": round(statistics.median(functools.reduce(operator.iadd, latencies.values(), [])) * 1000, 1),
         "errors": errors, "crashes": args.crash, "resent_after_run": len(resent),
-        "lost_acknowledged": len(lost), "duplicates": duplicates, "stored": len(stored),
+        "acknowledged_before_resend": len(acknowledged_in_run),
+        "lost_acknowledged": len(lost), "incomplete_acknowledged": len(incomplete), "duplicates": duplicates, "stored": len(stored),
         "postgresql_restarts": args.pg_restart, "jobs_via": "redis" if args.redis else "thread",
         "apk_analyses": int(apks),
         "apk_unfinished": int(unfinished), "evidence_ok": vault.returncode == 0,
@@ -351,9 +364,11 @@ def main() -> None:
 
 
 def healthy(result: dict[str, Any]) -> bool:
-    """Zero loss, no duplicates, nothing left unanalysed, evidence and audit intact."""
+    """Zero loss, every acknowledged report whole, nothing left unanalysed, evidence and
+    audit intact."""
     return (
         not result["lost_acknowledged"]
+        and not result["incomplete_acknowledged"]
         and not result["duplicates"]
         and not result["apk_unfinished"]
         and bool(result["evidence_ok"])

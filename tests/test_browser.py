@@ -163,6 +163,11 @@ def test_browser_pdq_agrees_with_pdqhash(site: str, page) -> None:  # type: igno
 
     from ringtrace.media import hamming, hash_image
 
+    import csv
+
+    # Meta's reference hashes (small.jpg has quality 0: a conforming system discards it).
+    with (PDQ_IMAGES.parent / "expected.csv").open() as fh:
+        meta = {r["file"]: r["pdq_hex"] for r in csv.DictReader(fh)}
     page.goto(site + "/")
     distances = {}
     for path in sorted(PDQ_IMAGES.iterdir()):
@@ -170,12 +175,14 @@ def test_browser_pdq_agrees_with_pdqhash(site: str, page) -> None:  # type: igno
         b64 = base64.b64encode(path.read_bytes()).decode()
         js_hash, js_quality = page.evaluate(_HASH_IN_PAGE, [b64, kind])
         ref = hash_image(path)
-        distances[path.name] = hamming(js_hash, ref.pdq)
         assert js_quality == ref.quality, path.name
+        if ref.quality > 0 and path.name in meta:
+            distances[path.name] = hamming(js_hash, meta[path.name])
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / "pdq-browser-distances.json").write_text(json.dumps(distances, indent=2))
-    # Meta's tolerance for a correct PDQ implementation is 10 bits.
-    assert max(distances.values()) <= 10, distances
+    # Meta's tolerance for a correct PDQ implementation is 10 bits; README claims 2 for
+    # pdq.js in Chromium against Meta's own hashes, and this is where that is checked.
+    assert len(distances) >= 10 and max(distances.values()) <= 2, distances
 
 
 def test_chosen_images_are_hashed_never_sent(  # type: ignore[no-untyped-def]

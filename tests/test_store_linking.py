@@ -41,6 +41,14 @@ def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
     store.ensure_ready()
 
 
+def test_an_acknowledged_sqlite_commit_is_on_disk(sqlite_store: Store) -> None:
+    """A 2xx is sent after the commit; with WAL, only synchronous=FULL makes that commit
+    survive a power cut (NORMAL syncs at checkpoints only)."""
+    with sqlite_store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
 def test_reports_sharing_a_key_join_one_cluster(store: Store) -> None:
     a = add(store, narrative="WhatsApp +852 6123 4567")
     b = add(store, offender_identifiers=[{"type": "whatsapp", "value": "+852-6123-4567"}])

@@ -1,6 +1,6 @@
 """Find stored PDQ hashes within a Hamming distance of a query, exactly.
 
-One interface (:class:`HashIndex`), three implementations:
+One interface (:class:`HashIndex`), two implementations:
 
 - :class:`BruteForceIndex` compares the query with every stored hash (numpy XOR and popcount).
   Exact by construction; the right choice for small sets.
@@ -12,9 +12,9 @@ One interface (:class:`HashIndex`), three implementations:
   reads one contiguous run (32 bytes x 16 per stored hash: about 0.5 GiB for a million).
   Candidates are checked with their true distance. New hashes wait in a small brute-force
   buffer until the tables are rebuilt (:data:`COMPACT_RATIO`).
-- :class:`MultiHashIndex` is faiss's ``IndexBinaryMultiHash`` with the same 16 x 16-bit slots.
-  It is exact too, but its bit-flip probing measured 8-10x slower than the slot tables on
-  this machine (benchmarks/media.py, docs/decisions.md); it is kept as the named alternative.
+The named alternative, faiss's ``IndexBinaryMultiHash`` with the same 16 x 16-bit slots, is
+exact too but its bit-flip probing measured 8-10x slower than the slot tables; it lives in
+``benchmarks/faiss_index.py`` and is compared there (docs/decisions.md).
 
 :func:`make_index` picks by size (:data:`LARGE_FROM`, measured in benchmarks/media.py). All
 keep caller-given integer ids, grow incrementally with :meth:`add`, and persist to a folder
@@ -27,7 +27,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -125,61 +125,6 @@ class BruteForceIndex:
         idx = cls()
         idx._ids = np.load(folder / "ids.npy")
         idx._bits = np.load(folder / "hashes.npy")
-        return idx
-
-
-class MultiHashIndex:
-    kind = "faiss-multihash"
-
-    def __init__(self) -> None:
-        import faiss
-
-        self._index: Any = faiss.IndexBinaryMultiHash(NBITS, SLOTS, SLOT_BITS)
-        self._ids = np.zeros(0, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add(self, ids: Sequence[int], hashes: Sequence[str] | np.ndarray) -> None:
-        bits = _bits(hashes)
-        if len(ids) != len(bits):
-            raise InvalidMedia("as many ids as hashes are needed")
-        self._index.add(bits)
-        self._ids = np.concatenate([self._ids, np.asarray(ids, dtype=np.int64)])
-
-    def search(
-        self, queries: Sequence[str] | np.ndarray, threshold: int = DEFAULT_THRESHOLD
-    ) -> list[list[Match]]:
-        _check_threshold(threshold)
-        q = _bits(queries)
-        if len(q) == 0:
-            return []
-        # nflip bit flips per slot make the probe exact at this threshold (module docstring).
-        self._index.nflip = threshold // SLOTS
-        lims, dist, pos = self._index.range_search(q, threshold + 1)
-        out: list[list[Match]] = []
-        for k in range(len(q)):
-            d = dist[lims[k] : lims[k + 1]]
-            ids = self._ids[pos[lims[k] : lims[k + 1]]]
-            order = np.lexsort((ids, d))
-            out.append([(int(ids[i]), int(d[i])) for i in order])
-        return out
-
-    def save(self, folder: Path) -> None:
-        import faiss
-
-        folder.mkdir(parents=True, exist_ok=True)
-        faiss.write_index_binary(self._index, str(folder / "index.faiss"))
-        np.save(folder / "ids.npy", self._ids)
-        (folder / "index.json").write_text(json.dumps({"kind": self.kind, "count": len(self)}))
-
-    @classmethod
-    def _load(cls, folder: Path) -> MultiHashIndex:
-        import faiss
-
-        idx = cls.__new__(cls)
-        idx._index = faiss.read_index_binary(str(folder / "index.faiss"))
-        idx._ids = np.load(folder / "ids.npy")
         return idx
 
 
@@ -297,8 +242,6 @@ def load_index(folder: Path) -> HashIndex:
     loaded: HashIndex
     if meta.get("kind") == SlotTableIndex.kind:
         loaded = SlotTableIndex._load(folder)
-    elif meta.get("kind") == MultiHashIndex.kind:
-        loaded = MultiHashIndex._load(folder)
     elif meta.get("kind") == BruteForceIndex.kind:
         loaded = BruteForceIndex._load(folder)
     else:
