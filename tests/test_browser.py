@@ -160,10 +160,9 @@ _HASH_IN_PAGE = """async ([b64, type]) => {
 
 def test_browser_pdq_agrees_with_pdqhash(site: str, page) -> None:  # type: ignore[no-untyped-def]
     import base64
+    import csv
 
     from ringtrace.media import hamming, hash_image
-
-    import csv
 
     # Meta's reference hashes (small.jpg has quality 0: a conforming system discards it).
     with (PDQ_IMAGES.parent / "expected.csv").open() as fh:
