@@ -81,6 +81,49 @@ def test_import_from_stdin_with_attachment_paths(
     assert "attachments.0.path" in res.output
 
 
+def test_import_reads_attachment_paths_only_inside_its_folder(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "shot.png").write_bytes(b"\x89PNG synthetic")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not evidence")
+    (folder / "link.png").symlink_to(outside)
+    keys = tmp_path / "data" / "keys" / "vault-keys.json"
+    assert keys.exists()
+    hostile = {
+        "/etc/passwd": "absolute",
+        str(keys): "absolute",
+        "../secret.txt": "leads outside",
+        "../data/keys/vault-keys.json": "leads outside",
+        "link.png": "leads outside",
+        ".": "not a regular file",
+    }
+    for n, (path, why) in enumerate(hostile.items()):
+        doc = report(external_id=f"H-{n}", attachments=[{"filename": "x", "path": path}])
+        file = folder / f"h{n}.jsonl"
+        file.write_text(line(report(external_id=f"OK-{n}")) + "\n" + line(doc) + "\n")
+        res = run("import", str(file))
+        assert res.exit_code == 2, (path, res.output)
+        assert "line 2" in res.output and "attachments.0.path" in res.output, res.output
+        assert why in res.output, (path, res.output)
+    clusters = json.loads(run("clusters", "--json").output)
+    assert clusters == [] or all("H-" not in json.dumps(c) for c in clusters)
+    # Inside the folder it reads; a named folder widens where it may read.
+    good = folder / "good.jsonl"
+    good.write_text(line(report(attachments=[{"filename": "s.png", "path": "shot.png"}])) + "\n")
+    assert run("import", str(good)).exit_code == 0
+    wide = folder / "wide.jsonl"
+    wide.write_text(
+        line(report(external_id="W-1", attachments=[{"filename": "s", "path": "secret.txt"}]))
+        + "\n"
+    )
+    assert run("import", str(wide)).exit_code == 2
+    res = run("import", str(wide), "--attachments-dir", str(tmp_path))
+    assert res.exit_code == 0, res.output
+
+
 def test_schema_report_is_the_published_json_schema(run) -> None:  # type: ignore[no-untyped-def]
     schema = json.loads(run("schema", "report").output)
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -150,6 +150,13 @@ def import_(
     mapping: Annotated[
         Path | None, typer.Option(help="Column mapping (JSON) for a CSV file; see docs/sharing.md.")
     ] = None,
+    attachments_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder that attachments[].path may read from (default: the import file's "
+            "folder, or the current one for stdin). Paths leading outside it are refused."
+        ),
+    ] = None,
 ) -> None:
     """Import reports: report-v1 JSON Lines, a STIX 2.1 bundle or a MISP event (their source
     kept), or CSV with --mapping. Re-importing the same report is a no-op."""
@@ -166,6 +173,11 @@ def import_(
             typer.echo(f"error: cannot read {file}: {e}", err=True)
             raise typer.Exit(2) from None
         base_dir = path.parent
+    if attachments_dir is not None:
+        if not attachments_dir.is_dir():
+            typer.echo(f"error: --attachments-dir {attachments_dir} is not a folder", err=True)
+            raise typer.Exit(2)
+        base_dir = attachments_dir
     if mapping is not None:
         from ringtrace.share.csv_import import rows_to_reports
 

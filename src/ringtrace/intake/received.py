@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -111,16 +112,36 @@ def receive(
 
 
 def _read_relative(base_dir: Path, rel: str, i: int, line: int | None) -> bytes:
-    path = (base_dir / rel).resolve()
+    """The bytes of attachment file ``rel``, which must be a regular file inside ``base_dir``
+    once every symbolic link is resolved: an import file never reads the rest of the
+    machine (``/etc/passwd``, the vault's own keys) into the evidence."""
+    where = f"attachments.{i}.path"
+    root = base_dir.resolve()
+    if Path(rel).is_absolute():
+        raise InvalidReport(
+            f"attachment path {rel!r} is absolute; give it relative to {root} "
+            "(or widen that folder with --attachments-dir)",
+            field=where,
+            line=line,
+        )
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root):
+        raise InvalidReport(
+            f"attachment path {rel!r} leads outside {root}; only files inside it are read "
+            "(or widen that folder with --attachments-dir)",
+            field=where,
+            line=line,
+        )
     try:
-        if path.stat().st_size > 1024 * 1024 * 1024:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
             raise InvalidReport(
-                "attachment file is larger than 1 GiB", field=f"attachments.{i}.path", line=line
+                f"attachment path {rel!r} is not a regular file", field=where, line=line
             )
+        if st.st_size > 1024 * 1024 * 1024:
+            raise InvalidReport("attachment file is larger than 1 GiB", field=where, line=line)
         return path.read_bytes()
     except OSError as e:
         raise InvalidReport(
-            f"cannot read attachment file {rel!r}: {e.strerror}",
-            field=f"attachments.{i}.path",
-            line=line,
+            f"cannot read attachment file {rel!r}: {e.strerror}", field=where, line=line
         ) from e
