@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass, field
 import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
