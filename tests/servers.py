@@ -21,9 +21,14 @@ def serving(settings: Settings) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    from ringtrace.cli import proxy_options
+
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+            **proxy_options(settings),
+        )
+    )  # fmt: skip
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -331,6 +331,16 @@ def check_bind(host: str) -> None:
 KEEP_ALIVE_S = 30
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings from RINGTRACE_TRUSTED_PROXIES: X-Forwarded-For is read only
+    from those peers (uvicorn's own default trusts 127.0.0.1, so anything on the machine
+    could choose its address)."""
+    trusted = settings.trusted_proxy_list
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
+
+
 def _serve(
     settings: Settings, host: str, port: int, workers: int = 1, log_level: str = "INFO"
 ) -> None:
@@ -347,6 +357,7 @@ def _serve(
     from ringtrace.logs import uvicorn_config
 
     logs = uvicorn_config(log_level)  # JSON lines, no personal data (ringtrace/logs.py)
+    proxies = proxy_options(settings)
     if workers <= 1:
         uvicorn.run(
             create_app(settings),
@@ -354,6 +365,7 @@ def _serve(
             port=port,
             log_config=logs,
             timeout_keep_alive=KEEP_ALIVE_S,
+            **proxies,
         )
         return
     # Worker processes build their own app from the environment: pass the settings on.
@@ -363,7 +375,8 @@ def _serve(
         if value is not None:
             os.environ[f"RINGTRACE_{name.upper()}"] = str(value)
     uvicorn.run("ringtrace.web.app:from_environment", factory=True, host=host, port=port,
-                workers=workers, log_config=logs, timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
+                workers=workers, log_config=logs, timeout_keep_alive=KEEP_ALIVE_S,
+                **proxies)  # fmt: skip
 
 
 @app.command()

@@ -133,3 +133,19 @@ class UnsafeBind(RingtraceError):
     code = "unsafe_bind"
     http_status = 500
     exit_code = 2
+
+
+class BadRequest(RingtraceError):
+    """A request parameter or envelope that is not what the protocol says (not a report)."""
+
+    code = "bad_request"
+    http_status = 400
+    exit_code = 2
+
+
+class PayloadTooLarge(RingtraceError):
+    """A request body past its limit: refused as soon as the limit is passed."""
+
+    code = "payload_too_large"
+    http_status = 413
+    exit_code = 2

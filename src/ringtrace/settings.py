@@ -73,10 +73,20 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         default=8.0, gt=0, description="How long a console login lasts, in hours."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies in front of "
+        "`ringtrace serve` whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips and "
+        "the rate limits use the same list). Empty: the connecting peer is the client.",
+    )
     actor: str | None = Field(
         default=None,
         description="Who the audit log names for this process's actions (default: the OS user).",
     )
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def key_file(self) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ringtrace.errors import InvalidReport
 from ringtrace.evidence import filetypes
+from ringtrace.intake import jsontext
 from ringtrace.intake.schema import ReportDocument, parse_report
 
 
@@ -54,10 +55,7 @@ def receive(
     files named by a client). Every attachment is checked for size and for what its bytes
     really are; a type that is never evidence (an executable) is refused.
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InvalidReport(f"not valid JSON: {e.msg} at column {e.colno}", line=line) from e
+    data = jsontext.loads(text, line=line)
     doc = parse_report(data, line=line)
     blobs: list[Blob] = []
     identity = copy.deepcopy(data)

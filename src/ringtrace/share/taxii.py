@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import UTC, datetime
@@ -23,7 +24,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ringtrace.errors import NotFound
+from ringtrace.errors import BadRequest, NotFound, RingtraceError
+from ringtrace.intake import jsontext
 from ringtrace.share import stix
 from ringtrace.web.auth import require
 
@@ -147,7 +149,12 @@ async def get_objects(
         raise NotFound(f"no collection {cid}")
     items = await run_in_threadpool(_objects_for, request, _BY_ID[cid], who.agency)
     if added_after:
-        after = datetime.fromisoformat(added_after.replace("Z", "+00:00"))
+        try:
+            after = datetime.fromisoformat(added_after.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise BadRequest("added_after must be a timestamp (RFC 3339)") from e
+        if after.tzinfo is None:
+            after = after.replace(tzinfo=UTC)
         items = [i for i in items if i[0] > after]
     start = int(next) if next and next.isdigit() else 0
     page = items[start : start + limit]
@@ -169,20 +176,25 @@ async def add_objects(request: Request, cid: str) -> JSONResponse:
     who = await run_in_threadpool(require, request, "reports.write")
     if cid not in _BY_ID:
         raise NotFound(f"no collection {cid}")
-    envelope = json.loads(await request.body())
-    bundle = {
-        "type": "bundle",
-        "id": "bundle--" + str(uuid.uuid4()),
-        "objects": envelope.get("objects", []),
-    }
-    docs = stix.to_reports(bundle, default_source=who.agency)
+    envelope = jsontext.loads(await request.body())
+    objects = envelope.get("objects", []) if isinstance(envelope, dict) else None
+    if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
+        raise BadRequest("a TAXII envelope is a JSON object whose objects are a list of objects")
+    bundle = {"type": "bundle", "id": "bundle--" + str(uuid.uuid4()), "objects": objects}
+    try:
+        docs = stix.to_reports(bundle, default_source=who.agency)
+    except RingtraceError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        # A STIX object missing what its type requires: the client's mistake, not ours.
+        raise BadRequest(f"the objects are not valid STIX 2.1 ({type(e).__name__})") from e
     for d in docs:
         if d["source"] != who.agency:
             d["source"] = f"{who.agency}:{d['source']}"[:200]
     from ringtrace.ingest import import_lines
 
     summary = await run_in_threadpool(
-        import_lines,
+        functools.partial(import_lines, actor=who.actor),  # the API user, not the OS user
         request.app.state.store,
         [json.dumps(d) for d in docs],
     )

@@ -29,6 +29,7 @@ from ringtrace.share import taxii
 from ringtrace.store import Store
 from ringtrace.web import api, auth, console, i18n, public
 from ringtrace.web.auth import LoginThrottle
+from ringtrace.web.limits import SMALL_BODY, BodyLimit, ClientAddress
 from ringtrace.web.public import PostLimiter
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(templates_dir))
     i18n.install(app.state.templates.env)
     app.state.post_limiter = PostLimiter()
+    app.state.client_address = ClientAddress(settings.trusted_proxy_list)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("ringtrace.web").joinpath("static"))),
@@ -182,7 +184,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # Never a stack trace to the user; the log gets the type and route, not the data.
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path,
+        # The route's template, never the raw path: a path can carry a reference or a name.
+        route = getattr(request.scope.get("route"), "path", None) or "(unmatched)"
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route,
                   exc_info=exc)  # fmt: skip
         return _error(request, 500, "internal", "internal error; the request was not completed")
 
@@ -205,6 +209,15 @@ def create_app(settings: Settings) -> FastAPI:
         body = {"status": "ready" if not problems else "not_ready", "problems": problems}
         return JSONResponse(body, status_code=200 if not problems else 503)
 
+    def body_limit(path: str) -> int:
+        # Reports (JSON with attachments, TAXII envelopes, the public form's files) may be as
+        # large as a report; every other form is small.
+        if path in ("/api/reports", "/report", "/status/add") or path.startswith("/taxii2/"):
+            return settings.max_report_bytes
+        return SMALL_BODY
+
+    # Added first, so it runs inside SecurityHeaders: a 413 gets the headers and a log line.
+    app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(SecurityHeaders)
 
     app.include_router(auth.router)

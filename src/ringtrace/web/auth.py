@@ -24,11 +24,32 @@ router = APIRouter(include_in_schema=False)
 
 
 class LoginThrottle:
-    """At most ``limit`` failed logins per client address and per username in ``window_s``."""
+    """Slows password guessing without locking the real user out.
 
-    def __init__(self, limit: int = 10, window_s: float = 300.0) -> None:
-        self.limit, self.window_s = limit, window_s
+    Failures are counted per (username, source), per source and per username, over
+    ``window_s``. Past each limit, every further attempt waits twice as long as the one before
+    (1 s, 2 s, 4 s ... up to ``max_delay_s``) after the last failure:
+
+    - the (username, source) pair and the source alone always wait: one address guessing one
+      account, or spraying many accounts;
+    - the username alone (guesses from many addresses) makes only password-only attempts wait.
+      An attempt that carries a second factor, or comes from a browser that has logged in as
+      this user before (a device cookie from an earlier success), still goes through, so an
+      attacker cannot keep the real user out from somewhere else.
+    """
+
+    def __init__(
+        self,
+        pair_limit: int = 5,
+        source_limit: int = 20,
+        user_limit: int = 20,
+        window_s: float = 900.0,
+        max_delay_s: float = 900.0,
+    ) -> None:
+        self.limits = {"pair": pair_limit, "source": source_limit, "user": user_limit}
+        self.window_s, self.max_delay_s = window_s, max_delay_s
         self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self._devices: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=20))
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
@@ -37,16 +58,50 @@ class LoginThrottle:
             q.popleft()
         return q
 
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+    def _wait(self, key: str, limit: int, now: float) -> float:
+        q = self._recent(key, now)
+        if len(q) < limit:
+            return 0.0
+        delay = min(self.max_delay_s, 2.0 ** (len(q) - limit))
+        return max(0.0, q[-1] + delay - now)
 
-    def failed(self, *keys: str) -> None:
+    @staticmethod
+    def _keys(user: str, source: str) -> dict[str, str]:
+        user = user.strip().casefold()
+        return {"pair": f"pair:{user}|{source}", "source": f"ip:{source}", "user": f"user:{user}"}
+
+    def wait_s(
+        self, user: str, source: str, *, second_factor: bool = False, device: str | None = None
+    ) -> float:
+        """Seconds before this attempt may be tried (0: go on)."""
+        now = time.monotonic()
+        keys = self._keys(user, source)
+        with self._lock:
+            waits = [self._wait(keys[k], self.limits[k], now) for k in ("pair", "source")]
+            trusted = second_factor or (
+                device is not None and device in self._devices[keys["user"]]
+            )
+            if not trusted:
+                waits.append(self._wait(keys["user"], self.limits["user"], now))
+        return max(waits)
+
+    def failed(self, user: str, source: str) -> None:
         now = time.monotonic()
         with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
+            for key in self._keys(user, source).values():
+                self._recent(key, now).append(now)
+
+    def succeeded(self, user: str, source: str) -> str:
+        """Forget this pair's failures; a device token for the browser's cookie."""
+        keys = self._keys(user, source)
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._fails.pop(keys["pair"], None)
+            self._devices[keys["user"]].append(token)
+        return token
+
+
+DEVICE_COOKIE = "rt_device"
 
 
 def _store(request: Request) -> Store:
@@ -119,19 +174,21 @@ def login(
 ) -> Response:
     settings = request.app.state.settings
     throttle: LoginThrottle = request.app.state.login_throttle
-    client = request.client.host if request.client else "unknown"
-    keys = (f"ip:{client}", f"user:{username}")
+    source = request.app.state.client_address(request)
+    device = request.cookies.get(DEVICE_COOKIE)
     templates = request.app.state.templates
-    if throttle.blocked(*keys):
+    wait = throttle.wait_s(username, source, second_factor=bool(code.strip()), device=device)
+    if wait > 0:
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request, "login.html",
-            {"next": _safe_next(next), "error": "Too many attempts. Wait a few minutes."},
-            status_code=429,
+            {"next": _safe_next(next),
+             "error": f"Too many attempts. Try again in {max(1, round(wait))} seconds."},
+            status_code=429, headers={"Retry-After": str(max(1, round(wait)))},
         )  # fmt: skip
     try:
         _, token = _store(request).login(username, password, code or None, settings.session_hours)
     except AuthError:
-        throttle.failed(*keys)
+        throttle.failed(username, source)
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request, "login.html",
             {"next": _safe_next(next), "error": "Wrong username, password or code."},
@@ -145,6 +202,10 @@ def login(
     resp.set_cookie(
         COOKIE, token, httponly=True, secure=settings.secure_cookies, samesite="strict",
         max_age=int(settings.session_hours * 3600), path="/",
+    )  # fmt: skip
+    resp.set_cookie(
+        DEVICE_COOKIE, throttle.succeeded(username, source), httponly=True,
+        secure=settings.secure_cookies, samesite="strict", max_age=90 * 24 * 3600, path="/login",
     )  # fmt: skip
     return resp
 

@@ -132,7 +132,7 @@ def _guard(request: Request, csrf: str) -> Response | None:
         return _page(
             request, "index.html", 403, error=_("This form expired. Please send it again.")
         )
-    client = request.client.host if request.client else "unknown"
+    client = request.app.state.client_address(request)  # X-Forwarded-For only from proxies
     if not request.app.state.post_limiter.allow(client):
         return _page(
             request, "index.html", 429, error=_("Please wait a minute before sending again.")
