@@ -517,6 +517,24 @@ def vault_check(ctx: typer.Context) -> None:
     typer.echo(f"ok: {sum(1 for _ in store.vault.files())} evidence files verified")
 
 
+@app.command("check")
+@handle_errors
+def check(ctx: typer.Context) -> None:
+    """Walk the whole store: every report row against its MAC, the audit chain (edited,
+    rewritten or cut short, against its anchor) and every evidence file. Exit 7 on any
+    problem; when all is well, the audit chain's head is anchored again."""
+    store = _open(_settings(ctx))
+    try:
+        problems = store.check()
+    finally:
+        store.close()
+    for p in problems:
+        typer.echo(f"bad: {p}", err=True)
+    if problems:
+        raise typer.Exit(7)
+    typer.echo("ok: report rows, audit chain and evidence verified")
+
+
 @audit_app.command("verify")
 @handle_errors
 def audit_verify(

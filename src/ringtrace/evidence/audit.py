@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ringtrace.evidence.integrity import Anchor, entry_mac, same
+
 GENESIS = "0" * 64
 
 
@@ -37,6 +39,7 @@ class AuditEntry:
     details: str  # canonical JSON, as hashed
     prev_hash: str
     hash: str
+    mac: str | None = None  # HMAC of (seq, hash) under the integrity key; None before 0010
 
     def recomputed(self) -> str:
         return entry_hash(
@@ -67,8 +70,41 @@ class ChainReport:
     head: AuditEntry | None = None
 
 
-def verify_chain(entries: Iterable[AuditEntry]) -> ChainReport:
-    """Walk the chain in sequence order and name the first entry that breaks it."""
+def verify_chain(
+    entries: Iterable[AuditEntry], key: bytes | None = None, anchor: Anchor | None = None
+) -> ChainReport:
+    """Walk the chain in sequence order and name the first entry that breaks it. With the
+    integrity ``key``, every entry's MAC must verify too (so the chain cannot be rewritten
+    from an edited entry onward), and the chain must reach the ``anchor`` it was last seen
+    at (so its newest entries cannot be deleted)."""
+    seen: dict[int, str] = {}
+    report = _walk(entries, key, anchor.seq if anchor else None, seen)
+    if not report.ok or anchor is None or key is None:
+        return report
+    if not anchor.valid(key):
+        return ChainReport(
+            False, report.checked, None, "the audit anchor is not valid", report.head
+        )
+    head = report.head
+    if head is None or head.seq < anchor.seq:
+        have = head.seq if head else 0
+        return ChainReport(
+            False, report.checked, have + 1,
+            f"the log ends at entry {have} but was anchored at entry {anchor.seq} "
+            "(newest entries deleted)",
+            head,
+        )  # fmt: skip
+    if seen.get(anchor.seq) != anchor.hash:
+        return ChainReport(
+            False, report.checked, anchor.seq,
+            f"entry {anchor.seq} is not the one anchored (the log was rewritten)", head,
+        )  # fmt: skip
+    return report
+
+
+def _walk(
+    entries: Iterable[AuditEntry], key: bytes | None, watch: int | None, seen: dict[int, str]
+) -> ChainReport:
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     head = None
     for e in entries:
@@ -86,7 +122,14 @@ def verify_chain(entries: Iterable[AuditEntry]) -> ChainReport:
             )  # fmt: skip
         if e.recomputed() != e.hash:
             return ChainReport(False, checked, e.seq, f"entry {e.seq} was changed", head)
+        if key is not None and not same(e.mac, entry_mac(key, e.seq, e.hash)):
+            return ChainReport(
+                False, checked, e.seq,
+                f"entry {e.seq} has no valid MAC (rewritten without the integrity key)", head,
+            )  # fmt: skip
         prev_hash, expected_seq, checked, head = e.hash, e.seq + 1, checked + 1, e
+        if e.seq == watch:
+            seen[e.seq] = e.hash
     return ChainReport(True, checked, head=head)
 
 

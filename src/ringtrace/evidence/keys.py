@@ -41,11 +41,30 @@ class TamperedData(RingtraceError):
 class KeyRing:
     active: str
     keys: dict[str, bytes] = field(default_factory=dict)
+    # The key of the integrity MACs (report rows, the audit chain, its anchor). Unlike the
+    # sealing keys it is never rotated out: a MAC must verify for as long as its row exists.
+    integrity: bytes | None = None
 
     @classmethod
     def generate(cls) -> KeyRing:
         kid = _new_id()
-        return cls(active=kid, keys={kid: AESGCM.generate_key(bit_length=256)})
+        return cls(
+            active=kid,
+            keys={kid: AESGCM.generate_key(bit_length=256)},
+            integrity=secrets.token_bytes(32),
+        )
+
+    def integrity_key(self) -> bytes:
+        """The MAC key; a ring from before MACs derives it from its active key (HKDF), the
+        same way in every process, and the key file keeps it from then on."""
+        if self.integrity is None:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            self.integrity = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=b"ringtrace integrity v1"
+            ).derive(self.keys[self.active])
+        return self.integrity
 
     @classmethod
     def from_secret(cls, value: str) -> KeyRing:
@@ -72,9 +91,11 @@ class KeyRing:
                 f"key file {path} is readable by others; run `chmod 600 {path}`"
             )
         data = json.loads(path.read_text())
+        integrity = data.get("integrity")
         return cls(
             active=data["active"],
             keys={k: base64.b64decode(v) for k, v in data["keys"].items()},
+            integrity=base64.b64decode(integrity) if integrity else None,
         )
 
     def save(self, path: Path) -> None:
@@ -83,6 +104,7 @@ class KeyRing:
         data = {
             "active": self.active,
             "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()},
+            "integrity": base64.b64encode(self.integrity_key()).decode(),
         }
         tmp = path.with_name(path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -190,7 +212,11 @@ class KeySource:
         except FileNotFoundError as e:
             raise ConfigurationError(f"no key file at {self.key_file}: run `ringtrace init`") from e
         if self._ring is None or mtime != self._mtime:
-            self._ring = KeyRing.load(self.key_file)
+            ring = KeyRing.load(self.key_file)
+            if ring.integrity is None:  # a key file from before integrity MACs: keep it
+                ring.save(self.key_file)
+                mtime = self.key_file.stat().st_mtime_ns
+            self._ring = ring
             self._mtime = mtime
         return self._ring
 

@@ -40,9 +40,10 @@ def queue_for_report(conn: Connection, report_id: int, received: Received) -> in
     """Queue an analysis for every APK the report brought (bytes in the vault)."""
     now = datetime.now(UTC)
     queued = 0
-    for pos, att, blob in _apks(received):
+    for pos, _att, blob in _apks(received):
         conn.execute(apk_analyses.insert().values(
-            report_id=report_id, position=pos, filename=att.filename, sha256=blob.sha256,
+            # Not the name the victim gave the file (that stays sealed with the attachment).
+            report_id=report_id, position=pos, filename=f"attachment-{pos}.apk", sha256=blob.sha256,
             status="queued", attempts=0, created_at=now, updated_at=now,
         ))  # fmt: skip
         queued += 1

@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from ringtrace.evidence.audit import GENESIS, AuditEntry, canonical, entry_hash
+from ringtrace.evidence.integrity import entry_mac
 from ringtrace.store.tables import audit_log
+
+INTEGRITY_KEY = "ringtrace.integrity_key"
+
+
+def integrity_key(conn: Connection) -> bytes | None:
+    """The integrity key the store attached to this connection (``Store._connect``), if any."""
+    loader = conn.info.get(INTEGRITY_KEY)
+    return loader() if loader is not None else None
 
 
 def append(
@@ -32,20 +41,22 @@ def append_many(
     ).first()
     seq = int(last[0]) if last else 0
     prev = str(last[1]) if last else GENESIS
+    key = integrity_key(conn)
     out = []
     for actor, action, subject, details in items:
         seq += 1
         at = datetime.now(UTC).isoformat(timespec="microseconds")
         body = canonical(details)
         digest = entry_hash(seq, at, actor, action, subject, body, prev)
-        out.append(AuditEntry(seq, at, actor, action, subject, body, prev, digest))
+        tag = entry_mac(key, seq, digest) if key is not None else None
+        out.append(AuditEntry(seq, at, actor, action, subject, body, prev, digest, tag))
         prev = digest
     conn.execute(
         insert(audit_log),
         [
             {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
              "subject": e.subject, "details": e.details, "prev_hash": e.prev_hash,
-             "hash": e.hash}
+             "hash": e.hash, "mac": e.mac}
             for e in out
         ],
     )  # fmt: skip
@@ -57,4 +68,6 @@ def entries(conn: Connection, subjects: list[str] | None = None) -> Iterator[Aud
     if subjects is not None:
         q = q.where(audit_log.c.subject.in_(subjects))
     for r in conn.execute(q):
-        yield AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash)
+        yield AuditEntry(
+            r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash, r.mac
+        )

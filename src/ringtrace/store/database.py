@@ -6,10 +6,13 @@ and can be dropped and rebuilt from the reports at any time (:meth:`Store.rebuil
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +50,8 @@ from ringtrace.errors import (
     RingtraceError,
     StoreUnavailable,
 )
-from ringtrace.evidence.audit import AuditEntry, ChainReport, verify_chain
+from ringtrace.evidence.audit import AuditEntry, ChainReport
+from ringtrace.evidence.integrity import report_mac
 from ringtrace.evidence.keys import KeySource, open_document, rewrap, seal_document
 from ringtrace.evidence.vault import Vault
 from ringtrace.indicators.report import OWN_CONTACT_REASON
@@ -56,7 +60,7 @@ from ringtrace.intake.schema import ReportDocument
 from ringtrace.linking import KeyRow, assemble_cluster
 from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
-from ringtrace.store import analyst, components
+from ringtrace.store import analyst, components, integrity
 from ringtrace.store import apk as apk_store
 from ringtrace.store import audit_log as audit
 from ringtrace.store import media as media_store
@@ -77,6 +81,7 @@ log = logging.getLogger(__name__)
 
 # Any constant: serialises the linking step across processes on PostgreSQL.
 _PG_LINK_LOCK = 0x52494E47
+ANCHOR_EVERY_S = 10.0  # the audit anchor follows the log at most this far behind
 _PG_JOB_LOCKS = 0x524A  # namespace of the per-job advisory locks (key 2: the job id)
 
 
@@ -205,11 +210,19 @@ class Store:
         # Persisted hash indexes, kept beside the vault and brought up to date on use.
         self.media_dir = vault_dir.parent / "media-index"
         self._group_commit = GroupCommit(self._store_batch)
+        self._anchored_at = float("-inf")
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
         if settings.database_url is None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+            # Owner-only from the first byte; SQLite gives its -wal and -shm files the
+            # database file's permissions.
+            fd = os.open(settings.sqlite_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                os.fchmod(fd, 0o600)  # and a file from an older version made owner-only
+            finally:
+                os.close(fd)
         secret = settings.vault_key.get_secret_value() if settings.vault_key else None
         actor = settings.actor or f"os:{getpass.getuser()}"
         store = cls._build(settings, secret, actor)
@@ -236,6 +249,9 @@ class Store:
 
     def close(self) -> None:
         self._group_commit.stop()
+        with contextlib.suppress(RingtraceError, OSError), self._connect() as conn:
+            if self._anchored_at > float("-inf"):  # this process wrote: anchor its last write
+                self._maybe_anchor(conn, force=True)
         self.engine.dispose()
 
     @property
@@ -251,6 +267,11 @@ class Store:
         with self._connect() as conn:
             command.upgrade(_alembic_config(conn), "head")
             conn.commit()
+        with self._write() as conn:
+            sealed = integrity.seal_legacy(conn, self.keys)
+            if sealed:
+                audit.append(conn, self.actor, "integrity.seal_legacy", "store",
+                             {"rows": sealed})  # fmt: skip
 
     def schema_revision(self) -> str | None:
         with self._connect() as conn:
@@ -275,6 +296,7 @@ class Store:
             conn = self.engine.connect()
         except OperationalError as e:
             raise StoreUnavailable(f"cannot open the database ({self.dialect})") from e
+        conn.info[audit.INTEGRITY_KEY] = self.integrity_key  # audit entries get their MAC
         try:
             yield conn
         finally:
@@ -282,9 +304,33 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._connect() as conn, conn.begin():
-            self._take_link_lock(conn)
-            yield conn
+        with self._connect() as conn:
+            with conn.begin():
+                self._take_link_lock(conn)
+                yield conn
+            self._maybe_anchor(conn)
+
+    def integrity_key(self) -> bytes:
+        return self.keys().integrity_key()
+
+    @property
+    def anchor_file(self) -> Path:
+        return self.keys.key_file.parent / "audit-anchor.json"
+
+    def _maybe_anchor(self, conn: Connection, *, force: bool = False) -> None:
+        """Anchor the audit chain's head outside the database, at most every
+        ANCHOR_EVERY_S seconds (and on close and `check`): deleting the newest entries then
+        leaves the log shorter than its anchor."""
+        now = time.monotonic()
+        if not force and now - self._anchored_at < ANCHOR_EVERY_S:
+            return
+        self._anchored_at = now
+        try:
+            integrity.anchor(conn, self.integrity_key(), self.anchor_file)
+        except ConfigurationError:
+            return  # no usable key yet (before `init`): the write that needs one says so
+        except OSError as e:  # a read-only data folder must not stop the writes
+            log.warning("could not anchor the audit log (%s)", type(e).__name__)
 
     def _take_link_lock(self, conn: Connection) -> None:
         """Serialise the linker's writers (SQLite's BEGIN IMMEDIATE already has)."""
@@ -444,13 +490,15 @@ class Store:
             sealed, wrapped = seal_document(
                 self.keys(), received.stored_text, _aad(doc.source, doc.external_id)
             )
-            rows.append({
+            row = {
                 "source": doc.source, "external_id": doc.external_id,
                 "received_at": doc.received_at.astimezone(UTC), "ingested_at": now,
                 "document": sealed, "document_key": wrapped,
                 "content_sha256": received.content_sha256, "country": doc.country,
-                "tlp": doc.tlp,
-            })  # fmt: skip
+                "tlp": doc.tlp, "withdrawn_at": None,
+            }  # fmt: skip
+            row["mac"] = report_mac(self.integrity_key(), row)
+            rows.append(row)
         ids = [
             int(r[0])
             for r in conn.execute(
@@ -458,12 +506,15 @@ class Store:
             )
         ]
         files = []
+        ring = self.keys()
         for report_id, (received, _) in zip(ids, batch, strict=True):
             blobs = {b.position: b for b in received.blobs}
+            aad = _aad(received.doc.source, received.doc.external_id)
             for i, att in enumerate(received.doc.attachments):
                 blob = blobs.get(i)
                 files.append({
-                    "report_id": report_id, "position": i, "filename": att.filename,
+                    "report_id": report_id, "position": i,
+                    "filename": integrity.seal_name(ring, att.filename, aad),
                     "media_type": att.media_type,
                     "sha256": blob.sha256 if blob else (att.sha256.lower() if att.sha256 else None),
                     "size": len(blob.data) if blob else None, "stored": blob is not None,
@@ -602,6 +653,7 @@ class Store:
             ).first()
             if row is None:
                 raise NotFound(f"no report with id {report_id}")
+            integrity.check_report(self.integrity_key(), row)
             size = 1
             if row.cluster_id is not None:
                 size = conn.execute(
@@ -646,7 +698,7 @@ class Store:
             attachments=[
                 AttachmentRow(
                     a.position,
-                    a.filename,
+                    integrity.open_name(self.keys(), a.filename, _aad(row.source, row.external_id)),
                     a.media_type,
                     a.sha256,
                     a.size,
@@ -704,8 +756,24 @@ class Store:
             return list(audit.entries(conn, subjects))
 
     def verify_audit(self) -> ChainReport:
+        """The chain, its MACs and its anchor (evidence/integrity.py)."""
         with self._connect() as conn:
-            return verify_chain(audit.entries(conn))
+            return integrity.verify_audit(conn, self.integrity_key(), self.anchor_file)
+
+    def check(self) -> list[str]:
+        """Every integrity problem in the store: report rows changed outside ringtrace, the
+        audit chain (edited, rewritten or cut short), and the evidence files. Anchors the
+        chain's head afterwards when it verified."""
+        with self._connect() as conn:
+            problems = integrity.report_problems(conn, self.integrity_key())
+        chain = self.verify_audit()
+        if not chain.ok:
+            problems.append(f"audit log: {chain.problem}")
+        problems += self.check_evidence()
+        if chain.ok:
+            with self._connect() as conn:
+                self._maybe_anchor(conn, force=True)
+        return problems
 
     def withdraw(self, ref: ReportRef, *, reason: str, actor: str | None = None) -> dict[str, int]:
         """Erase a reporter's personal data and evidence at their request.
@@ -742,6 +810,7 @@ class Store:
                     document=json.dumps(residue), document_key=None, withdrawn_at=datetime.now(UTC)
                 )
             )
+            integrity.reseal_report(conn, self.integrity_key(), report_id)
             conn.execute(
                 update(attachments)
                 .where(attachments.c.report_id == report_id)
@@ -799,9 +868,12 @@ class Store:
                     conn.execute(
                         update(reports).where(reports.c.id == r.id).values(document_key=fresh)
                     )
+                    integrity.reseal_report(conn, ring.integrity_key(), r.id)
                     rewrapped += 1
+            names = integrity.reseal_names(conn, ring)
             audit.append(conn, actor or self.actor, "keys.rotate", "store",
-                         {"new_key": new, "files": files, "documents": rewrapped})  # fmt: skip
+                         {"new_key": new, "files": files, "documents": rewrapped,
+                          "file_names": names})  # fmt: skip
         retired = ring.retire_others()
         self.keys.save(ring)
         return {"files": files, "documents": rewrapped, "retired_keys": len(retired)}

@@ -46,6 +46,9 @@ reports = Table(
     Column("content_sha256", String(64), nullable=False),
     Column("country", String(2), nullable=True),
     Column("tlp", String(20), nullable=False),
+    # HMAC of the columns above under the integrity key (evidence/integrity.py): an edit made
+    # directly in the database is refused on read and found by `ringtrace check`.
+    Column("mac", String(64), nullable=True),
     UniqueConstraint("source", "external_id"),
     # Lists are newest first, a page at a time.
     Index("ix_reports_received_at", "received_at", "id"),
@@ -57,7 +60,7 @@ attachments = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("report_id", Integer, ForeignKey("reports.id"), nullable=False, index=True),
     Column("position", Integer, nullable=False),
-    Column("filename", String(500), nullable=False),
+    Column("filename", Text, nullable=False),  # sealed (it can name a person)
     Column("media_type", String(200), nullable=True),
     Column("sha256", String(64), nullable=True, index=True),
     Column("size", Integer, nullable=True),
@@ -166,7 +169,7 @@ apk_analyses = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("report_id", Integer, ForeignKey("reports.id"), nullable=False),
     Column("position", Integer, nullable=False),
-    Column("filename", String(500), nullable=False),
+    Column("filename", Text, nullable=False),  # sealed, as in attachments
     Column("sha256", String(64), nullable=False),
     Column("status", String(20), nullable=False, index=True),  # queued|running|done|failed
     Column("attempts", Integer, nullable=False),
@@ -279,6 +282,8 @@ audit_log = Table(
     Column("details", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # HMAC of (seq, hash) under the integrity key: the chain cannot be rewritten without it.
+    Column("mac", String(64), nullable=True),
 )
 
 # Derived: each report's connected component. A cluster's id is its smallest report id, so
