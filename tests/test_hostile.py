@@ -12,6 +12,8 @@ import httpx2 as httpx
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from ringtrace.settings import Settings
@@ -286,3 +288,76 @@ def test_guessing_slows_the_guesser_not_the_real_user(
             assert _login(fresh, "with-code", PASSWORD) == 429
             code = pyotp.TOTP(meta["totp"]).now()
             assert _login(fresh, "with-code", PASSWORD, code) == 303
+
+
+# -- fuzzing the routes the OpenAPI schema leaves out (TAXII, the forms) -----------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["type", "id", "objects", "spec_version", "value",
+                                       "pattern", "created", "x"]) | st.text(max_size=8),
+                      inner, max_size=5),
+    max_leaves=25,
+)  # fmt: skip
+_text = st.text(max_size=300) | st.sampled_from(["", "0", "-1", "1e400", "../../etc", "%00"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=_json | st.binary(max_size=500), after=_text, limit=_text, nxt=_text)
+def test_taxii_never_answers_5xx(
+    hostile_client: tuple[TestClient, dict[str, str], str],
+    body: Any,
+    after: str,
+    limit: str,
+    nxt: str,
+) -> None:
+    client, h, objects = hostile_client
+    data = body if isinstance(body, bytes) else json.dumps(body, allow_nan=True).encode()
+    posted = client.post(objects, content=data, headers=h)
+    assert posted.status_code < 500, (data[:80], posted.text[:200])
+    got = client.get(objects, params={"added_after": after, "limit": limit, "next": nxt},
+                     headers=h)  # fmt: skip
+    assert got.status_code < 500, (after, limit, nxt, got.text[:200])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    route=st.sampled_from(["/report", "/status", "/status/add", "/status/withdraw", "/login"]),
+    fields=st.dictionaries(
+        st.sampled_from(["narrative", "reference", "code", "note", "confirm", "lang",
+                         "age_band", "country", "identifiers", "demanded", "paid",
+                         "currency", "method", "account", "username", "password", "next",
+                         "hashes", "app_link", "platform"]),
+        _text, max_size=8,
+    ),
+)  # fmt: skip
+def test_public_and_login_forms_never_answer_5xx(
+    hostile_client: tuple[TestClient, dict[str, str], str], route: str, fields: dict[str, str]
+) -> None:
+    client, _, _ = hostile_client
+    page = client.get("/")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    r = client.post(route, data={**fields, "csrf": csrf.group(1)}, follow_redirects=False)
+    assert r.status_code < 500, (route, fields, r.text[:200])
+
+
+@pytest.fixture(scope="module")
+def hostile_client(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, dict[str, str], str]]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("fuzz"), home_agency="test-agency", max_report_bytes=MB
+    )
+    store = Store.open(settings)
+    store.migrate()
+    store.add_user("fuzzer", PASSWORD, "test-agency", "admin")
+    token = store.create_token("fuzzer", "fuzzing")
+    store.close()
+    app = create_app(settings)
+    app.state.post_limiter = PostLimiter(limit=10**9)
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
+        h = {"Authorization": f"Bearer {token}"}
+        cid = c.get("/taxii2/api/collections/", headers=h).json()["collections"][0]["id"]
+        yield c, h, f"/taxii2/api/collections/{cid}/objects/"

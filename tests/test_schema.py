@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,12 +12,23 @@ import pytest
 from ringtrace.errors import InvalidReport
 from ringtrace.intake.received import receive
 from ringtrace.intake.schema import json_schema, parse_report
-from tests.conftest import SHARED
 from tests.factories import report
+
+ROOT = Path(__file__).resolve().parents[1]
+# The contract other tools rely on, kept in the repository (docs/spec/) so a clone stands
+# alone; the shared original beside a development checkout must say the same.
+SPEC = ROOT / "docs" / "spec" / "report-v1.md"
+SHARED_SPEC = ROOT.parent / "shared" / "spec" / "report-v1.md"
+
+
+def test_the_repository_copy_of_the_spec_is_the_shared_contract() -> None:
+    if not SHARED_SPEC.exists():
+        pytest.skip(f"no shared spec at {SHARED_SPEC} (a clone on its own): nothing to compare")
+    assert SPEC.read_text() == SHARED_SPEC.read_text(), "docs/spec/report-v1.md is out of date"
 
 
 def spec_example() -> dict[str, object]:
-    text = (SHARED / "spec" / "report-v1.md").read_text()
+    text = SPEC.read_text()
     block = re.search(r"## Example\n```json\n(.*?)```", text, re.S)
     assert block, "the spec's example block moved"
     return json.loads(block.group(1))  # type: ignore[no-any-return]
