@@ -1,4 +1,4 @@
-"""The report-v1 interchange format (docs/spec/report-v1.md, a copy of the shared contract) as validated models.
+"""The report-v1 interchange format (docs/spec/report-v1.md) as validated models.
 
 The models accept every document the spec describes. Unknown fields are kept (the spec
 allows optional additions), so a document is stored exactly as it was sent.
