@@ -92,7 +92,7 @@ def test_oversized_report_is_refused(sqlite_settings: Settings) -> None:
     with TestClient(create_app(small)) as c:
         res = c.post("/api/reports", json=report(narrative="x" * 500),
                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-    assert res.status_code == 422
+    assert res.status_code == 413  # refused as soon as the body passes the limit
     assert "larger than 200 bytes" in res.json()["error"]["message"]
 
 
