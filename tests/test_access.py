@@ -225,3 +225,108 @@ def test_totp_and_throttle(world: tuple[Settings, dict[str, Any]]) -> None:
         for _ in range(10):
             _login(client, "nobody", "not the password")
         assert _login(client, "nobody", "not the password").status_code == 429
+
+
+# -- decisions touch every object they change; lookups are no oracle ------------------------
+
+
+def _add_hidden_ring(settings: Settings) -> dict[str, int]:
+    """Two agency-b reports linked to each other only (agency-a has no report in their ring)."""
+    store = Store.open(settings)
+    docs = [
+        report(source="agency-b", external_id=f"B-HID-{n}", tlp="amber",
+               narrative=f"NARR-HID-{n}", offender_identifiers=[{"type": "telegram",
+                                                                 "value": "@hidden_ring_b"}])
+        for n in (1, 2)
+    ]  # fmt: skip
+    import_lines(store, [line(d) for d in docs])
+    ids = {d["external_id"]: store.report_id(ReportRef("agency-b", d["external_id"])) for d in docs}
+    store.close()
+    return ids
+
+
+def test_a_cut_needs_every_holder_of_the_key_in_view(
+    world: tuple[Settings, dict[str, Any]],
+) -> None:
+    settings, meta = world
+    hidden = _add_hidden_ring(settings)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        a = {"Authorization": f"Bearer {meta['tokens'][('analyst', 'agency-a')]}"}
+        cid = client.get("/api/clusters", headers=a).json()["clusters"][0]["id"]
+        # A key only another agency's hidden ring holds, cut through a ring agency-a sees.
+        form = {"key": "telegram|hidden_ring_b", "reason": "trying to split another ring"}
+        cut = client.post(f"/console/clusters/{cid}/cut", headers=a, data=form,
+                          follow_redirects=False)  # fmt: skip
+        assert cut.status_code == 404, cut.text
+        # A key of agency-a's ring that AMBER+STRICT reports of agency-b also hold: agency-a
+        # may not see those reports' indicators, so it may not change them.
+        form = {"key": f"phone|{SHARED_PHONE}", "reason": "splitting with withheld holders"}
+        cut = client.post(f"/console/clusters/{cid}/cut", headers=a, data=form,
+                          follow_redirects=False)  # fmt: skip
+        assert cut.status_code == 403, cut.text
+    store = Store.open(settings)
+    try:
+        assert store.report(hidden["B-HID-1"]).summary.cluster_id == (
+            store.report(hidden["B-HID-2"]).summary.cluster_id
+        )
+        assert store.report(hidden["B-HID-1"]).summary.cluster_size == 2
+        assert not [e for e in store.audit_entries() if e.action == "cluster.split"]
+    finally:
+        store.close()
+
+
+def test_unrelated_needs_both_reports_indicators(world: tuple[Settings, dict[str, Any]]) -> None:
+    settings, meta = world
+    docs = meta["docs"]
+    strict = next(e for e, d in docs.items() if d["tlp"] == "amber+strict")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        a = {"Authorization": f"Bearer {meta['tokens'][('analyst', 'agency-a')]}"}
+        cid = client.get("/api/clusters", headers=a).json()["clusters"][0]["id"]
+        form = {"report_a": str(meta["ids"]["A-1"]), "report_b": str(meta["ids"][strict]),
+                "reason": "they only look alike"}  # fmt: skip
+        r = client.post(f"/console/clusters/{cid}/unrelated", headers=a, data=form,
+                        follow_redirects=False)  # fmt: skip
+        assert r.status_code == 403, r.text
+
+
+def test_a_reference_lookup_is_no_existence_oracle(
+    world: tuple[Settings, dict[str, Any]],
+) -> None:
+    settings, meta = world
+    _add_hidden_ring(settings)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        a = {"Authorization": f"Bearer {meta['tokens'][('victim_support', 'agency-a')]}"}
+        lookup = "/console/report"
+        hid = {"source": "agency-b", "external_id": "B-HID-1"}
+        nope = {"source": "agency-b", "external_id": "B-NOPE-1"}
+        exists = client.get(lookup, params=hid, headers=a, follow_redirects=False)
+        absent = client.get(lookup, params=nope, headers=a, follow_redirects=False)
+        assert exists.status_code == absent.status_code == 404
+        # The same answer, but for the reference echoed back.
+        assert exists.text.replace("B-HID-1", "X") == absent.text.replace("B-NOPE-1", "X")
+        own = client.get("/console/report", params={"source": "agency-a", "external_id": "A-1"},
+                         headers=a, follow_redirects=False)  # fmt: skip
+        assert own.status_code == 303
+
+
+def test_audit_and_assignment_stay_within_the_agency(
+    world: tuple[Settings, dict[str, Any]],
+) -> None:
+    settings, meta = world
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        b_sup = {"Authorization": f"Bearer {meta['tokens'][('supervisor', 'agency-b')]}"}
+        page = client.get("/console/audit", headers=b_sup).text
+        assert "agency-b/B-0" in page and "agency-a/A-1" not in page
+        home_admin = {"Authorization": f"Bearer {meta['tokens'][('admin', 'agency-a')]}"}
+        everything = client.get("/console/audit", headers=home_admin).text
+        assert "agency-a/A-1" in everything and "agency-b/B-0" in everything
+        a_sup = {"Authorization": f"Bearer {meta['tokens'][('supervisor', 'agency-a')]}"}
+        rid = meta["ids"]["A-1"]
+        other = client.post(f"/console/triage/{rid}", headers=a_sup,
+                            data={"action": "assign", "assignee": "analyst@agency-b"},
+                            follow_redirects=False)  # fmt: skip
+        assert other.status_code == 404
+        own = client.post(f"/console/triage/{rid}", headers=a_sup,
+                          data={"action": "assign", "assignee": "analyst@agency-a"},
+                          follow_redirects=False)  # fmt: skip
+        assert own.status_code == 303

@@ -88,6 +88,16 @@ def add_user(
     return secret
 
 
+def agency_of_user(conn: Connection, username: str) -> str | None:
+    """The agency code of a user, or None if there is no such user."""
+    row = conn.execute(
+        select(agencies.c.code)
+        .join(users, users.c.agency_id == agencies.c.id)
+        .where(users.c.username == username)
+    ).first()
+    return str(row[0]) if row else None
+
+
 def user_exists(conn: Connection, username: str) -> bool:
     return conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None
 

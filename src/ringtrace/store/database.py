@@ -1106,6 +1106,12 @@ class Store:
         with self._connect() as conn:
             return accounts.agency_codes(conn)
 
+    def agency_of_user(self, username: str) -> str | None:
+        from ringtrace.access import accounts
+
+        with self._connect() as conn:
+            return accounts.agency_of_user(conn, username)
+
     def add_user(
         self,
         username: str,

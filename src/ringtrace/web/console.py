@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ringtrace.access import guards
 from ringtrace.access.policy import Principal, View, redact_document
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import NotFound
@@ -101,6 +102,7 @@ def triage_update(
         store.set_triage(report_id, status="in_progress", assignee=who.username, actor=who.actor)
     elif action == "assign":
         require(request, "triage.assign")
+        guards.authorise_assignee(sharing(request, who), assignee)
         store.set_triage(report_id, assignee=assignee, actor=who.actor)
     elif action in ("done", "new", "in_progress"):
         store.set_triage(report_id, status=action, actor=who.actor)
@@ -232,10 +234,10 @@ def cluster_cut(
     """Stop a key from linking (an analyst's decision, audited, kept through rebuilds)."""
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
-    if not sharing(request, who).cluster_visible(cluster_id):
-        raise NotFound(f"no cluster {cluster_id}")
     key_type, _, key_value = key.partition("|")
-    _store(request).cut(LinkKey(key_type, key_value), reason=reason, actor=who.actor)
+    link_key = LinkKey(key_type, key_value)
+    guards.authorise_cut(sharing(request, who), cluster_id, link_key)
+    _store(request).cut(link_key, reason=reason, actor=who.actor)
     return RedirectResponse(f"/console/clusters/{cluster_id}", status_code=303)
 
 
@@ -251,9 +253,7 @@ def cluster_unrelated(
     """Mark two reports as unrelated: the keys they share directly stop linking (audited)."""
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
-    sh = sharing(request, who)
-    if sh.view(report_a) < View.EXISTS or sh.view(report_b) < View.EXISTS:
-        raise NotFound("no such report")
+    guards.authorise_unrelated(sharing(request, who), report_a, report_b)
     store = _store(request)
     refs = store.refs([report_a, report_b])
     store.unrelated(refs[report_a], refs[report_b], reason=reason, actor=who.actor)
@@ -284,8 +284,8 @@ def report_page(request: Request, report_id: int) -> Response:
 
 @router.get("/report", response_class=HTMLResponse)
 def report_by_ref(request: Request, source: str = "", external_id: str = "") -> Response:
-    require(request, "reports.read")
-    rid = _store(request).report_id(ReportRef(source, external_id))
+    who = require(request, "reports.read")
+    rid = guards.lookup_report(sharing(request, who), ReportRef(source, external_id))
     return RedirectResponse(f"/console/reports/{rid}", status_code=303)
 
 
@@ -293,5 +293,6 @@ def report_by_ref(request: Request, source: str = "", external_id: str = "") -> 
 def audit_page(request: Request, subject: str | None = None) -> Response:
     who = require(request, "audit.read")
     entries = _store(request).audit_entries([subject] if subject else None)
+    entries = guards.visible_audit(sharing(request, who), entries)
     return _render(request, "audit.html", who, entries=list(reversed(entries))[:500],
                    subject=subject)  # fmt: skip
