@@ -19,6 +19,7 @@ from starlette.requests import Request
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web.app import create_app
+from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.limits import ClientAddress
 from ringtrace.web.public import PostLimiter
 from tests.factories import report
@@ -266,6 +267,8 @@ def test_guessing_slows_the_guesser_not_the_real_user(
 ) -> None:
     settings, meta = world
     app = create_app(settings)
+    now = [1000.0]  # the throttle's clock, moved by hand: no test depends on its own speed
+    app.state.login_throttle = LoginThrottle(clock=lambda: now[0])
     with (
         TestClient(app, client=("203.0.113.66", 1)) as attacker,
         TestClient(app, client=("198.51.100.7", 1)) as user,
@@ -276,6 +279,10 @@ def test_guessing_slows_the_guesser_not_the_real_user(
         # One address guessing: after a few failures it has to wait, and waits longer.
         codes = [_login(attacker, "writer", f"guess-{n}") for n in range(8)]
         assert codes[:5] == [401] * 5 and 429 in codes[5:], codes
+        now[0] += 1  # the first waits are short: one more try is allowed, and fails
+        assert _login(attacker, "writer", "guess-again") == 401
+        assert _login(attacker, "writer", PASSWORD) == 429  # now it waits longer
+        now[0] += 3600  # an hour later the window has passed
         # Spraying from many addresses (the pair and source limits never trip).
         for n in range(30):
             with TestClient(app, client=(f"192.0.2.{n}", 1)) as bot:

@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -45,8 +46,10 @@ class LoginThrottle:
         user_limit: int = 20,
         window_s: float = 900.0,
         max_delay_s: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limits = {"pair": pair_limit, "source": source_limit, "user": user_limit}
+        self.clock = clock
         self.window_s, self.max_delay_s = window_s, max_delay_s
         self._fails: dict[str, deque[float]] = defaultdict(deque)
         self._devices: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=20))
@@ -74,7 +77,7 @@ class LoginThrottle:
         self, user: str, source: str, *, second_factor: bool = False, device: str | None = None
     ) -> float:
         """Seconds before this attempt may be tried (0: go on)."""
-        now = time.monotonic()
+        now = self.clock()
         keys = self._keys(user, source)
         with self._lock:
             waits = [self._wait(keys[k], self.limits[k], now) for k in ("pair", "source")]
@@ -86,7 +89,7 @@ class LoginThrottle:
         return max(waits)
 
     def failed(self, user: str, source: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             for key in self._keys(user, source).values():
                 self._recent(key, now).append(now)
