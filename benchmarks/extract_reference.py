@@ -24,29 +24,15 @@ import logging
 from pathlib import Path
 
 from ringtrace.indicators import extract_text
-from ringtrace.indicators.evaluation import IOC_FINDER_TYPES, Scores, ioc_finder_expected
+from ringtrace.indicators.evaluation import Scores, score_ioc_finder_cases
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 def ioc_finder_cases() -> Scores:
-    scores = Scores()
-    for line in (DATA / "ioc-finder-cases" / "cases.jsonl").read_text().splitlines():
-        case = json.loads(line)
-        required, equivalents = ioc_finder_expected(case["expected"])
-        types = set(IOC_FINDER_TYPES.values())
-        opts = case["options"]
-        if (
-            opts.get("parse_domain_from_url") is False
-            or opts.get("parse_domain_from_email_address") is False
-        ):
-            types.discard("domain")
-        got = {
-            equivalents.get((i.type, i.value), (i.type, i.value))
-            for i in extract_text(case["text"])
-        }
-        scores.add(case["id"], required, got, types)
-    return scores
+    return score_ioc_finder_cases(
+        (DATA / "ioc-finder-cases" / "cases.jsonl").read_text().splitlines()
+    )
 
 
 def _wallets_ringtrace(text: str) -> set[str]:

@@ -9,30 +9,15 @@ import pytest
 
 from ringtrace.demo.extraction_corpus import generate_corpus
 from ringtrace.indicators import extract_text
-from ringtrace.indicators.evaluation import IOC_FINDER_TYPES, Scores, ioc_finder_expected
+from ringtrace.indicators.evaluation import Scores, score_ioc_finder_cases
 from tests.conftest import DATA, OUTPUT
 
 HERE = Path(__file__).parent
 
 
 def ioc_finder_scores() -> Scores:
-    scores = Scores()
-    for line in (DATA / "ioc-finder-cases" / "cases.jsonl").read_text().splitlines():
-        case = json.loads(line)
-        required, equivalents = ioc_finder_expected(case["expected"])
-        types = set(IOC_FINDER_TYPES.values())
-        opts = case["options"]
-        if (
-            opts.get("parse_domain_from_url") is False
-            or opts.get("parse_domain_from_email_address") is False
-        ):
-            types.discard("domain")  # ioc-finder was asked not to report these
-        got = {
-            equivalents.get((i.type, i.value), (i.type, i.value))
-            for i in extract_text(case["text"])
-        }
-        scores.add(case["id"], required, got, types)
-    return scores
+    cases = (DATA / "ioc-finder-cases" / "cases.jsonl").read_text().splitlines()
+    return score_ioc_finder_cases(cases)
 
 
 def test_ioc_finder_cases_agree_except_documented_differences() -> None:

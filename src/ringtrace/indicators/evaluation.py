@@ -131,3 +131,29 @@ def ioc_finder_expected(expected: Mapping[str, list[str]]) -> tuple[set[Label], 
             if norm.startswith(u):
                 equivalents[("url", norm)] = ("url", u)
     return required, equivalents
+
+
+def score_ioc_finder_cases(lines: Iterable[str]) -> Scores:
+    """ringtrace's extraction graded against ioc-finder's public test cases (JSON Lines:
+    ``text``, ``expected`` and ``options`` per case; tests/data/ioc-finder-cases)."""
+    import json
+
+    from ringtrace.indicators.report import extract_text
+
+    scores = Scores()
+    for line in lines:
+        case = json.loads(line)
+        required, equivalents = ioc_finder_expected(case["expected"])
+        types = set(IOC_FINDER_TYPES.values())
+        opts = case["options"]
+        if (
+            opts.get("parse_domain_from_url") is False
+            or opts.get("parse_domain_from_email_address") is False
+        ):
+            types.discard("domain")  # ioc-finder was asked not to report these
+        got = {
+            equivalents.get((i.type, i.value), (i.type, i.value))
+            for i in extract_text(case["text"])
+        }
+        scores.add(case["id"], required, got, types)
+    return scores
