@@ -1034,6 +1034,27 @@ class Store:
         with self._connect() as conn:
             return accounts.agency_codes(conn)
 
+    def staffed_agencies(self) -> set[str]:
+        from ringtrace.access import accounts
+
+        with self._connect() as conn:
+            return accounts.staffed_agencies(conn)
+
+    def alert_crisis(self, agency: str, report_id: int, cluster_id: int) -> None:
+        """Alert the people of ``agency`` that an urgent report arrived (dashboard, email)."""
+        from ringtrace.access import accounts
+        from ringtrace.access import alerts as alert_store
+
+        with self._write() as conn:
+            agency_id = accounts.ensure_agency(conn, agency)
+            mails = alert_store.on_crisis_report(conn, agency_id, cluster_id, report_id,
+                                                 self.public_url)  # fmt: skip
+        for to, subject, body in mails if self.notifier is not None else []:
+            try:
+                self.notifier(to, subject, body)  # type: ignore[misc]
+            except OSError as e:  # the alert stays on the dashboard either way
+                log.warning("alert email not sent (%s)", type(e).__name__)
+
     def add_user(
         self,
         username: str,
@@ -1126,7 +1147,7 @@ class Store:
         out = []
         for rid in sorted(own_reports):
             status, assignee = state.get(rid, ("new", None))
-            if status == "done" and not include_done:
+            if status in ("done", "referred") and not include_done:
                 continue
             d = self.report(rid)
             if d.withdrawn:
@@ -1142,6 +1163,13 @@ class Store:
             })  # fmt: skip
         out.sort(key=_urgency_order)
         return out
+
+    def triage_status(self, report_id: int) -> str:
+        """Where one report stands in its agency's triage ("new" until someone acts)."""
+        from ringtrace.store import triage as triage_store
+
+        with self._connect() as conn:
+            return triage_store.status_of(conn, report_id)
 
     def set_triage(
         self,
@@ -1201,14 +1229,20 @@ class Store:
         with self._write() as conn:
             alert_store.mark_seen(conn, user_id)
 
-    def create_followup(self, report_id: int) -> str:
-        """A follow-up code for the reporter, shown once; only its SHA-256 is stored."""
+    def create_followup(self, report_id: int, *, replace: bool = False) -> str:
+        """A follow-up code for the reporter, shown once; only its SHA-256 is stored.
+        ``replace``: a new code for a report whose first one never reached the reporter (the
+        page showing it was cancelled by a second submit of the same form)."""
         import secrets
 
         from ringtrace.store.tables import followups
 
         code = "-".join(secrets.token_hex(3).upper() for _ in range(4))
         with self._write() as conn:
+            if replace:
+                conn.execute(update(followups).where(followups.c.report_id == report_id)
+                             .values(code_hash=hashlib.sha256(code.encode()).hexdigest()))  # fmt: skip
+                return code
             conn.execute(insert(followups).values(
                 report_id=report_id, code_hash=hashlib.sha256(code.encode()).hexdigest(),
                 created_at=datetime.now(UTC), additions=0,

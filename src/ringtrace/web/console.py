@@ -91,7 +91,8 @@ def triage_update(
     assignee: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """take (assign to me), assign (to someone; supervisors), start, done, reopen."""
+    """take (assign to me), assign (to someone; supervisors), start, done, referred (handed
+    to another agency or service; the reporter's status page says so), reopen."""
     request.state.csrf_form = csrf
     who = require(request, "triage.work")
     if report_id not in sharing(request, who).own_reports:
@@ -102,7 +103,7 @@ def triage_update(
     elif action == "assign":
         require(request, "triage.assign")
         store.set_triage(report_id, assignee=assignee, actor=who.actor)
-    elif action in ("done", "new", "in_progress"):
+    elif action in ("done", "new", "in_progress", "referred"):
         store.set_triage(report_id, status=action, actor=who.actor)
     else:
         raise NotFound(f"no action {action}")
