@@ -46,8 +46,8 @@ def test_urgency_reasons_and_order() -> None:
     assert minor.crisis and "the reporter is under 18" in minor.reasons
     threat = {**base, "messages": [{"from": "offender", "text": "Pay within 24 hours or else"}]}
     deadline = assess(threat, in_ring=True, received_at=NOW, now=NOW)
-    # A deadline within hours ranks with a minor's report, and raises an alert.
-    assert deadline.score == 100 + 40 + 20 and deadline.alert and not deadline.crisis
+    # A deadline within hours counts more than a later one, and raises an alert.
+    assert deadline.score == 50 + 40 + 20 and deadline.alert and not deadline.crisis
     later = {**base, "messages": [{"from": "offender", "text": "Last chance, pay"}]}
     assert assess(later, in_ring=True, received_at=NOW, now=NOW).score == 30 + 40 + 20
     assert deadline_phrases("24小時內轉帳") and not deadline_phrases("hello")

@@ -1678,8 +1678,9 @@ class Store:
         return out
 
 
-def _urgency_order(r: dict[str, Any]) -> tuple[int, float, int]:
-    return (-int(r["score"]), -float(r["received_at"].timestamp()), int(r["id"]))
+def _urgency_order(r: dict[str, Any]) -> tuple[bool, int, float, int]:
+    # Under 18 or self-harm first, whatever else scores: a person may be in danger.
+    return (not r["crisis"], -int(r["score"]), -float(r["received_at"].timestamp()), int(r["id"]))
 
 
 def _apply_policy(found: Sequence[Indicator], cuts: dict[LinkKey, str]) -> None:

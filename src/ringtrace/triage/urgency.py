@@ -2,9 +2,10 @@
 
 Points (docs/access.md): the reporter is under 18 (+100); the victim's own words show a risk
 of self-harm (+100, phrase lists per language in phrases.json); the offender set a deadline
-within hours (+100) or another deadline (+30); the report joined a known ring (+40); and
-recency (+20 today, falling by 2 a day). Under 18, self-harm and a deadline within hours
-each put a report above every report without one, and raise an alert when it arrives.
+within hours (+50) or another deadline (+30); the report joined a known ring (+40); and
+recency (+20 today, falling by 2 a day). Reports of someone under 18 or at risk of
+self-harm come before all others; they and a deadline within hours raise an alert when a
+report arrives from the public page.
 The order is for people to read the most urgent first; nothing is decided automatically.
 """
 
@@ -72,7 +73,7 @@ def assess(
     within_hours = deadline_hours_phrases(threats)
     deadline = deadline_phrases(threats)
     if within_hours:
-        score += 100
+        score += 50
         reasons.append(f"the threat sets a deadline within hours ({within_hours[0]})")
     elif deadline:
         score += 30
