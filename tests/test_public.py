@@ -49,9 +49,9 @@ def test_every_public_text_is_translated_in_every_language() -> None:
         used |= {m.group(2) for m in re.finditer(r"""_\(\s*(["'])(.*?)\1""", text)}
     code = resources.files("ringtrace.web").joinpath("public.py").read_text(encoding="utf-8")
     used |= {m.group(2) for m in re.finditer(r"""_\(\s*(["'])(.*?)\1""", code)}
-    from ringtrace.web.public import COUNTRIES, METHODS
+    from ringtrace.web.public import _TAKES, COUNTRIES, METHODS
 
-    used |= {n for _, n in COUNTRIES} | {n for _, n in METHODS}
+    used |= {n for _, n in COUNTRIES} | {n for _, n in METHODS} | set(_TAKES.values())
     assert len(used) > 80
     for lang in ("zh-Hant", "zh-Hans", "ms"):
         catalogue = i18n.msgids(lang)
@@ -417,3 +417,29 @@ def test_abuse_resistance(client: TestClient, sqlite_settings: Settings) -> None
         client.post("/report", data={"csrf": csrf, "narrative": "n"}).status_code for _ in range(3)
     ]
     assert codes == [200, 200, 429]
+
+
+def test_app_help_says_what_the_app_asked_for_in_the_reporters_language(
+    client: TestClient,
+) -> None:
+    from ringtrace.web.public import _app_takes
+
+    class Analysed:
+        def apk_analyses(self, report_id: int) -> list[dict[str, object]]:
+            perms = ["android.permission.READ_SMS", "android.permission.READ_CONTACTS",
+                     "android.permission.INTERNET", "android.permission.RECEIVE_SMS"]  # fmt: skip
+            return [{"result": {"permissions": [{"name": p} for p in perms]}}]
+
+    i18n.activate("ms")
+    assert _app_takes(Analysed(), [1]) == ["senarai kenalan anda", "mesej teks anda"]  # type: ignore[arg-type]
+    i18n.activate("en")
+    # An app link given: the help to remove the app is open on the receipt, and a message
+    # for the person's contacts is ready in their language.
+    receipt = client.post(
+        "/report",
+        data={**_form(client, "/?lang=zh-Hans"), "lang": "zh-Hans", "app_link": "chat-priv.top"},
+    )
+    assert re.search(r'<details open>\s*<summary id="app-title">', receipt.text)
+    assert "可能有人会发送关于我的信息或图像给你" in receipt.text
+    plain = client.post("/report", data={**_form(client), "narrative": "no app"})
+    assert re.search(r"<details>\s*<summary", plain.text)

@@ -492,6 +492,40 @@ def _again(request: Request, source: str, rid: int, external_id: str) -> Respons
     return resp
 
 
+# What an Android permission lets an app take, in the words the receipt uses.
+_TAKES: dict[str, str] = {
+    "android.permission.READ_CONTACTS": "your contact list",
+    "android.permission.READ_SMS": "your text messages",
+    "android.permission.RECEIVE_SMS": "your text messages",
+    "android.permission.READ_CALL_LOG": "your call history",
+    "android.permission.READ_EXTERNAL_STORAGE": "your photos, videos and files",
+    "android.permission.READ_MEDIA_IMAGES": "your photos, videos and files",
+    "android.permission.READ_MEDIA_VIDEO": "your photos, videos and files",
+    "android.permission.ACCESS_FINE_LOCATION": "where you are",
+    "android.permission.ACCESS_COARSE_LOCATION": "where you are",
+    "android.permission.RECORD_AUDIO": "your microphone",
+    "android.permission.CAMERA": "your camera",
+    "android.permission.BIND_ACCESSIBILITY_SERVICE": "what is on your screen",
+    "android.permission.BIND_DEVICE_ADMIN": "control of your phone (harder to remove)",
+}
+
+
+def _app_takes(store: Store, report_ids: list[int]) -> list[str]:
+    """What the apps sent with a report (and its additions) asked to take, once analysed:
+    translated, in a stable order, each once."""
+    _ = i18n.gettext_
+    wanted: list[str] = []
+    for rid in report_ids:
+        for analysis in store.apk_analyses(rid):
+            result = analysis.get("result") or {}
+            for perm in result.get("permissions", []) if isinstance(result, dict) else []:
+                what = _TAKES.get(str(perm.get("name")) if isinstance(perm, dict) else "")
+                if what and what not in wanted:
+                    wanted.append(what)
+    order = list(dict.fromkeys(_TAKES.values()))
+    return [_(w) for w in sorted(wanted, key=order.index)]
+
+
 def _report_help(store: Store, rid: int) -> dict[str, Any]:
     """What a receipt or status page says about one report: crisis help, the app, the photos
     fingerprinted and the files received."""
@@ -501,10 +535,19 @@ def _report_help(store: Store, rid: int) -> dict[str, Any]:
     urgency = assess(doc, in_ring=False, received_at=detail.summary.received_at)
     files = [a for a in doc.get("attachments", []) if isinstance(a, dict)]
     app = any(str(a.get("filename", "")).lower().endswith(".apk") for a in files)
+    ref = detail.summary.ref
+    ids = [rid]
+    for n in range(1, store.followup_additions(rid) + 1):
+        try:
+            ids.append(store.report_id(ReportRef(ref.source, f"{ref.external_id}-A{n}")))
+        except NotFound:
+            continue
+    takes = _app_takes(store, ids)
     return {
+        "takes": takes,
         "crisis": urgency.crisis,
         "country": str(reporter.get("country") or "") if isinstance(reporter, dict) else "",
-        "app": app,
+        "app": app or bool(takes),
         "files": len(files),
         "media": store.media_for_report(rid),
     }
@@ -528,6 +571,7 @@ def receipt(request: Request) -> Response:
         lure=about["media"]["lure"],
         files=about["files"],
         app=about["app"] or bool(held.get("app")),
+        takes=about["takes"],
         show_crisis=about["crisis"],
         crisis_country=about["country"],
     )
@@ -630,6 +674,7 @@ def status_page(request: Request, note: str = "") -> Response:
         report=_stage(store, source, ref, rid),
         notice=notices.get(note),
         app=about["app"],
+        takes=about["takes"],
         show_crisis=about["crisis"],
         crisis_country=about["country"],
     )
