@@ -336,7 +336,13 @@ def _serve(
     from ringtrace.web.app import create_app
 
     check_bind(host)
-    _open(settings).close()  # fail here, clearly, if the database is not ready
+    store = _open(settings)  # fail here, clearly, if the database is not ready
+    from ringtrace.access.routing import Routing, unstaffed
+
+    routes = Routing(settings.public_routes, settings.intake_agency)
+    for problem in unstaffed(routes, store.staffed_agencies()):
+        typer.echo(f"warning: {problem} (docs/access.md)", err=True)
+    store.close()
     typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/)"
                + (f" with {workers} worker processes" if workers > 1 else ""))  # fmt: skip
     from ringtrace.logs import uvicorn_config

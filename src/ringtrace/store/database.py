@@ -1158,7 +1158,7 @@ class Store:
             out.append({
                 "id": rid, "ref": s.ref, "received_at": s.received_at, "country": s.country,
                 "cluster_id": s.cluster_id if in_ring else None, "cluster_size": s.cluster_size,
-                "score": u.score, "reasons": u.reasons, "crisis": u.crisis,
+                "score": u.score, "reasons": u.reasons, "crisis": u.crisis, "alert": u.alert,
                 "status": status, "assignee": assignee,
             })  # fmt: skip
         out.sort(key=_urgency_order)

@@ -63,7 +63,8 @@ def dashboard(request: Request) -> Response:
     alerts = store.alerts_for(who.user_id)
     return _render(request, "dashboard.html", who, per_week=per_week,
                    max_week=max([n for _, n in per_week] or [1]), rings=rings[:10],
-                   urgent=urgent[:10], open_count=len(queue), alerts=alerts)  # fmt: skip
+                   urgent=urgent[:10], open_count=len(queue), alerts=alerts,
+                   urgent_ids={q["id"] for q in queue if q["alert"]})  # fmt: skip
 
 
 @router.post("/alerts/seen")
