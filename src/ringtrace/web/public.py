@@ -11,6 +11,7 @@ instance's key ring, HttpOnly and SameSite=Strict, and is never logged.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -29,7 +31,7 @@ from ringtrace.access.routing import Routing
 from ringtrace.domain.models import ReportRef
 from ringtrace.errors import InvalidReport, NotFound, RingtraceError
 from ringtrace.ingest import ingest
-from ringtrace.intake.received import receive
+from ringtrace.intake.received import Received, receive
 from ringtrace.store import Store
 from ringtrace.store.apk import brings_apk
 from ringtrace.triage import crisis_lines
@@ -392,9 +394,13 @@ async def submit(
 ) -> Response:
     _begin(request, lang)
     _ = i18n.gettext_
-    stop = _guard(request, csrf)
-    if stop is not None:
+    if (stop := _guard(request, csrf)) is not None:
         return stop
+    told = _Told(
+        narrative, age_band, country if country in {c for c, _n in COUNTRIES if c} else "",
+        platform, identifiers, messages, demanded, paid, currency, method, account, app_link,
+        contact, consent_contact == "1", consent_share == "1", consent_linked == "1",
+    )  # fmt: skip
 
     def refuse(message: str) -> Response:
         return _page(request, "index.html", 422, error=f"{_('A file was not accepted:')} {message}",
@@ -402,12 +408,9 @@ async def submit(
 
     # The same form sent twice is one report: its id comes from the form's token.
     if re.fullmatch(r"[A-Za-z0-9_\-]{16,64}", submission or ""):
-        import hashlib
-
         external_id = "WEB-" + hashlib.sha256(submission.encode()).hexdigest()[:12].upper()
     else:
         external_id = "WEB-" + secrets.token_hex(6).upper()
-    country = country if country in {c for c, _n in COUNTRIES if c} else ""
     with _SUBMITTING_GUARD:
         lock = _SUBMITTING[external_id]
     with lock:
@@ -418,65 +421,97 @@ async def submit(
             try:
                 hashes = _fingerprints(media_hashes)
                 files = await _attachments(request, evidence or [])
-            except InvalidReport as e:
-                return refuse(e.message)
-            except ValueError:
-                return refuse("media")
-            agency = _route(request, country)
-            reporter: dict[str, Any] = {"language": i18n.current()}
-            if country:
-                reporter["country"] = country
-            if age_band in AGE_BANDS:
-                reporter["age_band"] = age_band
-            if contact.strip():
-                reporter["contact"] = contact.strip()[:500]
-            reporter["consent_contact"] = consent_contact == "1"
-            reporter["consent_share"] = consent_share == "1"
-            reporter["consent_status_linked"] = consent_linked == "1"
-            idents = [_identifier(ln) for ln in identifiers.splitlines() if ln.strip()]
-            if app_link.strip():
-                idents.append({"type": "other", "value": app_link.strip()})
-            doc: dict[str, Any] = {
-                "format": "ringtrace.report/1",
-                "external_id": external_id,
-                "source": agency,
-                "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "reporter": reporter,
-                "platform_first_contact": platform.strip()[:500] or None,
-                "narrative": narrative.strip() or None,
-                "messages": [{"from": "offender", "text": messages.strip()}]
-                if messages.strip()
-                else [],
-                "offender_identifiers": idents,
-                "payments": _payments(demanded, paid, currency, method, account),
-                "attachments": files,
-                "media_hashes": hashes,
-            }
-            doc = {k: v for k, v in doc.items() if v not in (None, [])}
-            try:
+                agency = _route(request, told.country)
+                doc = told.document(external_id, agency, files, hashes)
                 received = receive(
                     json.dumps(doc, ensure_ascii=False),
                     max_attachment_bytes=request.app.state.settings.max_attachment_bytes,
                 )
             except InvalidReport as e:
-                return refuse(str(e))
-            store = _store(request)
-            result = ingest(store, received, "web-public")
-            if brings_apk(received):
-                request.app.state.jobs.kick()
-            code = store.create_followup(result.report_id)
-            detail = store.report(result.report_id)
-            urgency = assess(detail.document, in_ring=False, received_at=detail.summary.received_at)
-            if urgency.alert:
-                store.alert_crisis(agency, result.report_id, detail.summary.cluster_id or 0)
-            resp = _see("/receipt")
-            _set_sealed(request, resp, RECEIPT_COOKIE, {
-                "source": agency, "ref": external_id, "code": code, "app": bool(app_link.strip()),
-            })  # fmt: skip
-            return resp
+                return refuse(e.message)
+            except ValueError:
+                return refuse("media")
+            return _file(request, received, agency, told)
         finally:
             with _SUBMITTING_GUARD:
                 _SUBMITTING.pop(external_id, None)
+
+
+@dataclass(frozen=True)
+class _Told:
+    """What the person wrote in the report form, as sent."""
+
+    narrative: str
+    age_band: str
+    country: str  # one of COUNTRIES, or ""
+    platform: str
+    identifiers: str
+    messages: str
+    demanded: str
+    paid: str
+    currency: str
+    method: str
+    account: str
+    app_link: str
+    contact: str
+    consent_contact: bool
+    consent_share: bool
+    consent_linked: bool
+
+    def document(
+        self, external_id: str, agency: str, files: list[dict[str, Any]], hashes: list[Any]
+    ) -> dict[str, Any]:
+        """The report-v1 document (plus ``media_hashes``), owned by ``agency``."""
+        reporter: dict[str, Any] = {"language": i18n.current()}
+        if self.country:
+            reporter["country"] = self.country
+        if self.age_band in AGE_BANDS:
+            reporter["age_band"] = self.age_band
+        if self.contact.strip():
+            reporter["contact"] = self.contact.strip()[:500]
+        reporter["consent_contact"] = self.consent_contact
+        reporter["consent_share"] = self.consent_share
+        reporter["consent_status_linked"] = self.consent_linked
+        idents = [_identifier(ln) for ln in self.identifiers.splitlines() if ln.strip()]
+        if self.app_link.strip():
+            idents.append({"type": "other", "value": self.app_link.strip()})
+        said = self.messages.strip()
+        doc: dict[str, Any] = {
+            "format": "ringtrace.report/1",
+            "external_id": external_id,
+            "source": agency,
+            "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reporter": reporter,
+            "platform_first_contact": self.platform.strip()[:500] or None,
+            "narrative": self.narrative.strip() or None,
+            "messages": [{"from": "offender", "text": said}] if said else [],
+            "offender_identifiers": idents,
+            "payments": _payments(
+                self.demanded, self.paid, self.currency, self.method, self.account
+            ),
+            "attachments": files,
+            "media_hashes": hashes,
+        }
+        return {k: v for k, v in doc.items() if v not in (None, [])}
+
+
+def _file(request: Request, received: Received, agency: str, told: _Told) -> Response:
+    """Store the report, alert the agency when it is urgent, and redirect to its receipt."""
+    store = _store(request)
+    result = ingest(store, received, "web-public")
+    if brings_apk(received):
+        request.app.state.jobs.kick()
+    code = store.create_followup(result.report_id)
+    detail = store.report(result.report_id)
+    urgency = assess(detail.document, in_ring=False, received_at=detail.summary.received_at)
+    if urgency.alert:
+        store.alert_crisis(agency, result.report_id, detail.summary.cluster_id or 0)
+    resp = _see("/receipt")
+    _set_sealed(request, resp, RECEIPT_COOKIE, {
+        "source": agency, "ref": received.doc.external_id, "code": code,
+        "app": bool(told.app_link.strip()),
+    })  # fmt: skip
+    return resp
 
 
 def _again(request: Request, source: str, rid: int, external_id: str) -> Response:
