@@ -292,6 +292,8 @@ def test_crisis_help_appears_while_typing(served: tuple[str, str], browser: Any,
     assert page.locator("#crisis").is_hidden()
     page.locator("#narrative").press_sequentially(CRISIS_WORDS[lang])
     page.wait_for_selector("#crisis", state="visible")
+    # Said where they are typing too (the help itself may be above the screen).
+    assert page.locator("#crisis-nudge").is_visible()
     # Without a country: the Hong Kong, Singapore and Malaysia numbers, tappable.
     assert page.locator('.crisis-lines[data-country="HK"] a[href="tel:+85223892222"]').is_visible()
     assert page.locator('.crisis-lines[data-country="MY"]').is_visible()

@@ -50,7 +50,12 @@
     if (!crisis) return;
     var text = (narrative && narrative.value || "").toLowerCase();
     var risk = phrases.some(function (p) { return text.indexOf(p.toLowerCase()) >= 0; });
-    if ((age && age.value === "under-18") || risk) crisis.hidden = false;
+    if ((age && age.value === "under-18") || risk) {
+      crisis.hidden = false;
+      // The help may be above the screen while they type: say so where they are.
+      var nudge = document.getElementById("crisis-nudge");
+      if (nudge) nudge.hidden = false;
+    }
     showLines();
   }
   if (age) age.addEventListener("change", checkCrisis);
