@@ -394,6 +394,7 @@ def test_accessibility_on_every_public_page(served: tuple[str, str], browser: An
     for name, url in pages.items():
         page.goto(url)
         audit(name)
+        _shot(page, f"page-{name}.png")
     # Every step of the form, and the receipt.
     page.goto(f"{site}/?lang=en")
     page.fill("#narrative", "I want to end my life")
