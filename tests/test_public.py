@@ -443,3 +443,22 @@ def test_app_help_says_what_the_app_asked_for_in_the_reporters_language(
     assert "可能有人会发送关于我的信息或图像给你" in receipt.text
     plain = client.post("/report", data={**_form(client), "narrative": "no app"})
     assert re.search(r"<details>\s*<summary", plain.text)
+
+
+def test_the_same_form_sent_at_once_from_several_tabs_is_one_report(
+    client: TestClient, sqlite_settings: Settings
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    form = {**_form(client), "narrative": "sent four times at once"}
+    files = [("evidence", ("chat.txt", b"[12:01] pay now", "text/plain"))]
+
+    def send(_: int) -> int:
+        return client.post("/report", data=form, files=files).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(send, range(4)))
+    assert codes == [200] * 4
+    store = Store.open(sqlite_settings)
+    assert store.count_reports() == 1
+    store.close()

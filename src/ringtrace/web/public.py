@@ -10,7 +10,9 @@ instance's key ring, HttpOnly and SameSite=Strict, and is never logged.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -19,6 +21,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -116,9 +119,29 @@ class PostLimiter:
             return True
 
 
-# One submit at a time per form (a double click, a retry): the second waits and finds the first.
-_SUBMITTING: dict[str, threading.Lock] = defaultdict(threading.Lock)
-_SUBMITTING_GUARD = threading.Lock()
+class _OnePerForm:
+    """One submit at a time per form (a double click, a retry): the second waits, then finds
+    the first. An asyncio lock, since the posts of one process share its event loop (a
+    thread lock held across an ``await`` would stop the loop). Across worker processes the
+    database's unique (source, external_id) is the guard."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._locks.pop(key, None)
+
+
+_SUBMITTING = _OnePerForm()
 
 
 def _store(request: Request) -> Store:
@@ -411,30 +434,24 @@ async def submit(
         external_id = "WEB-" + hashlib.sha256(submission.encode()).hexdigest()[:12].upper()
     else:
         external_id = "WEB-" + secrets.token_hex(6).upper()
-    with _SUBMITTING_GUARD:
-        lock = _SUBMITTING[external_id]
-    with lock:
+    async with _SUBMITTING.hold(external_id):
+        found = _find(request, external_id)
+        if found is not None:
+            return _again(request, *found, external_id)
         try:
-            found = _find(request, external_id)
-            if found is not None:
-                return _again(request, *found, external_id)
-            try:
-                hashes = _fingerprints(media_hashes)
-                files = await _attachments(request, evidence or [])
-                agency = _route(request, told.country)
-                doc = told.document(external_id, agency, files, hashes)
-                received = receive(
-                    json.dumps(doc, ensure_ascii=False),
-                    max_attachment_bytes=request.app.state.settings.max_attachment_bytes,
-                )
-            except InvalidReport as e:
-                return refuse(e.message)
-            except ValueError:
-                return refuse("media")
-            return _file(request, received, agency, told)
-        finally:
-            with _SUBMITTING_GUARD:
-                _SUBMITTING.pop(external_id, None)
+            hashes = _fingerprints(media_hashes)
+            files = await _attachments(request, evidence or [])
+            agency = _route(request, told.country)
+            doc = told.document(external_id, agency, files, hashes)
+            received = receive(
+                json.dumps(doc, ensure_ascii=False),
+                max_attachment_bytes=request.app.state.settings.max_attachment_bytes,
+            )
+        except InvalidReport as e:
+            return refuse(e.message)
+        except ValueError:
+            return refuse("media")
+        return _file(request, received, agency, told)
 
 
 @dataclass(frozen=True)
