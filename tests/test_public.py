@@ -462,3 +462,25 @@ def test_the_same_form_sent_at_once_from_several_tabs_is_one_report(
     store = Store.open(sqlite_settings)
     assert store.count_reports() == 1
     store.close()
+
+
+def test_a_form_filed_meanwhile_by_another_process_gets_its_receipt(
+    client: TestClient, sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ringtrace.web import public
+
+    form = {**_form(client), "narrative": "sent to two workers"}
+    ref, code = _receipt(client.post("/report", data=form).text)
+    real_find = public._find
+    calls: list[int] = []
+
+    def late(request: object, external_id: str) -> object:
+        calls.append(1)  # the first look misses it, as in a worker that has not seen it yet
+        return None if len(calls) == 1 else real_find(request, external_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(public, "_find", late)
+    again = client.post("/report", data=form)
+    assert again.status_code == 200 and _receipt(again.text) == (ref, code)
+    store = Store.open(sqlite_settings)
+    assert store.count_reports() == 1
+    store.close()

@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ringtrace.access.routing import Routing
 from ringtrace.domain.models import ReportRef
-from ringtrace.errors import InvalidReport, NotFound, RingtraceError
+from ringtrace.errors import Conflict, InvalidReport, NotFound, RingtraceError
 from ringtrace.ingest import ingest
 from ringtrace.intake.received import Received, receive
 from ringtrace.store import Store
@@ -123,7 +123,7 @@ class _OnePerForm:
     """One submit at a time per form (a double click, a retry): the second waits, then finds
     the first. An asyncio lock, since the posts of one process share its event loop (a
     thread lock held across an ``await`` would stop the loop). Across worker processes the
-    database's unique (source, external_id) is the guard."""
+    database's unique (source, external_id) is the guard, and the loser shows the receipt."""
 
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
@@ -451,7 +451,14 @@ async def submit(
             return refuse(e.message)
         except ValueError:
             return refuse("media")
-        return _file(request, received, agency, told)
+        try:
+            return _file(request, received, agency, told)
+        except Conflict:
+            # Filed meanwhile by another worker process: that report's receipt.
+            found = _find(request, external_id)
+            if found is None:
+                raise
+            return _again(request, *found, external_id)
 
 
 @dataclass(frozen=True)
@@ -516,6 +523,8 @@ def _file(request: Request, received: Received, agency: str, told: _Told) -> Res
     """Store the report, alert the agency when it is urgent, and redirect to its receipt."""
     store = _store(request)
     result = ingest(store, received, "web-public")
+    if not result.created:  # the same document, stored meanwhile by another process
+        return _again(request, agency, result.report_id, received.doc.external_id)
     if brings_apk(received):
         request.app.state.jobs.kick()
     code = store.create_followup(result.report_id)
