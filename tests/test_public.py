@@ -484,3 +484,34 @@ def test_a_form_filed_meanwhile_by_another_process_gets_its_receipt(
     store = Store.open(sqlite_settings)
     assert store.count_reports() == 1
     store.close()
+
+
+def test_a_fingerprint_can_be_taken_off_the_takedown_list_by_its_reporter_only(
+    client: TestClient, sqlite_settings: Settings
+) -> None:
+    def own(n: int) -> str:
+        fp = [{"algorithm": "pdq", "hash": f"{n:064x}", "quality": 100, "role": "own"}]
+        return json.dumps(fp)
+
+    other = TestClient(client.app, base_url="https://testserver")
+    other.post("/report", data={**_form(other), "media_hashes": own(7)})
+    ref, code = _receipt(
+        client.post("/report", data={**_form(client), "media_hashes": own(9)}).text
+    )
+    assert code
+    store = Store.open(sqlite_settings)
+    entries = {e["reference"]: e for e in store.takedown_entries()}
+    store.close()
+    assert len(entries) == 2
+    csrf = _form(client, "/status")["csrf"]
+    page = client.post("/status", data={"csrf": csrf, "reference": ref, "code": code}).text
+    mine = re.findall(r'name="takedown" value="([^"]+)"', page)
+    assert len(mine) == 1
+    theirs = next(r for r in entries if r not in mine)
+    client.post("/status/fingerprint", data={"csrf": csrf, "takedown": theirs})
+    done = client.post("/status/fingerprint", data={"csrf": csrf, "takedown": mine[0]})
+    assert "taken off the takedown list" in done.text
+    store = Store.open(sqlite_settings)
+    status = {e["reference"]: e["status"] for e in store.takedown_entries()}
+    store.close()
+    assert status[mine[0]] == "withdrawn" and status[theirs] != "withdrawn"

@@ -726,6 +726,7 @@ def status_page(request: Request, note: str = "") -> Response:
     notices = {
         "added": _("Your addition was received."),
         "empty": _("Nothing was added: write a note or choose a file."),
+        "fingerprint": _("That fingerprint was taken off the takedown list."),
     }
     about = _report_help(store, rid)
     return _page(
@@ -734,6 +735,7 @@ def status_page(request: Request, note: str = "") -> Response:
         reference=ref,
         report=_stage(store, source, ref, rid),
         notice=notices.get(note),
+        takedown=about["media"]["takedown"],
         app=about["app"],
         takes=about["takes"],
         show_crisis=about["crisis"],
@@ -842,6 +844,26 @@ async def status_add(
     )
     store.count_followup_addition(rid)
     return _see("/status?note=added")
+
+
+@router.post("/status/fingerprint")
+def status_fingerprint(
+    request: Request,
+    csrf: Annotated[str, Form()] = "",
+    takedown: Annotated[str, Form()] = "",
+) -> Response:
+    """Take one of the reporter's own image fingerprints off the takedown list (final)."""
+    opened = _opened_for_post(request, csrf)
+    if isinstance(opened, Response):
+        return opened
+    _source, _ref, rid, _code = opened
+    store = _store(request)
+    mine = {t["reference"]: t["status"] for t in store.media_for_report(rid)["takedown"]}
+    if mine.get(takedown) not in (None, "withdrawn"):
+        why = "taken off by the reporter with the follow-up code"
+        store.set_takedown_status(takedown, "withdrawn", actor="web-public", reason=why)
+        return _see("/status?note=fingerprint")
+    return _see("/status")
 
 
 @router.post("/status/withdraw", response_class=HTMLResponse)
