@@ -263,6 +263,10 @@ def test_report_follow_up_and_withdraw(
     assert additions.get_attribute("data-count") == "1"
     assert re.search(r"\b1$", additions.inner_text().strip()), additions.inner_text()
     _shot(page, f"{tag}-11-added.png")
+    # Their own image's fingerprint can be taken off the takedown list.
+    page.click("#fingerprints-sent button[type=submit]")
+    page.wait_for_selector("#notice")
+    assert page.locator("#fingerprints-sent button").count() == 0
 
     page.check("#withdraw input[name=confirm]")
     page.click("#withdraw button[type=submit]")

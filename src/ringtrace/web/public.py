@@ -649,7 +649,8 @@ def receipt_file(request: Request) -> Response:
     text = "\n".join([
         _("Your reference:") + f" {held['ref']}",
         _("Your follow-up code:") + f" {held['code']}",
-        _("Follow up on your report") + ": /status",
+        _("Follow up on your report") + ": "
+        + request.app.state.settings.public_url.rstrip("/") + "/status",
         "",
     ])  # fmt: skip
     resp = Response(text.encode("utf-8"), media_type="text/plain; charset=utf-8")
