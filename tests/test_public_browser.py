@@ -326,6 +326,9 @@ def test_back_after_quick_exit_shows_no_page_of_the_site(
             ),
         )
         page.goto(f"{site}/?lang=en")
+        page.fill("#narrative", "he recorded me")
+        page.click("#send")
+        page.wait_for_selector("#code")
         page.goto(f"{site}/status")
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         assert page.locator("#quick-exit").is_visible()  # sticky: in view after scrolling
@@ -340,9 +343,12 @@ def test_back_after_quick_exit_shows_no_page_of_the_site(
             page.go_back()
             page.wait_for_url(lambda url: not url.startswith(site))
             assert "Report sextortion" not in page.content()
-        # Coming back on purpose (a new visit) shows the site as usual again.
+        # Coming back on purpose (a new visit) shows the site as usual again, and the
+        # receipt with its code is gone from this device.
         page.goto(f"{site}/?lang=en")
         assert page.locator("#report-form").is_visible()
+        page.goto(f"{site}/receipt")
+        assert page.locator("#no-receipt").is_visible() and page.locator("#code").count() == 0
         context.close()
 
 

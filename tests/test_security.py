@@ -32,6 +32,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/report"): "public", ("GET", "/receipt"): "public",
     ("GET", "/receipt/code.txt"): "public", ("POST", "/receipt/saved"): "public",
     ("POST", "/status/close"): "public", ("POST", "/status/fingerprint"): "public",
+    ("POST", "/exit"): "public",
     ("GET", "/login"): "public", ("POST", "/login"): "public", ("POST", "/logout"): "public",
     ("GET", "/healthz"): "public", ("GET", "/readyz"): "public", ("GET", "/openapi.json"): "public",
     ("POST", "/api/reports"): "reports.write", ("GET", "/api/reports"): "reports.read",

@@ -886,6 +886,17 @@ def status_withdraw(
     return _see("/status")
 
 
+@router.post("/exit")
+def exit_page(request: Request) -> Response:
+    """Sent by the exit button as it leaves (a beacon): forget the receipt and the opened
+    report on this device, so the next person on it does not find them. Nothing else; it
+    needs no token, as forgetting is all it can do."""
+    resp = Response(status_code=204)
+    resp.delete_cookie(RECEIPT_COOKIE, path="/")
+    resp.delete_cookie(STATUS_COOKIE, path="/")
+    return _harden(resp)
+
+
 # -- errors ---------------------------------------------------------------------------------
 
 

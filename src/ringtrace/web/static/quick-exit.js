@@ -2,6 +2,7 @@
  * and replaces it with a neutral one. Loaded in <head>, before anything of the page is shown,
  * so that coming back with Back or Forward after an exit shows nothing of this site: the
  * page sees it was reached from history after an exit and leaves again straight away.
+ * It also tells this site to forget the receipt and the opened report on this device.
  * Without JavaScript the button is an ordinary link to a neutral page. */
 (function () {
   "use strict";
@@ -30,6 +31,8 @@
   function leave(e) {
     if (e) e.preventDefault();
     try { window.sessionStorage.setItem(KEY, "1"); } catch (err) { /* private mode */ }
+    // Forget the receipt and the opened report on this device (same site; does not wait).
+    try { if (navigator.sendBeacon) navigator.sendBeacon("/exit"); } catch (err) { /* no beacon */ }
     var link = document.getElementById("quick-exit");
     away(link ? link.href : NEUTRAL);
   }
