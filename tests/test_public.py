@@ -518,7 +518,7 @@ def test_a_fingerprint_can_be_taken_off_the_takedown_list_by_its_reporter_only(
 
 
 def test_the_exit_beacon_forgets_the_receipt_on_this_device(client: TestClient) -> None:
-    ref, code = _receipt(client.post("/report", data={**_form(client), "narrative": "x"}).text)
+    _ref, code = _receipt(client.post("/report", data={**_form(client), "narrative": "x"}).text)
     assert code
     assert client.post("/exit").status_code == 204
     assert 'id="no-receipt"' in client.get("/receipt").text
