@@ -145,7 +145,8 @@ def test_public_form_at_the_root_files_a_report(client: TestClient) -> None:
     )
     assert res.status_code == 200 and "WEB-" in res.text
     [summary] = client.get("/api/reports").json()["reports"]
-    assert summary["source"] == "web" and summary["country"] == "HK"
+    # No route set: the report belongs to the intake agency, the home agency by default.
+    assert summary["source"] == "test-agency" and summary["country"] == "HK"
     detail = client.get(f"/api/reports/{summary['id']}").json()
     assert {i["value"] for i in detail["indicators"]} >= {"+85261234567", "http://t.me/ringboss"}
 

@@ -46,7 +46,10 @@ def test_urgency_reasons_and_order() -> None:
     assert minor.crisis and "the reporter is under 18" in minor.reasons
     threat = {**base, "messages": [{"from": "offender", "text": "Pay within 24 hours or else"}]}
     deadline = assess(threat, in_ring=True, received_at=NOW, now=NOW)
-    assert deadline.score == 30 + 40 + 20
+    # A deadline within hours counts more than a later one, and raises an alert.
+    assert deadline.score == 50 + 40 + 20 and deadline.alert and not deadline.crisis
+    later = {**base, "messages": [{"from": "offender", "text": "Last chance, pay"}]}
+    assert assess(later, in_ring=True, received_at=NOW, now=NOW).score == 30 + 40 + 20
     assert deadline_phrases("24小時內轉帳") and not deadline_phrases("hello")
     # The victim's own words count for self-harm; the offender's do not.
     taunt = {"messages": [{"from": "offender", "text": "kill yourself"}]}

@@ -52,6 +52,13 @@ DEMO_USERS = (
     ("sg-admin", "sg-police", "admin"),
     ("hk-analyst", "hk-police", "analyst"),
     ("my-analyst", "my-helpline", "analyst"),
+    # Someone at every agency the public page routes to (demo/scenario.py PUBLIC_ROUTES).
+    ("intake-support", "intake-helpline", "victim_support"),
+    ("in-support", "in-cybercell", "victim_support"),
+    ("kr-support", "kr-police", "victim_support"),
+    ("gb-support", "gb-helpline", "victim_support"),
+    ("us-support", "us-tipline", "victim_support"),
+    ("tw-support", "tw-165", "victim_support"),
 )
 
 
@@ -351,7 +358,13 @@ def _serve(
     from ringtrace.web.app import create_app
 
     check_bind(host)
-    _open(settings).close()  # fail here, clearly, if the database is not ready
+    store = _open(settings)  # fail here, clearly, if the database is not ready
+    from ringtrace.access.routing import Routing, unstaffed
+
+    routes = Routing(settings.public_routes, settings.intake_agency)
+    for problem in unstaffed(routes, store.staffed_agencies()):
+        typer.echo(f"warning: {problem} (docs/access.md)", err=True)
+    store.close()
     typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/)"
                + (f" with {workers} worker processes" if workers > 1 else ""))  # fmt: skip
     from ringtrace.logs import uvicorn_config
@@ -373,7 +386,8 @@ def _serve(
         if name == "vault_key":
             value = settings.vault_key.get_secret_value() if settings.vault_key else None
         if value is not None:
-            os.environ[f"RINGTRACE_{name.upper()}"] = str(value)
+            text = json.dumps(value) if isinstance(value, dict | list) else str(value)
+            os.environ[f"RINGTRACE_{name.upper()}"] = text
     uvicorn.run("ringtrace.web.app:from_environment", factory=True, host=host, port=port,
                 workers=workers, log_config=logs, timeout_keep_alive=KEEP_ALIVE_S,
                 **proxies)  # fmt: skip
@@ -457,7 +471,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
 ) -> None:
     """Create a fresh demo database from the synthetic scenario and serve the site."""
-    from ringtrace.demo import generate
+    from ringtrace.demo import INTAKE_AGENCY, PUBLIC_ROUTES, generate
     from ringtrace.ingest import import_lines
 
     if data_dir.exists() and any(data_dir.iterdir()):
@@ -468,7 +482,10 @@ def demo(
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
     (data_dir / DEMO_MARKER).write_text("created by `ringtrace demo`; deleted by the next run\n")
-    settings = _settings(ctx).model_copy(update={"data_dir": data_dir, "database_url": None})
+    settings = _settings(ctx).model_copy(update={
+        "data_dir": data_dir, "database_url": None, "public_routes": PUBLIC_ROUTES,
+        "public_intake_agency": INTAKE_AGENCY,
+    })  # fmt: skip
     store = _open(settings, ready=False)
     store.migrate()
     scenario = generate(seed=seed, background=background)

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         description="Code of the agency running this instance: it owns reports whose source "
         "is not another agency's code (the public page's, local imports).",
     )
+    public_routes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Which agency receives a report from the public page, by the victim's "
+        'country: a JSON object of ISO 3166-1 codes to agency codes, e.g. {"HK": "hk-police"} '
+        "(docs/access.md). A country without a route, or whose agency has no active user, "
+        "goes to the public intake agency.",
+    )
+    public_intake_agency: str | None = Field(
+        default=None,
+        description="Agency receiving public reports that no route places (default: the home "
+        "agency). It must have people able to work its triage queue.",
+    )
     secure_cookies: bool = Field(
         default=True,
         description="Mark session cookies Secure (HTTPS only); turn off only for plain-HTTP "
@@ -87,6 +99,10 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def intake_agency(self) -> str:
+        return self.public_intake_agency or self.home_agency
 
     @property
     def key_file(self) -> Path:

@@ -98,6 +98,17 @@ def agency_of_user(conn: Connection, username: str) -> str | None:
     return str(row[0]) if row else None
 
 
+def staffed_agencies(conn: Connection) -> set[str]:
+    """Codes of the agencies with at least one active user (anyone may work triage)."""
+    q = (
+        select(agencies.c.code)
+        .join(users, users.c.agency_id == agencies.c.id)
+        .where(users.c.active.is_(True))
+        .distinct()
+    )
+    return {str(r[0]) for r in conn.execute(q)}
+
+
 def user_exists(conn: Connection, username: str) -> bool:
     return conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None
 

@@ -83,6 +83,31 @@ def on_new_member(
     return mails
 
 
+def on_crisis_report(
+    conn: Connection, agency_id: int, cluster_id: int, report_id: int, base_url: str
+) -> list[tuple[str, str, str]]:
+    """An alert for every active user of the agency that received a crisis report (under 18,
+    self-harm, a deadline within hours); returns the emails to send (a link, no content)."""
+    rows = conn.execute(
+        select(users.c.id, users.c.email).where(
+            users.c.agency_id == agency_id, users.c.active.is_(True)
+        )
+    ).all()
+    mails = []
+    for uid, email in rows:
+        conn.execute(
+            insert(alerts).values(
+                user_id=uid, cluster_id=cluster_id, report_id=report_id,
+                created_at=datetime.now(UTC), seen_at=None, emailed=bool(email),
+            )
+        )  # fmt: skip
+        if email:
+            link = f"{base_url}/console/reports/{report_id}"
+            body = f"An urgent report arrived in your triage queue.\n\n{link}\n"
+            mails.append((str(email), "ringtrace: an urgent report arrived", body))
+    return mails
+
+
 def for_user(conn: Connection, user_id: int, unseen_only: bool) -> list[dict[str, Any]]:
     q = select(alerts).where(alerts.c.user_id == user_id).order_by(alerts.c.id.desc()).limit(50)
     if unseen_only:

@@ -1,5 +1,5 @@
 """The synthetic demo scenario: rings with ground truth, for the demo, tests and benchmarks."""
 
-from ringtrace.demo.scenario import Scenario, generate
+from ringtrace.demo.scenario import INTAKE_AGENCY, PUBLIC_ROUTES, Scenario, generate
 
-__all__ = ["Scenario", "generate"]
+__all__ = ["INTAKE_AGENCY", "PUBLIC_ROUTES", "Scenario", "generate"]

@@ -63,6 +63,11 @@ _COUNTRIES: dict[str, dict[str, Any]] = {
     "TW": {"source": "tw-165", "tz": 8, "prefix": "TW", "langs": ["zh-Hant"]},
 }
 
+# The demo's public page sends each country's reports to that country's agency, and the
+# rest (no country given, or one without an agency here) to a regional intake helpline.
+PUBLIC_ROUTES: dict[str, str] = {country: c["source"] for country, c in _COUNTRIES.items()}
+INTAKE_AGENCY = "intake-helpline"
+
 # How a mobile number of each country is drawn: (country code, first digits, total length).
 _MOBILE: dict[str, tuple[str, list[str], int]] = {
     "HK": ("852", ["5", "6", "9"], 8),

@@ -1112,6 +1112,27 @@ class Store:
         with self._connect() as conn:
             return accounts.agency_of_user(conn, username)
 
+    def staffed_agencies(self) -> set[str]:
+        from ringtrace.access import accounts
+
+        with self._connect() as conn:
+            return accounts.staffed_agencies(conn)
+
+    def alert_crisis(self, agency: str, report_id: int, cluster_id: int) -> None:
+        """Alert the people of ``agency`` that an urgent report arrived (dashboard, email)."""
+        from ringtrace.access import accounts
+        from ringtrace.access import alerts as alert_store
+
+        with self._write() as conn:
+            agency_id = accounts.ensure_agency(conn, agency)
+            mails = alert_store.on_crisis_report(conn, agency_id, cluster_id, report_id,
+                                                 self.public_url)  # fmt: skip
+        for to, subject, body in mails if self.notifier is not None else []:
+            try:
+                self.notifier(to, subject, body)  # type: ignore[misc]
+            except OSError as e:  # the alert stays on the dashboard either way
+                log.warning("alert email not sent (%s)", type(e).__name__)
+
     def add_user(
         self,
         username: str,
@@ -1204,7 +1225,7 @@ class Store:
         out = []
         for rid in sorted(own_reports):
             status, assignee = state.get(rid, ("new", None))
-            if status == "done" and not include_done:
+            if status in ("done", "referred") and not include_done:
                 continue
             d = self.report(rid)
             if d.withdrawn:
@@ -1215,11 +1236,18 @@ class Store:
             out.append({
                 "id": rid, "ref": s.ref, "received_at": s.received_at, "country": s.country,
                 "cluster_id": s.cluster_id if in_ring else None, "cluster_size": s.cluster_size,
-                "score": u.score, "reasons": u.reasons, "crisis": u.crisis,
+                "score": u.score, "reasons": u.reasons, "crisis": u.crisis, "alert": u.alert,
                 "status": status, "assignee": assignee,
             })  # fmt: skip
         out.sort(key=_urgency_order)
         return out
+
+    def triage_status(self, report_id: int) -> str:
+        """Where one report stands in its agency's triage ("new" until someone acts)."""
+        from ringtrace.store import triage as triage_store
+
+        with self._connect() as conn:
+            return triage_store.status_of(conn, report_id)
 
     def set_triage(
         self,
@@ -1279,14 +1307,20 @@ class Store:
         with self._write() as conn:
             alert_store.mark_seen(conn, user_id)
 
-    def create_followup(self, report_id: int) -> str:
-        """A follow-up code for the reporter, shown once; only its SHA-256 is stored."""
+    def create_followup(self, report_id: int, *, replace: bool = False) -> str:
+        """A follow-up code for the reporter, shown once; only its SHA-256 is stored.
+        ``replace``: a new code for a report whose first one never reached the reporter (the
+        page showing it was cancelled by a second submit of the same form)."""
         import secrets
 
         from ringtrace.store.tables import followups
 
         code = "-".join(secrets.token_hex(3).upper() for _ in range(4))
         with self._write() as conn:
+            if replace:
+                conn.execute(update(followups).where(followups.c.report_id == report_id)
+                             .values(code_hash=hashlib.sha256(code.encode()).hexdigest()))  # fmt: skip
+                return code
             conn.execute(insert(followups).values(
                 report_id=report_id, code_hash=hashlib.sha256(code.encode()).hexdigest(),
                 created_at=datetime.now(UTC), additions=0,
@@ -1722,8 +1756,9 @@ class Store:
         return out
 
 
-def _urgency_order(r: dict[str, Any]) -> tuple[int, float, int]:
-    return (-int(r["score"]), -float(r["received_at"].timestamp()), int(r["id"]))
+def _urgency_order(r: dict[str, Any]) -> tuple[bool, int, float, int]:
+    # Under 18 or self-harm first, whatever else scores: a person may be in danger.
+    return (not r["crisis"], -int(r["score"]), -float(r["received_at"].timestamp()), int(r["id"]))
 
 
 def _apply_policy(found: Sequence[Indicator], cuts: dict[LinkKey, str]) -> None:

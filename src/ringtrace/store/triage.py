@@ -11,7 +11,7 @@ from ringtrace.errors import InvalidReport, NotFound
 from ringtrace.store import audit_log as audit
 from ringtrace.store.tables import triage, users
 
-STATUSES = ("new", "in_progress", "done")
+STATUSES = ("new", "in_progress", "done", "referred")
 
 
 def states(conn: Connection) -> dict[int, tuple[str, str | None]]:
@@ -20,6 +20,11 @@ def states(conn: Connection) -> dict[int, tuple[str, str | None]]:
         triage.outerjoin(users, users.c.id == triage.c.assigned_to)
     )
     return {int(r[0]): (str(r[1]), r[2]) for r in conn.execute(q)}
+
+
+def status_of(conn: Connection, report_id: int) -> str:
+    row = conn.execute(select(triage.c.status).where(triage.c.report_id == report_id)).first()
+    return str(row[0]) if row else "new"
 
 
 def set_state(

@@ -1,8 +1,11 @@
 """Urgency of a report for the triage queue, with the reasons behind it.
 
-Points (docs/console.md): the reporter is under 18 (+100); the victim's own words show a risk
+Points (docs/access.md): the reporter is under 18 (+100); the victim's own words show a risk
 of self-harm (+100, phrase lists per language in phrases.json); the offender set a deadline
-(+30); the report joined a known ring (+40); and recency (+20 today, falling by 2 a day).
+within hours (+50) or another deadline (+30); the report joined a known ring (+40); and
+recency (+20 today, falling by 2 a day). Reports of someone under 18 or at risk of
+self-harm come before all others; they and a deadline within hours raise an alert when a
+report arrives from the public page.
 The order is for people to read the most urgent first; nothing is decided automatically.
 """
 
@@ -21,6 +24,7 @@ class Urgency:
     score: int
     reasons: list[str] = field(default_factory=list)
     crisis: bool = False  # under 18 or self-harm risk: show crisis contacts, act now
+    alert: bool = False  # crisis, or a deadline within hours: tell the agency's people now
 
 
 @cache
@@ -44,6 +48,10 @@ def deadline_phrases(text: str) -> list[str]:
     return _hits(text, "deadline")
 
 
+def deadline_hours_phrases(text: str) -> list[str]:
+    return _hits(text, "deadline_hours")
+
+
 def assess(
     document: dict[str, Any], *, in_ring: bool, received_at: datetime, now: datetime | None = None
 ) -> Urgency:
@@ -62,8 +70,12 @@ def assess(
         reasons.append(f"possible self-harm risk ({', '.join(harm[:3])})")
         crisis = True
     threats = "\n".join(m.get("text", "") for m in messages if m.get("from") == "offender")
+    within_hours = deadline_hours_phrases(threats)
     deadline = deadline_phrases(threats)
-    if deadline:
+    if within_hours:
+        score += 50
+        reasons.append(f"the threat sets a deadline within hours ({within_hours[0]})")
+    elif deadline:
         score += 30
         reasons.append(f"the threat sets a deadline ({deadline[0]})")
     if in_ring:
@@ -75,4 +87,4 @@ def assess(
     if recency:
         score += recency
         reasons.append("received in the last days" if days >= 1 else "received today")
-    return Urgency(score, reasons, crisis)
+    return Urgency(score, reasons, crisis, alert=crisis or bool(within_hours))

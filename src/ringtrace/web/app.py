@@ -57,6 +57,8 @@ def _error(
     if _wants_json(request):
         body: dict[str, Any] = {"code": code, "message": message, **(extra or {})}
         return JSONResponse({"error": body}, status_code=status)
+    if public.is_public(request.url.path):
+        return public.error_page(request, status)  # translated, with the quick exit
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message}, status_code=status

@@ -64,7 +64,8 @@ def dashboard(request: Request) -> Response:
     alerts = store.alerts_for(who.user_id)
     return _render(request, "dashboard.html", who, per_week=per_week,
                    max_week=max([n for _, n in per_week] or [1]), rings=rings[:10],
-                   urgent=urgent[:10], open_count=len(queue), alerts=alerts)  # fmt: skip
+                   urgent=urgent[:10], open_count=len(queue), alerts=alerts,
+                   urgent_ids={q["id"] for q in queue if q["alert"]})  # fmt: skip
 
 
 @router.post("/alerts/seen")
@@ -92,7 +93,8 @@ def triage_update(
     assignee: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """take (assign to me), assign (to someone; supervisors), start, done, reopen."""
+    """take (assign to me), assign (to someone; supervisors), start, done, referred (handed
+    to another agency or service; the reporter's status page says so), reopen."""
     request.state.csrf_form = csrf
     who = require(request, "triage.work")
     if report_id not in sharing(request, who).own_reports:
@@ -104,7 +106,7 @@ def triage_update(
         require(request, "triage.assign")
         guards.authorise_assignee(sharing(request, who), assignee)
         store.set_triage(report_id, assignee=assignee, actor=who.actor)
-    elif action in ("done", "new", "in_progress"):
+    elif action in ("done", "new", "in_progress", "referred"):
         store.set_triage(report_id, status=action, actor=who.actor)
     else:
         raise NotFound(f"no action {action}")
