@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ringtrace.apk import behaviours as B
+from ringtrace.apk import endpoints as E
 from ringtrace.apk.dex import Dex, DexError, index_pattern
 from ringtrace.errors import RingtraceError
 
@@ -55,11 +56,7 @@ DEFAULT_LIMITS = Limits()
 
 _PRINTABLE = re.compile(rb"[\x20-\x7e]{6,}")
 # Cheap tests for "may hold a host": a scheme, a dotted quad, or a dot before two letters.
-_CANDIDATE = re.compile(r"://|[A-Za-z0-9-]\.[A-Za-z]{2}|\d\.\d{1,3}\.\d")
 _CANDIDATE_BYTES = re.compile(rb"://|[A-Za-z0-9-]\.[A-Za-z]{2}|\d\.\d{1,3}\.\d")
-_OTHER_SCHEME = re.compile(
-    r"(?i)\b(wss?|tcp|udp|ftp|mqtts?|rtmp|rtsp|ssl|tls)://([a-z0-9.\-\[\]:]+)(/[^\s\"'<>]*)?"
-)
 _MEDIA_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"OggS", b"RIFF",
                 b"\x1f\x8b", b"ID3", b"fLaC", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x20ftyp",
                 b"wOFF", b"\x00\x01\x00\x00", b"OTTO", b"dex\n")  # fmt: skip
@@ -250,70 +247,70 @@ def _exfiltration(
     ][:10]
 
 
-# -- endpoints --------------------------------------------------------------------------
+def _strings_of_binary(data: bytes, min_len: int = 6) -> list[str]:
+    pattern = _PRINTABLE if min_len == 6 else re.compile(rb"[\x20-\x7e]{%d,}" % min_len)
+    return [m.group(0).decode("ascii") for m in pattern.finditer(data)]
 
 
-class _Endpoints:
-    def __init__(self) -> None:
-        self.found: dict[tuple[str, str], dict[str, Any]] = {}
-        self.ignored: dict[tuple[str, str], dict[str, Any]] = {}
-        self._memo: dict[str, list[Any]] = {}
-
-    def _extract(self, text: str) -> list[Any]:
-        if text not in self._memo:
-            from ringtrace.indicators.report import extract_text
-
-            self._memo[text] = extract_text(text, only=frozenset({"url", "domain", "ip"}))
-        return self._memo[text]
-
-    def _add(self, typ: str, value: str, where: str, raw: str, reason: str | None) -> None:
-        book = self.found if reason is None else self.ignored
-        entry = book.setdefault(
-            (typ, value), {"value": value, "type": typ, "found_in": [], "seen_as": []}
-        )
-        if reason is not None:
-            entry["reason"] = reason
-        if where not in entry["found_in"]:
-            entry["found_in"].append(where)
-        if raw not in entry["seen_as"] and len(entry["seen_as"]) < 20:
-            entry["seen_as"].append(raw)
-
-    def scan(self, strings: list[str], where: str) -> None:
-        # One regex pass over all the strings joined, rather than one search per string.
-        joined = "\n".join(x.replace("\n", " ") for x in strings)
-        starts = []
-        pos = 0
-        for x in strings:
-            starts.append(pos)
-            pos += len(x) + 1
-        import bisect
-
-        picked = sorted({bisect.bisect_right(starts, m.start()) - 1
-                         for m in _CANDIDATE.finditer(joined)})  # fmt: skip
-        for k in picked:
-            s = strings[k]
-            if len(s) > 2000:
-                continue
-            found = self._extract(s)
-            # A URL on a host that is itself noise (a platform's or a standard's domain) is noise.
-            noise = next((i.excluded_reason for i in found
-                          if i.type in ("domain", "ip") and i.excluded_reason), None)  # fmt: skip
-            for ind in found:
-                raw = ind.occurrences[0].raw if ind.occurrences else ind.value
-                reason = ind.excluded_reason or (noise if ind.type == "url" else None)
-                self._add(ind.type, ind.value, where, raw, reason)
-            for m in _OTHER_SCHEME.finditer(s):
-                host = m.group(2).rsplit(":", 1)[0] if m.group(2).count(":") == 1 else m.group(2)
-                hits = self._extract(host)
-                for ind in hits:
-                    self._add(ind.type, ind.value, where, m.group(0), ind.excluded_reason)
-                if hits:
-                    reason = next((i.excluded_reason for i in hits if i.excluded_reason), None)
-                    self._add("url", m.group(0).lower(), where, m.group(0), reason)
+_ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 
 
-def _strings_of_binary(data: bytes) -> list[str]:
-    return [m.group(0).decode("ascii") for m in _PRINTABLE.finditer(data)]
+def _scan_resources(apk: Any, out: E.Collector) -> None:
+    """String resources by name (what a config name holds is configuration), then any other
+    URL in the resource table's string pool as a plain string."""
+    arsc = apk.get_android_resources()
+    if arsc is None:
+        return
+    named: dict[str, str] = {}
+    for pkg in arsc.get_packages_names():
+        xml = arsc.get_string_resources(pkg)
+        for m in re.finditer(rb'<string name="([^"]+)">(.*?)</string>', xml, re.S):
+            named[m.group(1).decode("utf-8", "replace")] = m.group(2).decode("utf-8", "replace")
+    E.scan_resources(named, out)
+    seen = set(named.values())
+    pool = arsc.stringpool_main
+    if pool is not None:
+        rest = []
+        for i in range(pool.stringCount):
+            text = pool.getString(i)
+            if "://" in text and text not in seen:
+                rest.append(text)
+        E.scan_text(rest, "resources.arsc", out, config=False)
+
+
+def _scan_manifest(apk: Any, zf: zipfile.ZipFile, out: E.Collector) -> None:
+    """Hosts the manifest declares (deep-link hosts on http/https, meta-data values) and the
+    domains of the network security config."""
+    xml = apk.get_android_manifest_xml()
+    declared: list[tuple[str, str]] = []
+    if xml is not None:
+        for el in xml.iter("data"):
+            host = el.get(f"{_ANDROID_NS}host")
+            scheme = (el.get(f"{_ANDROID_NS}scheme") or "").lower()
+            if host and scheme in ("", "http", "https"):
+                declared.append(("intent-filter data host", host))
+        for el in xml.iter("meta-data"):
+            value = el.get(f"{_ANDROID_NS}value")
+            if value and ("://" in value or "." in value):
+                name = el.get(f"{_ANDROID_NS}name") or "?"
+                declared.append((f"meta-data {name}", value))
+    E.scan_declared(declared, "AndroidManifest.xml", out)
+    ref = apk.get_attribute_value("application", "networkSecurityConfig")
+    arsc = apk.get_android_resources()
+    if not ref or arsc is None:
+        return
+    from androguard.core.axml import AXMLPrinter
+
+    rid = int(str(ref).lstrip("@"), 16)
+    for _config, path in arsc.get_resolved_res_configs(rid):
+        if not isinstance(path, str) or path not in zf.namelist():
+            continue
+        tree = AXMLPrinter(_read(zf, path)).get_xml_obj()
+        if tree is None:
+            continue
+        domains = [("network-security-config domain", (d.text or "").strip())
+                   for d in tree.iter("domain")]  # fmt: skip
+        E.scan_declared(domains, path, out)
 
 
 # -- the analysis -------------------------------------------------------------------------
@@ -352,6 +349,7 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     permissions = _permissions(apk)
     result["permissions"] = permissions
 
+    endpoints = E.Collector()
     dex_names = sorted(
         (n for n in names if re.fullmatch(r"classes\d*\.dex", n)),
         key=lambda n: (len(n), n),
@@ -359,7 +357,6 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     result["dex"] = []
     findings: list[Finding] = []
     dexes: list[Dex] = []
-    endpoints = _Endpoints()
     for name in dex_names:
         raw = _read(zf, name)
         result["dex"].append(
@@ -368,20 +365,23 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
         try:
             dex = Dex(raw)
             findings += _scan_dex(dex)
-            endpoints.scan([dex.string(i) for i in dex.strings_matching(_CANDIDATE_BYTES)], name)
+            E.scan_dex(dex, name, dex.strings_matching(_CANDIDATE_BYTES), endpoints)
         except DexError as e:
             raise ApkError("not_apk", f"{name} is malformed: {e}") from None
         dexes.append(dex)
 
     try:
-        arsc = apk.get_android_resources()
-        pool = arsc.stringpool_main if arsc is not None else None
-        if pool is not None:
-            endpoints.scan([pool.getString(i) for i in range(pool.stringCount)], "resources.arsc")
+        _scan_resources(apk, endpoints)
     except (MemoryError, RecursionError):
         raise
     except Exception:  # a damaged resource table: the rest of the analysis still stands
         result.setdefault("warnings", []).append("resources.arsc could not be read")
+    try:
+        _scan_manifest(apk, zf, endpoints)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:
+        result.setdefault("warnings", []).append("the network security config could not be read")
 
     opaque = []
     packer_files = []
@@ -391,23 +391,26 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
             packer_files.append(name)
         if low.startswith("assets/") and not name.endswith("/"):
             blob = _read(zf, name, limits.max_scan_bytes)
-            endpoints.scan(_strings_of_binary(blob), name)
+            if E.CONFIG_ASSET.search(low) and not blob.startswith(_MEDIA_MAGIC):
+                text = blob.decode("utf-8", "replace")
+                E.scan_text(E.config_tokens(text), name, endpoints, config=True)
+                E.scan_text([text], name, endpoints, config=False)
+            elif _CANDIDATE_BYTES.search(blob):
+                E.scan_text(_strings_of_binary(blob), name, endpoints, config=False)
             if len(blob) >= 16_384 and not blob.startswith(_MEDIA_MAGIC) and _entropy(blob) > 7.5:
                 opaque.append(name)
         elif low.startswith("lib/") and low.endswith(".so"):
             blob = _read(zf, name, limits.max_scan_bytes)
             if blob.startswith(b"\x7fELF"):
-                endpoints.scan(_strings_of_binary(blob), name)
+                E.scan_native(_strings_of_binary(blob, 3), name, endpoints)
 
     try:
         behaviours = _behaviours(apk, findings, dexes)
     except DexError as e:
         raise ApkError("not_apk", f"a DEX file is malformed: {e}") from None
     result["behaviours"] = behaviours
-    result["endpoints"] = sorted(endpoints.found.values(), key=lambda e: (e["type"], e["value"]))
-    result["ignored_endpoints"] = sorted(
-        endpoints.ignored.values(), key=lambda e: (e["type"], e["value"])
-    )
+    result["endpoints"], result["ignored_endpoints"] = endpoints.results()
+    result["not_endpoints"] = endpoints.summary()
     total_dex = sum(d["size"] for d in result["dex"])
     packer: list[str] = []
     if opaque and total_dex < 64 * 1024:
