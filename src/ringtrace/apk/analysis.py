@@ -25,6 +25,8 @@ from typing import Any
 from ringtrace.apk import behaviours as B
 from ringtrace.apk import endpoints as E
 from ringtrace.apk.dex import Dex, DexError, index_pattern
+from ringtrace.apk.risk import rate
+from ringtrace.apk.thirdparty import builtin as builtin_third_party
 from ringtrace.errors import RingtraceError
 
 ANALYZER_VERSION = "1"
@@ -221,12 +223,13 @@ def _path(step: dict[str, str | None], node: str) -> list[str]:
 
 
 def _exfiltration(
-    findings: list[Finding], dexes: list[Dex], max_depth: int = 6
+    findings: list[Finding], dexes: list[Dex], reader: str, max_depth: int = 6
 ) -> list[dict[str, Any]]:
-    """Evidence that contacts are read and then sent: in the same method, or by one method
-    that reaches a reader and a sender through calls (depth-limited). Only this behaviour
-    needs call-graph work, and only the callers of readers and senders are decoded."""
-    readers = {f.method for f in findings if f.behaviour == "reads_contacts"}
+    """Evidence that personal data (``reader``: contacts, SMS, call log) is read and then
+    sent: in the same method, or by one method that reaches a reader and a sender through
+    calls (depth-limited). Only this behaviour needs call-graph work, and only the callers of
+    readers and senders are decoded."""
+    readers = {f.method for f in findings if f.behaviour == reader}
     senders = {f.method for f in findings if B.BY_ID[f.behaviour].sends}
     if not readers or not senders:
         return []
@@ -420,7 +423,7 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     if any(b["id"] == "dynamic_code_loading" for b in behaviours):
         packer.append("loads code at run time (DexClassLoader or similar)")
     result["packer_signs"] = packer
-    result["risk"] = _risk(result)
+    result["risk"] = rate(result)
     return result
 
 
@@ -481,16 +484,20 @@ def _permissions(apk: Any) -> list[dict[str, Any]]:
 
 
 def _behaviours(apk: Any, findings: list[Finding], dexes: list[Dex]) -> list[dict[str, Any]]:
+    third_party = builtin_third_party()
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in findings:
         ev = f.to_dict()
+        sdk = third_party.code(f.method)
+        if sdk is not None:
+            ev["sdk"] = sdk  # the SDK's own code, not the app's: shown, not rated
         if ev not in by[f.behaviour] and len(by[f.behaviour]) < 25:
             by[f.behaviour].append(ev)
     for comp in ("receiver", "service"):
         for item in _safe(lambda c=comp: apk.find_tags(c)) or []:
-            perm = item.get("{http://schemas.android.com/apk/res/android}permission")
+            perm = item.get(f"{_ANDROID_NS}permission")
             if perm in B.MANIFEST_PERMISSION_BEHAVIOURS:
-                name = item.get("{http://schemas.android.com/apk/res/android}name")
+                name = item.get(f"{_ANDROID_NS}name")
                 by[B.MANIFEST_PERMISSION_BEHAVIOURS[perm]].append(
                     {"manifest": f"{comp} {name} requires {perm}"}
                 )
@@ -499,56 +506,10 @@ def _behaviours(apk: Any, findings: list[Finding], dexes: list[Dex]) -> list[dic
         for bid in (b.id for b in B.BEHAVIOURS)
         if by.get(bid)
     ]
-    chain = _exfiltration(findings, dexes)
-    if chain:
-        out.insert(0, {"id": B.EXFILTRATION, "title": B.EXFILTRATION_TITLE, "evidence": chain})
-    return out
-
-
-def _risk(r: dict[str, Any]) -> dict[str, Any]:
-    ids = {b["id"] for b in r["behaviours"]}
-    titles = {b["id"]: b["title"] for b in r["behaviours"]}
-    sensitive = sorted(i for i in ids if i in B.BY_ID and B.BY_ID[i].sensitive)
-    sends = sorted(i for i in ids if i in B.BY_ID and B.BY_ID[i].sends)
-    reasons: list[str] = []
-    level = "low"
-
-    def raise_to(new: str) -> None:
-        nonlocal level
-        order = ["low", "medium", "high", "critical"]
-        if order.index(new) > order.index(level):
-            level = new
-
-    if B.EXFILTRATION in ids:
-        raise_to("critical")
-        reasons.append("reads the contact list and sends it off the device, as sextortion apps do")
-    if sensitive and sends and B.EXFILTRATION not in ids:
-        raise_to("high")
-        reasons.append(f"reads personal data ({', '.join(titles[i] for i in sensitive)}) "
-                       f"and {', '.join(titles[i] for i in sends)}")  # fmt: skip
-    elif sensitive and not sends:
-        raise_to("medium" if len(sensitive) > 1 or "reads_contacts" not in sensitive else "low")
-        reasons.append(
-            f"{', '.join(titles[i] for i in sensitive)}; no code that sends data was found"
-        )
-    for bid, lvl in (
-        ("hides_icon", "high"),
-        ("device_admin", "high"),
-        ("accessibility_abuse", "high"),
-    ):
-        if bid in ids:
-            raise_to(lvl)
-            reasons.append(titles[bid])
-    if r["packer_signs"]:
-        raise_to("high" if len(r["packer_signs"]) > 1 else "medium")
-        reasons.append("packed or obfuscated: " + "; ".join(r["packer_signs"]))
-    if not r["signed"]:
-        raise_to("medium")
-        reasons.append("not signed: it cannot be installed as it is, and its author is unknown")
-    if r["endpoints"] and sends:
-        hosts = [e["value"] for e in r["endpoints"] if e["type"] in ("domain", "ip")]
-        if hosts:
-            reasons.append(f"talks to {', '.join(hosts[:5])}")
-    if not reasons:
-        reasons.append("no behaviour of concern was found")
-    return {"level": level, "reasons": reasons}
+    app_findings = [f for f in findings if third_party.code(f.method) is None]
+    thefts = []
+    for reader, (tid, title) in B.THEFTS.items():
+        chain = _exfiltration(app_findings, dexes, reader)
+        if chain:
+            thefts.append({"id": tid, "title": title, "evidence": chain})
+    return thefts + out
