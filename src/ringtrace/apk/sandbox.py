@@ -1,24 +1,39 @@
-"""Run an APK analysis in a child process with a time limit, a memory limit and a size limit.
+"""Run an APK analysis in an isolated child process with time, memory and size limits.
 
 The child comes from a fork server that has already imported androguard, so each analysis
-starts in milliseconds. Before it reads the file, the child lowers its own limits. Its address
-space is capped (RLIMIT_AS), and so is its CPU time (RLIMIT_CPU). It cannot create or grow
-files (RLIMIT_FSIZE = 0). The parent kills it at the wall-clock timeout. Whatever happens in
-the child (a parser bug, a zip bomb, an exhausted limit), the caller gets a result or an
-:class:`ApkError` with a clear code, never a crash.
+starts in milliseconds. The fork server is started with an empty environment, so no secret
+(the vault key, a database URL) is inherited. Before it reads the file, the child:
+
+- clears its environment;
+- leaves the network: a new, empty network namespace, or where that is not permitted a
+  seccomp filter that refuses every non-Unix socket (:mod:`ringtrace.apk.isolation`);
+- confines its file access with Landlock: it can read the Python installation and nothing
+  else (not the data folder, the vault or key files) and write nowhere;
+- caps its address space (RLIMIT_AS), its CPU time (RLIMIT_CPU) and file writes
+  (RLIMIT_FSIZE = 0). The parent kills it at the wall-clock timeout.
+
+What could not be applied on this kernel is logged as a warning and recorded in the result's
+``sandbox`` field. Whatever happens in the child (a parser bug, a zip bomb, an exhausted
+limit), the caller gets a result or an :class:`ApkError` with a clear code, never a crash.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import resource
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ringtrace.apk import isolation
 from ringtrace.apk.analysis import DEFAULT_LIMITS, ApkError, Limits
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 # The peak resident memory of the last child that finished (MiB), for the benchmark.
@@ -31,6 +46,7 @@ class SandboxLimits:
     timeout_s: float = 60.0
     memory_bytes: int = 768 * 2**20  # address space, which is more than resident memory
     cpu_s: int = 60
+    network: str = "namespace"  # "namespace" (seccomp if not permitted) or "seccomp"
 
 
 DEFAULT_SANDBOX = SandboxLimits()
@@ -42,8 +58,56 @@ def _ctx() -> Any:
         if _context is None:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["ringtrace.apk.preload"])
+            _start_clean(ctx)
             _context = ctx
     return _context
+
+
+def _start_clean(ctx: Any) -> None:
+    """Start the fork server with an empty environment (once, at the first analysis), so no
+    child ever holds the parent's secrets, even in /proc/self/environ."""
+    from multiprocessing import forkserver
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.update(saved)
+
+
+def _isolate(sandbox: SandboxLimits) -> dict[str, str]:
+    """Confine this (child) process; say what took effect."""
+    os.environ.clear()
+    state = {"environment": "empty"}
+    if sandbox.network == "namespace" and isolation.new_network_namespace():
+        state["network"] = "namespace"
+    elif isolation.seccomp_no_sockets():
+        state["network"] = "seccomp"
+    else:
+        state["network"] = "open"
+    roots = isolation.readable_roots()
+    state["files"] = "landlock" if isolation.landlock_read_only(roots) else "open"
+    resource.setrlimit(resource.RLIMIT_AS, (sandbox.memory_bytes, sandbox.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (sandbox.cpu_s, sandbox.cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    state["limits"] = (
+        f"memory {sandbox.memory_bytes // 2**20} MiB, cpu {sandbox.cpu_s} s, no file writes"
+    )
+    return state
+
+
+def _warn(state: dict[str, str]) -> None:
+    if state.get("network") == "open":
+        log.warning(
+            "APK sandbox: this kernel permits neither a network namespace nor a seccomp "
+            "filter; the analysing child keeps network access"
+        )
+    if state.get("files") == "open":
+        log.warning(
+            "APK sandbox: Landlock is not available; the analysing child can read any file "
+            "its user can (keep the data folder and keys readable by the service user only)"
+        )
 
 
 def _child(
@@ -51,16 +115,19 @@ def _child(
     conn: multiprocessing.connection.Connection,
     sandbox: SandboxLimits,
     limits: Limits,
+    task: Callable[[bytes, Limits], Any] | None = None,
 ) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (sandbox.memory_bytes, sandbox.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (sandbox.cpu_s, sandbox.cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    state = _isolate(sandbox)
     try:
         from ringtrace.apk.analysis import analyze_bytes
 
+        if task is not None:
+            conn.send(("ok", task(data, limits), 0.0, state))
+            return
         result = analyze_bytes(data, limits)
+        result["sandbox"] = state
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        conn.send(("ok", result, peak))
+        conn.send(("ok", result, peak, state))
     except ApkError as e:
         conn.send(("error", e.code, e.message))
     except MemoryError:
@@ -78,8 +145,11 @@ def analyze_isolated(
     *,
     sandbox: SandboxLimits = DEFAULT_SANDBOX,
     limits: Limits = DEFAULT_LIMITS,
-) -> dict[str, Any]:
-    """Analyse an APK (bytes or a path) in a limited child process."""
+    task: Callable[[bytes, Limits], Any] | None = None,
+) -> Any:
+    """Analyse an APK (bytes or a path) in a limited child process. ``task`` replaces the
+    analysis (a module-level function of ``(data, limits)``): the tests use it to probe the
+    sandbox from inside."""
     if isinstance(source, Path):
         try:
             size = source.stat().st_size
@@ -94,7 +164,7 @@ def analyze_isolated(
         raise ApkError("too_large", f"the file is over {limits.max_file_bytes // 2**20} MiB")
     ctx = _ctx()
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(data, sender, sandbox, limits), daemon=True)
+    proc = ctx.Process(target=_child, args=(data, sender, sandbox, limits, task), daemon=True)
     proc.start()
     sender.close()
     try:
@@ -118,8 +188,9 @@ def analyze_isolated(
             proc.kill()
             proc.join()
     if message[0] == "ok":
-        result: dict[str, Any] = message[1]
+        result = message[1]
         global last_peak_rss_mib
         last_peak_rss_mib = float(message[2])
+        _warn(message[3])
         return result
     raise ApkError(message[1], message[2])
