@@ -29,7 +29,7 @@ from ringtrace.apk.risk import rate
 from ringtrace.apk.thirdparty import builtin as builtin_third_party
 from ringtrace.errors import RingtraceError
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 
 
 class ApkError(RingtraceError):

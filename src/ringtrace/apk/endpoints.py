@@ -183,8 +183,10 @@ def not_a_host(text: str, dex: Dex | None = None, index: int | None = None) -> s
         return "file_name"
     if dex is not None:
         names = dex.dotted_names
-        if s in names or ".".join(labels[:2]) in names or labels[0] in dex.member_names:
-            return "identifier"
+        if s in names or ".".join(labels[:2]) in names:
+            return "identifier"  # a type or a package (com.google, android.hardware.type)
+        if labels[0] in names and labels[-1] in dex.member_names:
+            return "identifier"  # Class.member
         if any(lab in names for lab in labels if any(c.isupper() for c in lab)):
             return "identifier"
     if any(c.isupper() for c in s):
@@ -378,7 +380,7 @@ class CodeUse:
         self._net[key] = found
         return found
 
-    def through_fields(self, m: Method) -> str | None:
+    def through_fields(self, m: Method, depth: int = 1) -> str | None:
         """A network API reached by code that reads a field ``m`` writes (a constant kept in
         a field, then used elsewhere)."""
         if m.index not in self._puts:
@@ -388,7 +390,7 @@ class CodeUse:
         if pattern is None:
             return None
         for reader in self.dex.methods_containing(pattern)[:50]:
-            reached = self.network(reader, 1)
+            reached = self.network(reader, depth)
             if reached is not None:
                 return f"{self.dex.method(reader.index)} -> {reached}"
         return None
@@ -444,7 +446,10 @@ def scan_dex(dex: Dex, name: str, candidates: list[int], out: Collector) -> None
             for m in methods[:5]:
                 caller = dex.method(m.index)
                 sdk = out.third_party.code(caller)
-                via = (use.network(m) or use.through_fields(m)) if h.whole else None
+                # A URL may travel through helpers; a bare host must meet the API itself.
+                depth = None if h.url is not None else 0
+                reach = use.network(m, depth) or use.through_fields(m, 1 if depth is None else 0)
+                via = reach if h.whole else None
                 if via is not None:
                     seen = Sighting(name, "network", HIGH, caller, via=via, sdk=sdk)
                 elif h.whole and h.url is not None:
