@@ -32,6 +32,16 @@ SIBLING = {
 }
 
 
+# Another author's app built with the same libraries and toolchain: its own package, servers
+# and Firebase project, its own key. It must share no link key with the first.
+OTHER_AUTHOR = {
+    "com.clipshare.app": "org.snapvault.gallery",
+    "com/clipshare/app": "org/snapvault/gallery",
+    "clip-share": "snap-vault",
+    "ClipShare": "SnapVault",
+}
+
+
 def missing_tools() -> list[str]:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if not FRAMEWORK.exists():
@@ -155,6 +165,9 @@ def build_all(folder: Path) -> dict[str, Path]:
         "unsigned": build("benign", folder / "unsigned.apk", key=None,
                           subst={"org.example.contactsbook": "org.example.unsigned"}),
         "packed": build("packed", folder / "packed.apk", key=other),
+        "toolchain": build("toolchain", folder / "toolchain.apk", key=keystore(folder, "clip")),
+        "other_author": build("toolchain", folder / "other-author.apk",
+                              key=keystore(folder, "snap"), subst=OTHER_AUTHOR),
     }  # fmt: skip
     data = out["stealer"].read_bytes()
     (folder / "truncated.apk").write_bytes(data[: len(data) // 2])

@@ -986,7 +986,12 @@ def apk_analyze(
             where = ev.get("call") or ev.get("manifest") or " -> ".join(ev.get("reads_via", []))
             typer.echo(f"    {ev.get('method', '')} {where}")
     for ep in r["endpoints"]:
-        typer.echo(f"server: {ep['value']}  (in {', '.join(ep['found_in'])})")
+        where = ", ".join(ep["found_in"])
+        if ep.get("link_key"):
+            typer.echo(f"server: {ep['value']}  ({ep['usage']}, {ep['confidence']}; in {where})")
+        else:
+            why = ep.get("why_not_linked") or ""
+            typer.echo(f"context: {ep['value']}  ({why}; in {where})")
     for ep in r["ignored_endpoints"]:
         typer.echo(f"ignored: {ep['value']}  ({ep['reason']})")
     for p in r["permissions"]:

@@ -365,12 +365,8 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
         result["dex"].append(
             {"name": name, "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
         )
-        try:
-            dex = Dex(raw)
-            findings += _scan_dex(dex)
-            E.scan_dex(dex, name, dex.strings_matching(_CANDIDATE_BYTES), endpoints)
-        except DexError as e:
-            raise ApkError("not_apk", f"{name} is malformed: {e}") from None
+        dex, found = analyze_dex(raw, name, endpoints)
+        findings += found
         dexes.append(dex)
 
     try:
@@ -425,6 +421,18 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     result["packer_signs"] = packer
     result["risk"] = rate(result)
     return result
+
+
+def analyze_dex(raw: bytes, name: str, endpoints: E.Collector) -> tuple[Dex, list[Finding]]:
+    """Behaviour findings and endpoints of one DEX file. A malformed file raises
+    :class:`ApkError` (``not_apk``) and nothing else."""
+    try:
+        dex = Dex(raw)
+        findings = _scan_dex(dex)
+        E.scan_dex(dex, name, dex.strings_matching(_CANDIDATE_BYTES), endpoints)
+    except DexError as e:
+        raise ApkError("not_apk", f"{name} is malformed: {e}") from None
+    return dex, findings
 
 
 def _safe(fn: Any) -> Any:

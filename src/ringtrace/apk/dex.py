@@ -114,7 +114,10 @@ def _mutf8(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         # Modified UTF-8: NUL as C0 80 and surrogate pairs written one by one.
-        text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+        try:
+            text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:  # not even modified UTF-8: a damaged or hostile file
+            return raw.decode("utf-8", "replace")
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
