@@ -90,6 +90,7 @@ _URL = re.compile(
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _BARE_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+(?::\d{{1,5}})?")
 _WWW = re.compile(rf"(?<![\w.-])www\.{_LABEL}(?:\.{_LABEL})+", re.I)
+_SO_NAME = re.compile(r"[\w.+-]+\.so(?:\.\d+)*")
 _TEMPLATE = re.compile(r"[%{}$<>]")
 _FILE_EXT = frozenset({
     "java", "kt", "kts", "smali", "class", "so", "dll", "dylib", "a", "o", "png", "jpg", "jpeg",
@@ -489,6 +490,8 @@ def scan_native(strings: list[str], name: str, out: Collector) -> None:
     networked = any(s in _NATIVE_NET for s in strings)
     for s in strings:
         if "://" not in s and not s.startswith("www."):
+            if _SO_NAME.fullmatch(s):
+                out.skip("native_library", s)  # a library it links against: a file
             continue
         if "clang version" in s or "GCC:" in s:
             continue  # the compiler's own identification string
