@@ -122,7 +122,7 @@ def _child(
         from ringtrace.apk.analysis import analyze_bytes
 
         if task is not None:
-            conn.send(("ok", task(data, limits), 0.0, state))
+            conn.send(("ok", (task(data, limits), state), 0.0, state))
             return
         result = analyze_bytes(data, limits)
         result["sandbox"] = state
@@ -148,8 +148,9 @@ def analyze_isolated(
     task: Callable[[bytes, Limits], Any] | None = None,
 ) -> Any:
     """Analyse an APK (bytes or a path) in a limited child process. ``task`` replaces the
-    analysis (a module-level function of ``(data, limits)``): the tests use it to probe the
-    sandbox from inside."""
+    analysis (a module-level function of ``(data, limits)``), and the call then returns
+    ``(what the task returned, the isolation that took effect)``: the tests use it to probe
+    the sandbox from inside."""
     if isinstance(source, Path):
         try:
             size = source.stat().st_size
