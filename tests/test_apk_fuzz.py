@@ -62,7 +62,7 @@ _mutation = st.one_of(
 def _mutate(data: bytes, mutations: list[tuple[str, float, int]]) -> bytes:
     buf = bytearray(data)
     for kind, where, value in mutations:
-        if not buf:
+        if len(buf) <= 8:
             break
         # Past the magic: a file that is not a DEX at all is refused at once and teaches little.
         pos = 8 + int(where * (len(buf) - 9)) if kind != "header" else int(where)

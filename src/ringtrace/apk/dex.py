@@ -139,6 +139,12 @@ class Dex:
         ):  # fmt: skip
             if n and (off < HEADER_SIZE or off + n * size > len(data)):
                 raise DexError("a table lies outside the file")
+        # An empty table's offset means nothing (and may point anywhere): read it as empty.
+        for count, attr in (("_str_n", "_str_off"), ("_type_n", "_type_off"),
+                            ("_field_n", "_field_off"), ("_meth_n", "_meth_off"),
+                            ("_class_n", "_class_off")):  # fmt: skip
+            if not getattr(self, count):
+                setattr(self, attr, HEADER_SIZE)
 
     # -- tables -------------------------------------------------------------------------
 
