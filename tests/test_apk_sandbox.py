@@ -137,3 +137,25 @@ def test_child_limits_hold_inside(probe: Any) -> None:
     with pytest.raises(ApkError) as e:
         analyze_isolated(b"x", sandbox=SandboxLimits(timeout_s=0.5), task=_spin)
     assert e.value.code == "timeout"
+
+
+def test_forked_child_keeps_no_trace_of_the_callers_environment(probe: Any) -> None:
+    """The CLI forks the child from itself (no second interpreter to start). The child clears
+    its environment and overwrites the block it inherited, so /proc/self/environ is blank."""
+    from ringtrace.apk.sandbox import _scrub_initial_environment
+
+    out, state = probe(SandboxLimits(start="fork"))
+    assert out["environ"] == {} and state["environment"] == "empty"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child reports through the pipe)
+        os.environ.clear()
+        _scrub_initial_environment()
+        with open("/proc/self/environ", "rb") as f:
+            os.write(w, f.read() or b"-")
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    seen = os.read(r, 1 << 20)
+    os.close(r)
+    assert b"RINGTRACE" not in seen and b"PATH=" not in seen

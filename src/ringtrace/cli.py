@@ -960,7 +960,8 @@ def apk_analyze(
     from ringtrace.apk.sandbox import SandboxLimits, analyze_isolated
 
     try:
-        r = analyze_isolated(file, sandbox=SandboxLimits(timeout_s=timeout))
+        # A one-shot command holds no secret: fork the isolated child from it directly.
+        r = analyze_isolated(file, sandbox=SandboxLimits(timeout_s=timeout, start="fork"))
     except ApkError as e:
         if as_json:
             typer.echo(json.dumps({"error": {"code": e.code, "message": e.message}}))
