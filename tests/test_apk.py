@@ -387,5 +387,7 @@ def test_api_apk_evidence_analysed_in_background_and_shown(
         assert detail["apk_analyses"][0]["result"]["risk"]["level"] == "critical"
         page = client.get(f"/console/reports/{rid}").text
         assert "risk critical" in page and "apk-cert" in page and "chat-priv.top" in page
+        context = page.split("never linked)", 1)[1].split("</tr>", 1)[0]
+        assert "android.com" in context and "chat-priv.top" not in context
         clusters = client.get("/api/clusters").json()["clusters"]
         assert len(clusters) == 1 and len(clusters[0]["reports"]) == 2
