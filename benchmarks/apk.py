@@ -41,8 +41,8 @@ def one(tool: str, path: str) -> None:
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     if tool == "ringtrace":
+        import ringtrace.apk.preload  # noqa: F401  (loaded and warmed, as in the sandbox)
         from ringtrace.apk.analysis import analyze_bytes
-        from ringtrace.apk.preload import extract_text  # noqa: F401  (warm, as in the sandbox)
 
         data = Path(path).read_bytes()
         t0 = time.perf_counter()

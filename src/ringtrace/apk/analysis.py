@@ -392,8 +392,7 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
             blob = _read(zf, name, limits.max_scan_bytes)
             if E.CONFIG_ASSET.search(low) and not blob.startswith(_MEDIA_MAGIC):
                 text = blob.decode("utf-8", "replace")
-                E.scan_text(E.config_tokens(text), name, endpoints, config=True)
-                E.scan_text([text], name, endpoints, config=False)
+                E.scan_config(text, name, endpoints)
             elif _CANDIDATE_BYTES.search(blob):
                 E.scan_text(_strings_of_binary(blob), name, endpoints, config=False)
             if len(blob) >= 16_384 and not blob.startswith(_MEDIA_MAGIC) and _entropy(blob) > 7.5:

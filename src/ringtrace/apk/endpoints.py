@@ -90,6 +90,9 @@ _URL = re.compile(
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _BARE_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+(?::\d{{1,5}})?")
 _WWW = re.compile(rf"(?<![\w.-])www\.{_LABEL}(?:\.{_LABEL})+", re.I)
+# Warninglist reasons that mean "not a server anyone runs": reserved, loopback, private...
+_NOT_A_SERVER = ("a reserved", "a loopback", "the unspecified", "a private", "a link-local",
+                 "a documentation", "a multicast")  # fmt: skip
 _SO_NAME = re.compile(r"[\w.+-]+\.so(?:\.\d+)*")
 _TEMPLATE = re.compile(r"[%{}$<>]")
 _FILE_EXT = frozenset({
@@ -104,15 +107,19 @@ _FILE_EXT = frozenset({
     "version", "pro", "gradle", "toml", "plist", "nib", "storyboard", "lproj", "strings", "ogv",
     "arsc",
 })  # fmt: skip
-# First labels of Java system properties, Android system properties and app ids
-# (``os.name``, ``ro.build.version``, ``com.whatsapp``): keys, not hosts.
+# First labels of Java and Android property keys and of Java packages or app ids
+# (``ro.build.version``, ``com.whatsapp``): always keys, never hosts.
 _KEY_FIRST = frozenset({
-    "java", "javax", "jdk", "sun", "os", "user", "file", "line", "path", "http", "https", "ftp",
-    "socks", "jvm", "kotlin", "kotlinx", "android", "androidx", "dalvik", "ro", "persist",
-    "sys", "debug", "log", "vendor", "dev_settings", "com", "org", "net", "edu", "gov", "io",
-    "cn", "de", "uk", "fr", "ru", "me", "co", "info", "biz", "jp", "kr", "in", "br", "tv",
-    "mobi", "app", "dev", "ae", "au", "ca", "ch", "es", "it", "nl", "pl", "se", "tw", "vn",
-    "id", "my", "sg", "th", "ph", "hk", "mx", "ar", "tr", "ir", "pk", "ua",
+    "java", "javax", "jdk", "sun", "jvm", "kotlin", "kotlinx", "android", "androidx", "dalvik",
+    "ro", "persist", "com", "org", "net", "edu", "gov", "io",
+})  # fmt: skip
+# First labels that are keys in a two-label string (``os.name``, ``file.encoding``,
+# ``cn.google``) but ordinary subdomains in a longer host (``file.ring-c2.top``).
+_KEY_FIRST_SHORT = frozenset({
+    "os", "user", "file", "line", "path", "http", "https", "ftp", "socks", "sys", "debug", "log",
+    "vendor", "cn", "de", "uk", "fr", "ru", "me", "co", "info", "biz", "jp", "kr", "in", "br",
+    "tv", "mobi", "app", "dev", "ae", "au", "ca", "ch", "es", "it", "nl", "pl", "se", "tw",
+    "vn", "id", "my", "sg", "th", "ph", "hk", "mx", "ar", "tr", "ir", "pk", "ua",
 })  # fmt: skip
 
 
@@ -192,7 +199,7 @@ def not_a_host(text: str, dex: Dex | None = None, index: int | None = None) -> s
             return "identifier"
     if any(c.isupper() for c in s):
         return "identifier"  # code writes hosts in lower case; Java names are mixed case
-    if labels[0] in _KEY_FIRST:
+    if labels[0] in _KEY_FIRST or (len(labels) == 2 and labels[0] in _KEY_FIRST_SHORT):
         return "property_or_package"
     return None
 
@@ -272,13 +279,16 @@ class Collector:
         if seen.sdk is not None and owner == "app":
             owner, service = "third_party", f"{seen.sdk} (a constant in the SDK's own code)"
         if hit.url is not None and reason is None:
-            reason = self.warninglist.reason("url", hit.url)
-            if reason and not reason.startswith(("a reserved", "a loopback", "the unspec")):
-                reason = None if owner == "app" else reason
+            listed = self.warninglist.reason("url", hit.url)
+            if listed and listed.startswith(_NOT_A_SERVER):
+                reason = listed
         e = self.entries.setdefault((typ, value), _Entry(typ, value))
         if reason is not None:
             e.reason = reason
-        e.owner, e.service = owner, service
+        # Once anything says the host is everybody's (an SDK's code, the list), it stays so:
+        # a wrong "third party" loses a link, a wrong "app" makes one.
+        if e.owner == "app":
+            e.owner, e.service = owner, service
         e.hosts.add(host)
         if hit.url is not None:
             best = e.urls.get(hit.url, LOW)
@@ -338,6 +348,7 @@ class CodeUse:
         self._calls: dict[int, list[int]] = {}
         self._puts: dict[int, list[int]] = {}
         self._net: dict[tuple[int, int], str | None] = {}
+        self._fields: dict[tuple[int, int], str | None] = {}
         self._api_ids = set(dex.find_methods(set(NETWORK_APIS)))
 
     def _decode(self, m: Method) -> None:
@@ -384,6 +395,11 @@ class CodeUse:
     def through_fields(self, m: Method, depth: int = 1) -> str | None:
         """A network API reached by code that reads a field ``m`` writes (a constant kept in
         a field, then used elsewhere)."""
+        if (m.index, depth) not in self._fields:
+            self._fields[(m.index, depth)] = self._through_fields(m, depth)
+        return self._fields[(m.index, depth)]
+
+    def _through_fields(self, m: Method, depth: int) -> str | None:
         if m.index not in self._puts:
             self._decode(m)
         fields = set(self._puts[m.index])
@@ -476,6 +492,16 @@ def scan_text(strings: Iterable[str], name: str, out: Collector, *, config: bool
                 out.add(h, Sighting(name, "string", LOW))
 
 
+def scan_config(text: str, name: str, out: Collector) -> None:
+    """A configuration asset: its values are configuration; anything else it mentions (in a
+    comment, say) is a plain string."""
+    tokens = config_tokens(text)
+    scan_text(tokens, name, out, config=True)
+    seen = {h.host for t in tokens for h in find_hits(t)}
+    rest = [h.raw for h in find_hits(text) if h.host not in seen]
+    scan_text(rest, name, out, config=False)
+
+
 def config_tokens(text: str) -> list[str]:
     """Values of a configuration file: quoted strings, and what follows ``=`` or ``:``."""
     vals = re.findall(r"\"([^\"\n]{3,300})\"|'([^'\n]{3,300})'|[=:]\s*([^\s,;\"'<>]{3,300})", text)
@@ -515,9 +541,9 @@ def scan_resources(values: dict[str, str], out: Collector) -> None:
             res = f"string/{rname}"
             if config and h.whole:
                 out.add(h, Sighting("resources.arsc", "configuration", HIGH, resource=res))
-            elif config or (h.whole and h.url is not None):
+            elif h.whole and h.url is not None:
                 out.add(h, Sighting("resources.arsc", "configuration", MEDIUM, resource=res))
-            else:
+            else:  # a mention in a sentence, whatever the resource is called
                 out.add(h, Sighting("resources.arsc", "string", LOW, resource=res))
 
 
