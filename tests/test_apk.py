@@ -174,7 +174,7 @@ def test_what_every_app_carries_is_not_an_endpoint(analysed: dict[str, dict[str,
     own = linked["clip-share.top"]
     assert set(own["hosts"]) == {
         "gate.clip-share.top", "push.clip-share.top", "relay.clip-share.top",
-        "invite.clip-share.top", "www.clip-share.top",
+        "invite.clip-share.top", "www.clip-share.top", "upload.clip-share.top",
     }  # fmt: skip
     assert {u["url"]: u["confidence"] for u in own["urls"]} == {
         "https://gate.clip-share.top/api/v2/": "high",
@@ -189,6 +189,8 @@ def test_what_every_app_carries_is_not_an_endpoint(analysed: dict[str, dict[str,
     push = ways[("classes.dex", "Lcom/clipshare/app/Api;->push")]
     assert push["via"] == "Ljava/net/InetSocketAddress;-><init>"
     assert ways[("AndroidManifest.xml", "intent-filter data host")]["usage"] == "configuration"
+    nsc = ("res/xml/network_security_config.xml", "network-security-config domain")
+    assert ways[nsc]["usage"] == "configuration"
     fb = linked["clip-share-prod.firebaseio.com"]
     assert (
         fb["service"] == "Firebase" and fb["where"][0]["resource"] == "string/firebase_database_url"
