@@ -159,3 +159,20 @@ def test_forked_child_keeps_no_trace_of_the_callers_environment(probe: Any) -> N
     seen = os.read(r, 1 << 20)
     os.close(r)
     assert b"RINGTRACE" not in seen and b"PATH=" not in seen
+
+
+def test_a_kernel_without_isolation_gets_a_clear_warning(
+    probe: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ringtrace.apk import isolation, sandbox
+
+    for fn in ("new_network_namespace", "seccomp_no_sockets", "landlock_read_only"):
+        monkeypatch.setattr(isolation, fn, lambda *a: False)  # as a kernel that permits none
+    monkeypatch.setattr(sandbox, "_warned", set())
+    caplog.set_level("WARNING", logger="ringtrace.apk.sandbox")
+    out, state = probe(SandboxLimits(start="fork"))  # a forked child sees the patches
+    assert (state["network"], state["files"], state["environment"]) == ("open", "open", "empty")
+    assert out["environ"] == {}
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("keeps network access" in m for m in messages)
+    assert any("Landlock is not available" in m for m in messages)

@@ -341,8 +341,11 @@ class Collector:
 class CodeUse:
     """Where a DEX's code uses its strings, and whether that use reaches a network API."""
 
-    def __init__(self, dex: Dex, third_party: ThirdParty, depth: int = 3) -> None:
+    def __init__(
+        self, dex: Dex, third_party: ThirdParty, depth: int = 3, budget: int = 20_000
+    ) -> None:
         self.dex = dex
+        self.budget = budget  # methods decoded at most
         self.third_party = third_party
         self.depth = depth
         self._calls: dict[int, list[int]] = {}
@@ -374,6 +377,8 @@ class CodeUse:
         if key in self._net:
             return self._net[key]
         self._net[key] = None  # a recursive call reaches nothing new
+        if len(self._calls) > self.budget:
+            return None  # enough decoding for one file: an unreached string stays a string
         found: str | None = None
         callees = self.calls(m)
         for c in callees:

@@ -117,13 +117,19 @@ def _isolate(sandbox: SandboxLimits) -> dict[str, str]:
     return state
 
 
+_warned: set[str] = set()
+
+
 def _warn(state: dict[str, str]) -> None:
-    if state.get("network") == "open":
+    """Log, once per process, each isolation this kernel did not permit."""
+    missing = {k for k in ("network", "files") if state.get(k) == "open"} - _warned
+    _warned.update(missing)
+    if "network" in missing:
         log.warning(
             "APK sandbox: this kernel permits neither a network namespace nor a seccomp "
             "filter; the analysing child keeps network access"
         )
-    if state.get("files") == "open":
+    if "files" in missing:
         log.warning(
             "APK sandbox: Landlock is not available; the analysing child can read any file "
             "its user can (keep the data folder and keys readable by the service user only)"
