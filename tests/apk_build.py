@@ -39,6 +39,7 @@ OTHER_AUTHOR = {
     "com/clipshare/app": "org/snapvault/gallery",
     "clip-share": "snap-vault",
     "ClipShare": "SnapVault",
+    "512345678901": "698765432109",  # the Firebase project number
 }
 
 

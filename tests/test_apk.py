@@ -212,6 +212,10 @@ def test_what_every_app_carries_is_not_an_endpoint(analysed: dict[str, dict[str,
     assert "MainActivity.java" in skipped["source_file"]["examples"]
     assert "libc.so" in skipped["native_library"]["examples"]
     assert {"android.intent.extra.EMAIL", "com.google"} <= set(skipped["identifier"]["examples"])
+    assert [p["key"] for p in r["cloud_projects"]] == [
+        "firebase:clip-share-prod", "google-project:512345678901",
+    ]  # fmt: skip
+    assert ("cloud_project", "firebase:clip-share-prod") in _keys(r)
     assert r["risk"]["level"] == "low"  # it only talks to its server
 
 
@@ -222,6 +226,7 @@ def test_two_authors_same_libraries_share_no_key(analysed: dict[str, dict[str, A
     }  # fmt: skip
     shared = _keys(a) & _keys(b)
     assert shared == set()
+    assert len([k for k in _keys(b) if k[0] == "cloud_project"]) == 2
 
 
 def test_shared_test_key_does_not_link() -> None:

@@ -55,6 +55,7 @@ def test_each_app_s_own_servers_are_found(real: dict[str, dict[str, Any]]) -> No
     dvba = _linked(real["dvba"])
     assert {"damn-vulnerable-bank.firebaseio.com", "damn-vulnerable-bank.appspot.com"} <= set(dvba)
     assert dvba["damn-vulnerable-bank.firebaseio.com"]["usage"] == "configuration"
+    assert ("cloud_project", "firebase:damn-vulnerable-bank") in _keys(real["dvba"])
     assert "dev.victim.com" in _linked(real["ovaa"])["victim.com"]["hosts"]
     goat = _linked(real["androgoat"])
     assert {"owasp.org", "testfire.net"} <= set(goat)

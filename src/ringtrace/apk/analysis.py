@@ -258,12 +258,12 @@ def _strings_of_binary(data: bytes, min_len: int = 6) -> list[str]:
 _ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 
 
-def _scan_resources(apk: Any, out: E.Collector) -> None:
+def _scan_resources(apk: Any, out: E.Collector) -> dict[str, str]:
     """String resources by name (what a config name holds is configuration), then any other
     URL in the resource table's string pool as a plain string."""
     arsc = apk.get_android_resources()
     if arsc is None:
-        return
+        return {}
     named: dict[str, str] = {}
     for pkg in arsc.get_packages_names():
         xml = arsc.get_string_resources(pkg)
@@ -279,6 +279,7 @@ def _scan_resources(apk: Any, out: E.Collector) -> None:
             if "://" in text and text not in seen:
                 rest.append(text)
         E.scan_text(rest, "resources.arsc", out, config=False)
+    return named
 
 
 def _scan_manifest(apk: Any, zf: zipfile.ZipFile, out: E.Collector) -> None:
@@ -369,8 +370,10 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
         findings += found
         dexes.append(dex)
 
+    result["cloud_projects"] = []
     try:
-        _scan_resources(apk, endpoints)
+        named = _scan_resources(apk, endpoints)
+        result["cloud_projects"] = E.cloud_projects(named)
     except (MemoryError, RecursionError):
         raise
     except Exception:  # a damaged resource table: the rest of the analysis still stands

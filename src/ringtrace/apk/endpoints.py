@@ -552,6 +552,30 @@ def scan_resources(values: dict[str, str], out: Collector) -> None:
                 out.add(h, Sighting("resources.arsc", "string", LOW, resource=res))
 
 
+_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_PLACEHOLDER = re.compile(r"your|example|placeholder|sample|changeme|xxxx")
+
+
+def cloud_projects(named: dict[str, str]) -> list[dict[str, str]]:
+    """The app's own Firebase / Google Cloud project, from the string resources the
+    google-services plugin writes (``project_id``, ``gcm_defaultSenderId``, ``google_app_id``):
+    specific to the app's owner, so a link key. The API key is left out: it is a credential."""
+    out: list[dict[str, str]] = []
+    pid = html.unescape(named.get("project_id", "")).strip()
+    if _PROJECT_ID.fullmatch(pid) and not _PLACEHOLDER.search(pid):
+        out.append({"service": "Firebase / Google Cloud", "key": f"firebase:{pid}",
+                    "value": pid, "resource": "string/project_id"})  # fmt: skip
+    number = named.get("gcm_defaultSenderId", "").strip()
+    app_id = re.fullmatch(r"1:(\d{6,15}):android:[0-9a-f]+", named.get("google_app_id", "").strip())
+    resource = "string/gcm_defaultSenderId"
+    if not re.fullmatch(r"\d{6,15}", number) and app_id:
+        number, resource = app_id.group(1), "string/google_app_id"
+    if re.fullmatch(r"\d{6,15}", number):
+        out.append({"service": "Firebase / Google Cloud", "key": f"google-project:{number}",
+                    "value": number, "resource": resource})  # fmt: skip
+    return out
+
+
 def scan_declared(values: list[tuple[str, str]], file: str, out: Collector) -> None:
     """Hosts the manifest or the network security config declares (``element``, value)."""
     for element, value in values:
