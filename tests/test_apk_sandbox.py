@@ -44,6 +44,7 @@ def _probe(data: bytes, limits: Limits) -> dict[str, Any]:
     out["connect"] = _try(lambda: socket.create_connection(("192.0.2.10", 80), timeout=2))
     out["udp"] = _try(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
         b"x", ("192.0.2.10", 53)))  # fmt: skip
+    out["io_uring"] = _io_uring()
     out["read_key"] = _try(lambda: Path(paths["key"]).read_bytes())
     out["list_data"] = _try(lambda: os.listdir(paths["data_dir"]))
     out["write"] = _try(lambda: Path(paths["write"]).write_bytes(b"x"))
@@ -54,6 +55,19 @@ def _probe(data: bytes, limits: Limits) -> dict[str, Any]:
     }
     out["allocate"] = _try(lambda: bytearray(paths["allocate"]))
     return out
+
+
+def _io_uring() -> str:
+    """io_uring_setup(4, params): io_uring can open sockets without the socket() call."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(120)
+    fd = libc.syscall(425, 4, params)
+    if fd >= 0:
+        os.close(fd)
+        return "allowed"
+    return errno.errorcode.get(ctypes.get_errno(), "?")
 
 
 def _spin(data: bytes, limits: Limits) -> None:
@@ -111,6 +125,7 @@ def test_child_has_no_network_through_seccomp_either(probe: Any) -> None:
     _require(state, "network", "open")
     assert state["network"] == "seccomp"
     assert out["connect"] == "EPERM" and out["udp"] == "EPERM"
+    assert out["io_uring"] == "EPERM"
 
 
 def test_child_cannot_read_the_data_folder_or_keys(probe: Any) -> None:

@@ -4,7 +4,8 @@ could not be done.
 
 - **Network**: a new, empty network namespace (``unshare(CLONE_NEWNET)``: only a loopback
   interface that is down). Where that is not permitted (no root, no user namespaces), a
-  seccomp filter makes ``socket()`` fail with EPERM for every family but ``AF_UNIX``.
+  seccomp filter makes ``socket()`` fail with EPERM for every family but ``AF_UNIX`` (and
+  refuses io_uring, which can open sockets on its own).
 - **Files**: a Landlock ruleset (Linux 5.13+) that allows reading only the directories of the
   Python standard library, the installed packages and ringtrace itself, and allows no write
   anywhere, so the data folder, the vault and key files cannot be opened even by a process of
@@ -24,6 +25,7 @@ CLONE_NEWNET = 0x40000000
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
+NR_IO_URING_SETUP = 425  # the same on x86_64 and aarch64
 _ARCH = {  # AUDIT_ARCH, __NR_socket, first Landlock syscall
     "x86_64": (0xC000003E, 41, 444),
     "aarch64": (0xC00000B7, 198, 444),
@@ -56,7 +58,8 @@ class _SockFprog(ctypes.Structure):
 
 
 def seccomp_no_sockets() -> bool:
-    """A seccomp filter: ``socket()`` of any family but AF_UNIX fails with EPERM."""
+    """A seccomp filter: ``socket()`` of any family but AF_UNIX fails with EPERM, and so does
+    ``io_uring_setup()``."""
     arch = _ARCH.get(platform.machine())
     if arch is None:
         return False
@@ -65,8 +68,9 @@ def seccomp_no_sockets() -> bool:
     allow, eperm = 0x7FFF0000, 0x00050000 | 1
     prog = [
         (ld_w_abs, 0, 0, 4),  # arch
-        (jeq_k, 0, 5, audit_arch),  # another architecture's calling convention: allow
+        (jeq_k, 0, 6, audit_arch),  # another architecture's calling convention: allow
         (ld_w_abs, 0, 0, 0),  # syscall number
+        (jeq_k, 3, 0, NR_IO_URING_SETUP),  # io_uring can open sockets without socket()
         (jeq_k, 0, 3, nr_socket),
         (ld_w_abs, 0, 0, 16),  # args[0]: the address family
         (jeq_k, 1, 0, 1),  # AF_UNIX
