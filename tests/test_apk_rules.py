@@ -65,6 +65,15 @@ def test_whose_host() -> None:
     assert tp.host("graph.facebook.com").service == "Facebook SDK"
     assert tp.host("android.googlesource.com").kind == "third_party"
     assert tp.host("gate.chat-priv.top").kind == "app"
+    # A connectivity check against a public resolver is everybody's, not a server.
+    assert (
+        tp.host("8.8.8.8").kind == "third_party" and tp.host("pool.ntp.org").kind == "third_party"
+    )
+    out = Collector()
+    [hit] = find_hits("1.1.1.1")
+    out.add(hit, Sighting("classes.dex", "network", HIGH, "Lcom/ring/Net;->online"))
+    [e], _ = out.results()
+    assert (e["type"], e["owner"], e["link_key"]) == ("ip", "third_party", False)
     assert tp.code("Lcom/google/firebase/database/FirebaseDatabase;") == "Firebase"
     assert tp.code("Lcom/privatechat/app/Uploader;") is None
 

@@ -262,6 +262,9 @@ class Collector:
         if ip is not None:
             typ, value = "ip", ip
             reason = ip_reason(ip)
+            who = self.third_party.host(ip)
+            if who.kind == "third_party":
+                owner, service = "third_party", who.service
         else:
             who = self.third_party.host(host)
             domain = registrable_domain(host) or host

@@ -25,9 +25,12 @@ class ThirdParty:
     version: str
     domains: dict[str, str]  # host suffix -> service
     tenants: dict[str, str]  # tenant suffix -> service
+    ips: dict[str, str]  # address -> service (public DNS resolvers used to test connectivity)
     packages: tuple[tuple[str, str], ...]  # ("Lcom/google/firebase/", service), longest first
 
     def host(self, host: str) -> Owner:
+        if host in self.ips:
+            return Owner("third_party", self.ips[host])
         labels = host.lower().rstrip(".").split(".")
         for k in range(len(labels)):  # the longest suffix first
             suffix = ".".join(labels[k:])
@@ -54,13 +57,16 @@ def builtin() -> ThirdParty:
     data = json.loads(text)
     domains: dict[str, str] = {}
     tenants: dict[str, str] = {}
+    ips: dict[str, str] = {}
     packages: list[tuple[str, str]] = []
     for s in data["services"]:
         for d in s["domains"]:
             domains[d] = s["service"]
         for d in s.get("tenant_domains", []):
             tenants[d] = s["service"]
+        for ip in s.get("ips", []):
+            ips[ip] = s["service"]
         for p in s.get("packages", []):
             packages.append(("L" + p.replace(".", "/") + "/", s["service"]))
     packages.sort(key=lambda p: -len(p[0]))
-    return ThirdParty(data["version"], domains, tenants, tuple(packages))
+    return ThirdParty(data["version"], domains, tenants, ips, tuple(packages))
