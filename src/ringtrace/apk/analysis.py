@@ -393,9 +393,13 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
             packer_files.append(name)
         if low.startswith("assets/") and not name.endswith("/"):
             blob = _read(zf, name, limits.max_scan_bytes)
-            if E.CONFIG_ASSET.search(low) and not blob.startswith(_MEDIA_MAGIC):
-                text = blob.decode("utf-8", "replace")
-                E.scan_config(text, name, endpoints)
+            plain = not blob.startswith(_MEDIA_MAGIC)
+            if plain and E.NOTICE_ASSET.search(low.rsplit("/", 1)[-1]):
+                E.scan_text([blob.decode("utf-8", "replace")], name, endpoints, config=False)
+            elif plain and E.CONFIG_ASSET.search(low):
+                E.scan_config(blob.decode("utf-8", "replace"), name, endpoints)
+            elif plain and E.SCRIPT_ASSET.search(low):
+                E.scan_script(blob.decode("utf-8", "replace"), name, endpoints)
             elif _CANDIDATE_BYTES.search(blob):
                 E.scan_text(_strings_of_binary(blob), name, endpoints, config=False)
             if len(blob) >= 16_384 and not blob.startswith(_MEDIA_MAGIC) and _entropy(blob) > 7.5:

@@ -75,8 +75,20 @@ _CONFIG_NAME = re.compile(
     r"(?i)(url|uri|host|server|domain|endpoint|api|base|socket|ws_|_ws|gate|panel|backend|"
     r"firebase|bucket|c2|cnc|upload|address|addr|link|site|web)"
 )
-CONFIG_ASSET = re.compile(r"(?i)\.(json|xml|properties|conf|cfg|ini|ya?ml|plist|env|js)$")
-_PROSE_ASSET = re.compile(r"(?i)\.(html?|txt|md)$")
+CONFIG_ASSET = re.compile(r"(?i)\.(json|xml|properties|conf|cfg|ini|ya?ml|plist|env)$")
+# Code shipped as an asset (a React Native bundle, a Cordova or WebView page): its URLs are
+# mostly its libraries' (documentation, licences), so only one handed to a network call counts.
+SCRIPT_ASSET = re.compile(r"(?i)\.(js|mjs|bundle|html?)$")
+# Licence and notice files list every library's home page: never configuration.
+NOTICE_ASSET = re.compile(
+    r"(?i)licen[cs]e|notice|copying|third.?party|open.?source|\boss\b|credits|attribution|acknowledg"
+)
+_SCRIPT_CALL = re.compile(
+    r"(?:\bfetch|\baxios(?:\.(?:get|post|put|patch|delete|request))?|\.open|new\s+WebSocket|"
+    r"\bio(?:\.connect)?|\$\.(?:ajax|get|post|getJSON)|\bbaseURL\s*:|\bloadUrl|"
+    r"\bendpoint\s*[:=]|\bapiUrl\s*[:=]|\bserverUrl\s*[:=])\s*\(?\s*(?:[\w$.]+\s*,\s*)?"
+    r"[`'\"]((?:https?|wss?)://[^`'\"\s]+)[`'\"]"
+)
 # Symbols a native library imports to talk to the network.
 _NATIVE_NET = frozenset({
     "connect", "getaddrinfo", "gethostbyname", "gethostbyname_r", "curl_easy_perform",
@@ -507,6 +519,19 @@ def scan_config(text: str, name: str, out: Collector) -> None:
     scan_text(tokens, name, out, config=True)
     seen = {h.host for t in tokens for h in find_hits(t)}
     rest = [h.raw for h in find_hits(text) if h.host not in seen]
+    scan_text(rest, name, out, config=False)
+
+
+def scan_script(text: str, name: str, out: Collector) -> None:
+    """Code shipped as an asset: a URL handed to fetch, axios, XMLHttpRequest.open, a
+    WebSocket or Socket.IO (or set as a base URL) is a network call; other URLs are plain
+    strings."""
+    called = set()
+    for m in _SCRIPT_CALL.finditer(text):
+        for h in find_hits(m.group(1)):
+            called.add(h.raw)
+            out.add(h, Sighting(name, "network", HIGH, via=text[m.start() : m.start(1)].strip()))
+    rest = [h.raw for h in find_hits(text) if h.raw not in called]
     scan_text(rest, name, out, config=False)
 
 
