@@ -29,6 +29,7 @@ SIBLING = {
     "com/privatechat/app": "com/securevid/player",
     "chat-priv.top": "vid-secure.live",
     "PrivateChat": "SecureVid",
+    "5012345678:AAFixtureOnly": "7098765432:AAFixtureOnly",  # its own Telegram bot
 }
 
 

@@ -94,6 +94,12 @@ def test_stealer_every_planted_fact(analysed: dict[str, dict[str, Any]]) -> None
     assert _evidence(r, "hides_icon")[0]["method"] == f"{main}->hideIcon"
     # The server, planted in the code, the resources, an asset and a native library: one
     # link key with where and how each sighting was used.
+    # The ring's Telegram bot: its number is a link key; the secret token is never kept.
+    [bot] = r["bots"]
+    assert (bot["key"], bot["service"]) == ("telegram-bot:5012345678", "Telegram bot")
+    assert bot["found_in"] == ["classes.dex Lcom/privatechat/app/Uploader;->notify"]
+    assert "NotARealBotToken" not in json.dumps(r)
+    assert ("messaging_bot", "telegram-bot:5012345678") in _keys(r)
     [ep] = [e for e in r["endpoints"] if e["link_key"]]
     assert (ep["type"], ep["value"], ep["owner"]) == ("domain", "chat-priv.top", "app")
     assert ep["found_in"] == [
@@ -112,8 +118,8 @@ def test_stealer_every_planted_fact(analysed: dict[str, dict[str, Any]]) -> None
     call = next(w for w in ep["where"] if w["file"] == "classes.dex")
     assert call["via"] == "Ljava/net/URL;-><init>"
     # The platform's schema URL is everybody's; templates and carrier proxies are noise.
-    [schema] = [e for e in r["endpoints"] if not e["link_key"]]
-    assert (schema["value"], schema["owner"]) == ("android.com", "third_party")
+    context = {e["value"]: e["owner"] for e in r["endpoints"] if not e["link_key"]}
+    assert context == {"android.com": "third_party", "telegram.org": "third_party"}
     ignored = {e["value"]: e["reason"] for e in r["ignored_endpoints"]}
     assert set(ignored) == {"0.0.0.0", "10.0.0.172"}
     assert r["packer_signs"] == []

@@ -153,3 +153,13 @@ def test_script_assets_count_only_urls_handed_to_a_network_call() -> None:
     for name in ("third_party_licenses.json", "LICENSE.txt", "oss_licenses.html", "NOTICE"):
         assert NOTICE_ASSET.search(name)
     assert not NOTICE_ASSET.search("config.json")
+
+
+def test_messaging_bots_keep_only_their_number() -> None:
+    out = Collector()
+    out.bots("https://api.telegram.org/bot6123456789:AAFixtureOnlyNotARealBotToken_01234/send",
+             "classes.dex", "Lcom/ring/Bot;->send")  # fmt: skip
+    out.bots("https://discord.com/api/webhooks/112233445566778899/secret-part", "assets/c.json")
+    out.bots("version 1234567890:AB not a token", "classes.dex")
+    assert sorted(out.accounts) == ["discord-webhook:112233445566778899", "telegram-bot:6123456789"]
+    assert "secret-part" not in repr(out.accounts) and "NotARealBot" not in repr(out.accounts)

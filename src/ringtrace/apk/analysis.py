@@ -416,6 +416,7 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     result["behaviours"] = behaviours
     result["endpoints"], result["ignored_endpoints"] = endpoints.results()
     result["not_endpoints"] = endpoints.summary()
+    result["bots"] = sorted(endpoints.accounts.values(), key=lambda a: a["key"])
     total_dex = sum(d["size"] for d in result["dex"])
     packer: list[str] = []
     if opaque and total_dex < 64 * 1024:
@@ -436,6 +437,7 @@ def analyze_dex(raw: bytes, name: str, endpoints: E.Collector) -> tuple[Dex, lis
         dex = Dex(raw)
         findings = _scan_dex(dex)
         E.scan_dex(dex, name, dex.strings_matching(_CANDIDATE_BYTES), endpoints)
+        E.scan_bots(dex, name, endpoints)
     except DexError as e:
         raise ApkError("not_apk", f"{name} is malformed: {e}") from None
     return dex, findings

@@ -102,6 +102,19 @@ _URL = re.compile(
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _BARE_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+(?::\d{{1,5}})?")
 _WWW = re.compile(rf"(?<![\w.-])www\.{_LABEL}(?:\.{_LABEL})+", re.I)
+# A Telegram bot token (<bot id>:<35 characters, starting AA>) and a Discord webhook URL.
+TELEGRAM_TOKEN = re.compile(r"(?<![\w:])(\d{8,11}):AA[A-Za-z0-9_-]{33}(?![\w-])")
+DISCORD_WEBHOOK = re.compile(r"discord(?:app)?\.com/api/webhooks/(\d{17,20})/")
+BOT_BYTES = re.compile(rb"\d{8,11}:AA[A-Za-z0-9_-]{33}|discord(?:app)?\.com/api/webhooks/")
+
+
+def _bot_matches(text: str) -> list[tuple[str, str, str]]:
+    out = [("Telegram bot", "telegram-bot", m.group(1)) for m in TELEGRAM_TOKEN.finditer(text)]
+    out += [("Discord webhook", "discord-webhook", m.group(1))
+            for m in DISCORD_WEBHOOK.finditer(text)]  # fmt: skip
+    return out
+
+
 # Warninglist reasons that mean "not a server anyone runs": reserved, loopback, private...
 _NOT_A_SERVER = ("a reserved", "a loopback", "the unspecified", "a private", "a link-local",
                  "a documentation", "a multicast")  # fmt: skip
@@ -259,6 +272,19 @@ class Collector:
     entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
     not_hosts: Counter[str] = field(default_factory=Counter)
     not_host_examples: dict[str, list[str]] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def bots(self, text: str, where: str, method: str | None = None) -> None:
+        """Messaging bots the app reports to (a Telegram bot token, a Discord webhook): one
+        ring's account on a shared platform, so a link key. Only the bot's or webhook's
+        number is kept, never the secret token."""
+        for service, prefix, m in _bot_matches(text):
+            key = f"{prefix}:{m}"
+            entry = self.accounts.setdefault(key, {"service": service, "key": key, "value": m,
+                                                   "found_in": []})  # fmt: skip
+            place = f"{where} {method}" if method else where
+            if place not in entry["found_in"] and len(entry["found_in"]) < 10:
+                entry["found_in"].append(place)
 
     def skip(self, kind: str, text: str) -> None:
         self.not_hosts[kind] += 1
@@ -448,6 +474,18 @@ class CodeUse:
         return out
 
 
+def scan_bots(dex: Dex, name: str, out: Collector) -> None:
+    """Bot tokens and webhooks among a DEX's strings, with the methods that load them."""
+    found = {i: dex.string(i) for i in dex.strings_matching(BOT_BYTES)}
+    if not found:
+        return
+    users = CodeUse(dex, out.third_party).users(found)
+    for i, text in found.items():
+        callers: list[str | None] = [dex.method(m.index) for m in users.get(i, [])[:3]]
+        for caller in callers or [None]:
+            out.bots(text, name, caller)
+
+
 def scan_dex(dex: Dex, name: str, candidates: list[int], out: Collector) -> None:
     """Endpoints among a DEX's strings, each with the methods that use it and how."""
     strings: dict[int, list[Hit]] = {}
@@ -500,6 +538,7 @@ def scan_text(strings: Iterable[str], name: str, out: Collector, *, config: bool
     """Strings of an asset: a URL or a host that is a whole value in a configuration file is
     configuration; anything else (prose, binary data) is a plain string."""
     for s in strings:
+        out.bots(s, name)
         for h in find_hits(s):
             if h.url is None and not_a_host(h.raw) is not None:
                 out.skip(not_a_host(h.raw) or "identifier", h.raw)
@@ -566,6 +605,7 @@ def scan_resources(values: dict[str, str], out: Collector) -> None:
     firebase_database_url, google_storage_bucket) is configuration."""
     for rname, raw in values.items():
         value = html.unescape(raw)
+        out.bots(value, "resources.arsc", f"string/{rname}")
         config = bool(_CONFIG_NAME.search(rname))
         for h in find_hits(value):
             if h.url is None and h.whole and not_a_host(h.raw) is not None:

@@ -1,5 +1,5 @@
-"""Link keys from an APK analysis: the signing certificate, the app's own servers and cloud
-project, the file itself and (weakly) the package name.
+"""Link keys from an APK analysis: the signing certificate, the app's own servers, cloud
+project and messaging bots, the file itself and (weakly) the package name.
 
 Only endpoints the analysis marked ``link_key`` (confident, and the app's own rather than an
 SDK's or a platform's) become keys. A certificate is a key unless it is one of the AOSP public
@@ -18,6 +18,7 @@ EXTRACTOR = "apk-analysis"
 CERT = "apk_cert"
 FILE = "apk_sha256"
 PACKAGE = "android_package"
+BOT = "messaging_bot"  # telegram-bot:<bot id>, discord-webhook:<webhook id>
 CLOUD_PROJECT = "cloud_project"  # firebase:<project id>, google-project:<project number>
 SHARED_KEY_REASON = (
     "a public test key from the Android source (AOSP testkey/platform/shared/media): "
@@ -61,6 +62,9 @@ def link_keys(result: dict[str, Any], field: str, filename: str) -> list[Indicat
     for project in result.get("cloud_projects", []):
         out.append(ind(CLOUD_PROJECT, project["key"], project["value"],
                        service=project["service"], found_in=project["resource"]))  # fmt: skip
+    for bot in result.get("bots", []):
+        out.append(ind(BOT, bot["key"], bot["value"], service=bot["service"],
+                       found_in=",".join(bot["found_in"])))  # fmt: skip
     merged: dict[tuple[str, str], Indicator] = {}
     for i in out:
         merged.setdefault((i.type, i.value), i)
