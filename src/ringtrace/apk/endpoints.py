@@ -103,7 +103,7 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _BARE_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+(?::\d{{1,5}})?")
 _WWW = re.compile(rf"(?<![\w.-])www\.{_LABEL}(?:\.{_LABEL})+", re.I)
 # A Telegram bot token (<bot id>:<35 characters, starting AA>) and a Discord webhook URL.
-TELEGRAM_TOKEN = re.compile(r"(?<![\w:])(\d{8,11}):AA[A-Za-z0-9_-]{33}(?![\w-])")
+TELEGRAM_TOKEN = re.compile(r"(?<![\d:])(\d{8,11}):AA[A-Za-z0-9_-]{33}(?![\w-])")
 DISCORD_WEBHOOK = re.compile(r"discord(?:app)?\.com/api/webhooks/(\d{17,20})/")
 BOT_BYTES = re.compile(rb"\d{8,11}:AA[A-Za-z0-9_-]{33}|discord(?:app)?\.com/api/webhooks/")
 
