@@ -315,6 +315,7 @@ def test_cli_contract(apks: dict[str, Path]) -> None:
     r = runner.invoke(app, ["apk", "analyze", str(apks["stealer"])])
     assert "risk: CRITICAL" in r.stdout and "server: chat-priv.top" in r.stdout
     assert "context: android.com" in r.stdout
+    assert "account: telegram-bot:5012345678  (Telegram bot)" in r.stdout
 
 
 def _with_apk(path: Path, **fields: Any) -> dict[str, Any]:
@@ -402,5 +403,6 @@ def test_api_apk_evidence_analysed_in_background_and_shown(
         assert "risk critical" in page and "apk-cert" in page and "chat-priv.top" in page
         context = page.split("never linked)", 1)[1].split("</tr>", 1)[0]
         assert "android.com" in context and "chat-priv.top" not in context
+        assert "telegram-bot:" in page
         clusters = client.get("/api/clusters").json()["clusters"]
         assert len(clusters) == 1 and len(clusters[0]["reports"]) == 2

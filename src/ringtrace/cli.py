@@ -993,6 +993,8 @@ def apk_analyze(
         else:
             why = ep.get("why_not_linked") or ""
             typer.echo(f"context: {ep['value']}  ({why}; in {where})")
+    for acc in r.get("cloud_projects", []) + r.get("bots", []):
+        typer.echo(f"account: {acc['key']}  ({acc['service']})")
     for ep in r["ignored_endpoints"]:
         typer.echo(f"ignored: {ep['value']}  ({ep['reason']})")
     for p in r["permissions"]:
