@@ -7,7 +7,15 @@ The memory figure is that process's peak resident size. For ringtrace the figure
 measured end to end through the sandbox (fork server and child process, as the product
 runs it). Both tools must find the planted server.
 
+With ``--real`` it measures whole commands on the real apps in ../shared/data/real-apks
+(never copied into the repository): ``ringtrace apk analyze FILE --json`` as a user runs it
+(interpreter start-up, imports, the sandboxed child and the JSON output included) beside a
+script that runs androguard's ``AnalyzeAPK`` on the same file, also from start-up. Each
+command runs in turn, pinned to one core; the median wall time of ``--runs`` runs and the peak
+resident memory of the command's largest process are reported.
+
 Usage: python benchmarks/apk.py [--runs 3] [--sizes 0,1500,3300]
+       python benchmarks/apk.py --real [--runs 5]
 (sizes are filler classes; 3,300 gives a ~2 MB APK with a ~5 MB classes.dex).
 """
 
@@ -33,8 +41,8 @@ def one(tool: str, path: str) -> None:
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     if tool == "ringtrace":
+        import ringtrace.apk.preload  # noqa: F401  (loaded and warmed, as in the sandbox)
         from ringtrace.apk.analysis import analyze_bytes
-        from ringtrace.apk.preload import extract_text  # noqa: F401  (warm, as in the sandbox)
 
         data = Path(path).read_bytes()
         t0 = time.perf_counter()
@@ -81,14 +89,62 @@ def measure(tool: str, path: Path, runs: int) -> tuple[float, float, bool]:
     return statistics.median(times), max(mems), found
 
 
+REAL = ROOT.parent / "shared" / "data" / "real-apks"
+ANDROGUARD_SCRIPT = (
+    "import sys\n"
+    "from loguru import logger\n"
+    "logger.remove()\n"
+    "from androguard.misc import AnalyzeAPK\n"
+    "AnalyzeAPK(sys.argv[1])\n"
+)
+
+
+def _command(cmd: list[str]) -> tuple[float, float]:
+    """Wall time and peak resident memory (MiB, largest process) of one command."""
+    core = str(min(os.sched_getaffinity(0)))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(["taskset", "-c", core, *cmd], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def real(runs: int) -> None:
+    apks = sorted(REAL.glob("*.apk")) if REAL.is_dir() else []
+    if not apks:
+        raise SystemExit(f"no real apps in {REAL}: this benchmark needs ../shared/data/real-apks")
+    ringtrace = str(Path(sys.executable).with_name("ringtrace"))
+    print(f"whole commands, pinned to one core, median of {runs} runs; "
+          f"peak RSS of the largest process")  # fmt: skip
+    print(f"{'app':<40} {'size':>8} | {'ringtrace apk analyze':>22} | "
+          f"{'AnalyzeAPK script':>22} | speed-up")  # fmt: skip
+    for apk in apks:
+        ours, theirs = [], []
+        for _ in range(runs):  # alternate, so both see the same machine load
+            ours.append(_command([ringtrace, "apk", "analyze", str(apk), "--json"]))
+            theirs.append(_command([sys.executable, "-c", ANDROGUARD_SCRIPT, str(apk)]))
+        o = statistics.median(t for t, _ in ours), max(m for _, m in ours)
+        a = statistics.median(t for t, _ in theirs), max(m for _, m in theirs)
+        print(f"{apk.name:<40} {apk.stat().st_size / 2**20:6.2f}MB | "
+              f"{o[0]:7.3f} s {o[1]:7.0f} MiB | {a[0]:7.3f} s {a[1]:7.0f} MiB | "
+              f"{a[0] / o[0]:5.1f}x")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="0,1500,3300")
+    ap.add_argument("--real", action="store_true", help="whole commands on the real apps")
     ap.add_argument("--one", nargs=2, metavar=("TOOL", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         one(*args.one)
+        return
+    if args.real:
+        real(args.runs)
         return
     from tests.apk_build import build, keystore, missing_tools
 

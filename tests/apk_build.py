@@ -29,6 +29,18 @@ SIBLING = {
     "com/privatechat/app": "com/securevid/player",
     "chat-priv.top": "vid-secure.live",
     "PrivateChat": "SecureVid",
+    "5012345678:AAFixtureOnly": "7098765432:AAFixtureOnly",  # its own Telegram bot
+}
+
+
+# Another author's app built with the same libraries and toolchain: its own package, servers
+# and Firebase project, its own key. It must share no link key with the first.
+OTHER_AUTHOR = {
+    "com.clipshare.app": "org.snapvault.gallery",
+    "com/clipshare/app": "org/snapvault/gallery",
+    "clip-share": "snap-vault",
+    "ClipShare": "SnapVault",
+    "512345678901": "698765432109",  # the Firebase project number
 }
 
 
@@ -155,6 +167,9 @@ def build_all(folder: Path) -> dict[str, Path]:
         "unsigned": build("benign", folder / "unsigned.apk", key=None,
                           subst={"org.example.contactsbook": "org.example.unsigned"}),
         "packed": build("packed", folder / "packed.apk", key=other),
+        "toolchain": build("toolchain", folder / "toolchain.apk", key=keystore(folder, "clip")),
+        "other_author": build("toolchain", folder / "other-author.apk",
+                              key=keystore(folder, "snap"), subst=OTHER_AUTHOR),
     }  # fmt: skip
     data = out["stealer"].read_bytes()
     (folder / "truncated.apk").write_bytes(data[: len(data) // 2])

@@ -46,7 +46,8 @@ def analysed(apks: dict[str, Path]) -> dict[str, dict[str, Any]]:
     return {
         name: analyze_isolated(path)
         for name, path in apks.items()
-        if name in ("stealer", "sibling", "benign", "unsigned", "packed")
+        if name
+        in ("stealer", "sibling", "benign", "unsigned", "packed", "toolchain", "other_author")
     }
 
 
@@ -75,7 +76,8 @@ def test_stealer_every_planted_fact(analysed: dict[str, dict[str, Any]]) -> None
         "android.permission.READ_SMS": "dangerous",
     }
     assert _ids(r) == [
-        "contacts_exfiltration", "reads_contacts", "reads_sms", "uploads_http", "hides_icon",
+        "contacts_exfiltration", "sms_exfiltration", "reads_contacts", "reads_sms", "uploads_http",
+        "hides_icon",
     ]  # fmt: skip
     main = "Lcom/privatechat/app/MainActivity;"
     [chain] = _evidence(r, "contacts_exfiltration")
@@ -90,26 +92,41 @@ def test_stealer_every_planted_fact(analysed: dict[str, dict[str, Any]]) -> None
         _evidence(r, "uploads_http")[0]["call"] == "Ljava/net/HttpURLConnection;->getOutputStream"
     )
     assert _evidence(r, "hides_icon")[0]["method"] == f"{main}->hideIcon"
-    # The server, planted in the code, the resources, an asset and a native library.
-    eps = {(e["type"], e["value"]): e["found_in"] for e in r["endpoints"]}
-    assert eps[("domain", "chat-priv.top")] == [
+    # The server, planted in the code, the resources, an asset and a native library: one
+    # link key with where and how each sighting was used.
+    # The ring's Telegram bot: its number is a link key; the secret token is never kept.
+    [bot] = r["bots"]
+    assert (bot["key"], bot["service"]) == ("telegram-bot:5012345678", "Telegram bot")
+    assert bot["found_in"] == ["classes.dex Lcom/privatechat/app/Uploader;->notify"]
+    assert "NotARealBotToken" not in json.dumps(r)
+    assert ("messaging_bot", "telegram-bot:5012345678") in _keys(r)
+    [ep] = [e for e in r["endpoints"] if e["link_key"]]
+    assert (ep["type"], ep["value"], ep["owner"]) == ("domain", "chat-priv.top", "app")
+    assert ep["found_in"] == [
         "classes.dex", "resources.arsc", "assets/config.json", "lib/x86_64/librelay.so",
     ]  # fmt: skip
-    assert eps[("url", "http://api.chat-priv.top/v1/upload")] == ["classes.dex"]
-    assert eps[("url", "https://cdn.chat-priv.top/app/config")] == ["resources.arsc"]
-    assert eps[("url", "ws://push.chat-priv.top:9001/ws")] == ["assets/config.json"]
-    assert eps[("url", "tcp://gate.chat-priv.top:7000")] == ["lib/x86_64/librelay.so"]
-    assert len(eps) == 5  # nothing else
-    # Platform noise, templates and carrier proxies are shown as ignored, with reasons.
+    assert (ep["usage"], ep["confidence"]) == ("network", "high")
+    assert {u["url"]: u["confidence"] for u in ep["urls"]} == {
+        "http://api.chat-priv.top/v1/upload": "high",  # handed to URL, then posted to
+        "https://cdn.chat-priv.top/app/config": "high",  # string/server_url
+        "ws://push.chat-priv.top:9001/ws": "high",  # a configuration asset
+        "tcp://gate.chat-priv.top:7000": "low",  # a native string, no network imports
+    }
+    where = {(w["file"], w.get("method") or w.get("resource"), w["usage"]) for w in ep["where"]}
+    assert ("classes.dex", "Lcom/privatechat/app/Uploader;->send", "network") in where
+    assert ("resources.arsc", "string/server_url", "configuration") in where
+    call = next(w for w in ep["where"] if w["file"] == "classes.dex")
+    assert call["via"] == "Ljava/net/URL;-><init>"
+    # The platform's schema URL is everybody's; templates and carrier proxies are noise.
+    context = {e["value"]: e["owner"] for e in r["endpoints"] if not e["link_key"]}
+    assert context == {"android.com": "third_party", "telegram.org": "third_party"}
     ignored = {e["value"]: e["reason"] for e in r["ignored_endpoints"]}
-    assert set(ignored) == {
-        "android.com", "http://schemas.android.com/apk/res/android", "0.0.0.0",
-        "http://0.0.0.0:8080/", "10.0.0.172",
-    }  # fmt: skip
+    assert set(ignored) == {"0.0.0.0", "10.0.0.172"}
     assert r["packer_signs"] == []
     assert r["risk"]["level"] == "critical"
     assert "sends it off the device" in r["risk"]["reasons"][0]
-    assert "hides its launcher icon" in r["risk"]["reasons"]
+    assert "hides its launcher icon and takes personal data" in r["risk"]["reasons"]
+    assert {d["level"] for d in r["risk"]["drivers"]} == {"critical", "high", "low"}
 
 
 def test_benign_app_gets_nothing_it_does_not_do(analysed: dict[str, dict[str, Any]]) -> None:
@@ -119,9 +136,8 @@ def test_benign_app_gets_nothing_it_does_not_do(analysed: dict[str, dict[str, An
     assert r["endpoints"] == [] and r["ignored_endpoints"] == []
     assert [p["name"] for p in r["permissions"]] == ["android.permission.READ_CONTACTS"]
     assert r["packer_signs"] == []
-    assert r["risk"] == {
-        "level": "low", "reasons": ["reads the contact list; no code that sends data was found"],
-    }  # fmt: skip
+    assert r["risk"]["level"] == "low"
+    assert r["risk"]["reasons"] == ["reads the contact list; no code that sends data was found"]
 
 
 def test_two_apps_one_key_and_an_unsigned_app(analysed: dict[str, dict[str, Any]]) -> None:
@@ -129,9 +145,7 @@ def test_two_apps_one_key_and_an_unsigned_app(analysed: dict[str, dict[str, Any]
     assert sibling["package"] == "com.securevid.player"
     assert stealer["certificates"][0]["sha256"] == sibling["certificates"][0]["sha256"]
     assert stealer["certificates"][0]["sha256"] != benign["certificates"][0]["sha256"]
-    assert {e["value"] for e in sibling["endpoints"]} & {
-        e["value"] for e in stealer["endpoints"]
-    } == set()
+    assert _keys(sibling) & _keys(stealer) == {("apk_cert", sibling["certificates"][0]["sha256"])}
     unsigned = analysed["unsigned"]
     assert unsigned["signed"] is False and unsigned["certificates"] == []
     assert unsigned["risk"]["level"] == "medium"
@@ -147,6 +161,95 @@ def test_packer_signs(analysed: dict[str, dict[str, Any]]) -> None:
     assert len(r["packer_signs"]) == 2
     assert "assets/payload.bin" in r["packer_signs"][0]
     assert r["risk"]["level"] == "high"
+
+
+def _keys(r: dict[str, Any]) -> set[tuple[str, str]]:
+    from ringtrace.apk.keys import link_keys
+
+    return {(i.type, i.value) for i in link_keys(r, "attachments.0", "x.apk") if i.linkable}
+
+
+def test_what_every_app_carries_is_not_an_endpoint(analysed: dict[str, dict[str, Any]]) -> None:
+    """Each false positive seen in real apps, planted in one app built with ordinary libraries
+    beside its own Firebase project and one real server call."""
+    r = analysed["toolchain"]
+    linked = {e["value"]: e for e in r["endpoints"] if e["link_key"]}
+    assert set(linked) == {
+        "clip-share.top", "clip-share-prod.firebaseio.com", "clip-share-prod.appspot.com",
+    }  # fmt: skip
+    own = linked["clip-share.top"]
+    assert set(own["hosts"]) == {
+        "gate.clip-share.top", "push.clip-share.top", "relay.clip-share.top",
+        "invite.clip-share.top", "www.clip-share.top", "upload.clip-share.top",
+    }  # fmt: skip
+    assert {u["url"]: u["confidence"] for u in own["urls"]} == {
+        "https://gate.clip-share.top/api/v2/": "high",
+        "tcp://relay.clip-share.top:7001": "medium",  # a native library that imports connect
+    }
+    ways = {(w["file"], w.get("method") or w.get("resource")): w for w in own["where"]}
+    # Kept in a static field by <clinit>, read by fetch(), which reaches URL through a helper.
+    gate = ways[("classes.dex", "Lcom/clipshare/app/Api;-><clinit>")]
+    assert gate["via"] == (
+        "Lcom/clipshare/app/Api;->fetch -> Lcom/clipshare/app/Net;->open -> Ljava/net/URL;-><init>"
+    )
+    push = ways[("classes.dex", "Lcom/clipshare/app/Api;->push")]
+    assert push["via"] == "Ljava/net/InetSocketAddress;-><init>"
+    assert ways[("AndroidManifest.xml", "intent-filter data host")]["usage"] == "configuration"
+    nsc = ("res/xml/network_security_config.xml", "network-security-config domain")
+    assert ways[nsc]["usage"] == "configuration"
+    fb = linked["clip-share-prod.firebaseio.com"]
+    assert (
+        fb["service"] == "Firebase" and fb["where"][0]["resource"] == "string/firebase_database_url"
+    )
+    # SDK and platform hosts are recorded as third-party services, never linked.
+    others = {e["value"]: e for e in r["endpoints"] if not e["link_key"]}
+    assert others["facebook.com"]["owner"] == "third_party"
+    assert others["facebook.com"]["service"] == "Facebook SDK"
+    assert others["firebaseinstallations.googleapis.com"]["owner"] == "third_party"
+    assert others["google.com"]["owner"] == others["android.com"]["owner"] == "third_party"
+    # A bare string that happens to end in a TLD, used by no network call: context only.
+    assert others["extra.email"]["confidence"] == "low"
+    # Source file names, Android constants, packages and native libraries are never hosts.
+    values = {e["value"] for e in r["endpoints"] + r["ignored_endpoints"]}
+    for junk in ("r.java", "mainactivity.java", "metadata.author", "action.send", "com.google",
+                 "libc.so", "libdl.so", "googlesource.com"):  # fmt: skip
+        assert junk not in values
+    skipped = r["not_endpoints"]
+    assert "MainActivity.java" in skipped["source_file"]["examples"]
+    assert "libc.so" in skipped["native_library"]["examples"]
+    assert {"android.intent.extra.EMAIL", "com.google"} <= set(skipped["identifier"]["examples"])
+    assert [p["key"] for p in r["cloud_projects"]] == [
+        "firebase:clip-share-prod", "google-project:512345678901",
+    ]  # fmt: skip
+    assert ("cloud_project", "firebase:clip-share-prod") in _keys(r)
+    assert r["risk"]["level"] == "low"  # it only talks to its server
+
+
+def test_two_authors_same_libraries_share_no_key(analysed: dict[str, dict[str, Any]]) -> None:
+    a, b = analysed["toolchain"], analysed["other_author"]
+    assert {e["value"] for e in b["endpoints"] if e["link_key"]} == {
+        "snap-vault.top", "snap-vault-prod.firebaseio.com", "snap-vault-prod.appspot.com",
+    }  # fmt: skip
+    shared = _keys(a) & _keys(b)
+    assert shared == set()
+    assert len([k for k in _keys(b) if k[0] == "cloud_project"]) == 2
+
+
+def test_shared_test_key_does_not_link() -> None:
+    from ringtrace.apk.keys import link_keys
+
+    result = {
+        "sha256": "ab" * 32, "package": "com.example.x", "endpoints": [],
+        "certificates": [{"sha256": "cd" * 32, "subject": (
+            "Email Address: android@android.com, Common Name: Android, Organizational Unit: "
+            "Android, Organization: Android, Locality: Mountain View, State/Province: "
+            "California, Country: US")}],
+    }  # fmt: skip
+    [cert] = [i for i in link_keys(result, "attachments.0", "x.apk") if i.type == "apk_cert"]
+    assert not cert.linkable and "test key" in (cert.excluded_reason or "")
+    result["certificates"][0]["subject"] = "Common Name: Android Debug, Organization: Android"
+    [cert] = [i for i in link_keys(result, "attachments.0", "x.apk") if i.type == "apk_cert"]
+    assert cert.linkable  # made per developer machine
 
 
 def _zip(entries: dict[str, bytes], compress: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -203,7 +306,7 @@ def test_cli_contract(apks: dict[str, Path]) -> None:
     for key in ("sha256", "package", "label", "certificates", "permissions", "behaviours",
                 "endpoints", "risk"):  # fmt: skip
         assert key in doc
-    assert set(doc["risk"]) == {"level", "reasons"} and doc["certificates"][0]["sha256"]
+    assert set(doc["risk"]) == {"level", "reasons", "drivers"} and doc["certificates"][0]["sha256"]
     assert all({"value", "found_in"} <= set(e) for e in doc["endpoints"])
     assert all({"id", "evidence"} <= set(b) for b in doc["behaviours"])
     r = runner.invoke(app, ["apk", "analyze", str(apks["truncated"]), "--json"])
@@ -211,6 +314,8 @@ def test_cli_contract(apks: dict[str, Path]) -> None:
     assert json.loads(r.stdout)["error"]["code"] == "truncated"
     r = runner.invoke(app, ["apk", "analyze", str(apks["stealer"])])
     assert "risk: CRITICAL" in r.stdout and "server: chat-priv.top" in r.stdout
+    assert "context: android.com" in r.stdout
+    assert "account: telegram-bot:5012345678  (Telegram bot)" in r.stdout
 
 
 def _with_apk(path: Path, **fields: Any) -> dict[str, Any]:
@@ -296,5 +401,8 @@ def test_api_apk_evidence_analysed_in_background_and_shown(
         assert detail["apk_analyses"][0]["result"]["risk"]["level"] == "critical"
         page = client.get(f"/console/reports/{rid}").text
         assert "risk critical" in page and "apk-cert" in page and "chat-priv.top" in page
+        context = page.split("never linked)", 1)[1].split("</tr>", 1)[0]
+        assert "android.com" in context and "chat-priv.top" not in context
+        assert "telegram-bot:" in page
         clusters = client.get("/api/clusters").json()["clusters"]
         assert len(clusters) == 1 and len(clusters[0]["reports"]) == 2

@@ -1020,7 +1020,8 @@ def apk_analyze(
     from ringtrace.apk.sandbox import SandboxLimits, analyze_isolated
 
     try:
-        r = analyze_isolated(file, sandbox=SandboxLimits(timeout_s=timeout))
+        # A one-shot command holds no secret: fork the isolated child from it directly.
+        r = analyze_isolated(file, sandbox=SandboxLimits(timeout_s=timeout, start="fork"))
     except ApkError as e:
         if as_json:
             typer.echo(json.dumps({"error": {"code": e.code, "message": e.message}}))
@@ -1046,7 +1047,14 @@ def apk_analyze(
             where = ev.get("call") or ev.get("manifest") or " -> ".join(ev.get("reads_via", []))
             typer.echo(f"    {ev.get('method', '')} {where}")
     for ep in r["endpoints"]:
-        typer.echo(f"server: {ep['value']}  (in {', '.join(ep['found_in'])})")
+        where = ", ".join(ep["found_in"])
+        if ep.get("link_key"):
+            typer.echo(f"server: {ep['value']}  ({ep['usage']}, {ep['confidence']}; in {where})")
+        else:
+            why = ep.get("why_not_linked") or ""
+            typer.echo(f"context: {ep['value']}  ({why}; in {where})")
+    for acc in r.get("cloud_projects", []) + r.get("bots", []):
+        typer.echo(f"account: {acc['key']}  ({acc['service']})")
     for ep in r["ignored_endpoints"]:
         typer.echo(f"ignored: {ep['value']}  ({ep['reason']})")
     for p in r["permissions"]:

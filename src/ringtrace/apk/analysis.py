@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ringtrace.apk import behaviours as B
+from ringtrace.apk import endpoints as E
 from ringtrace.apk.dex import Dex, DexError, index_pattern
+from ringtrace.apk.risk import rate
+from ringtrace.apk.thirdparty import builtin as builtin_third_party
 from ringtrace.errors import RingtraceError
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 
 
 class ApkError(RingtraceError):
@@ -55,11 +58,7 @@ DEFAULT_LIMITS = Limits()
 
 _PRINTABLE = re.compile(rb"[\x20-\x7e]{6,}")
 # Cheap tests for "may hold a host": a scheme, a dotted quad, or a dot before two letters.
-_CANDIDATE = re.compile(r"://|[A-Za-z0-9-]\.[A-Za-z]{2}|\d\.\d{1,3}\.\d")
 _CANDIDATE_BYTES = re.compile(rb"://|[A-Za-z0-9-]\.[A-Za-z]{2}|\d\.\d{1,3}\.\d")
-_OTHER_SCHEME = re.compile(
-    r"(?i)\b(wss?|tcp|udp|ftp|mqtts?|rtmp|rtsp|ssl|tls)://([a-z0-9.\-\[\]:]+)(/[^\s\"'<>]*)?"
-)
 _MEDIA_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"OggS", b"RIFF",
                 b"\x1f\x8b", b"ID3", b"fLaC", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x20ftyp",
                 b"wOFF", b"\x00\x01\x00\x00", b"OTTO", b"dex\n")  # fmt: skip
@@ -224,12 +223,13 @@ def _path(step: dict[str, str | None], node: str) -> list[str]:
 
 
 def _exfiltration(
-    findings: list[Finding], dexes: list[Dex], max_depth: int = 6
+    findings: list[Finding], dexes: list[Dex], reader: str, max_depth: int = 6
 ) -> list[dict[str, Any]]:
-    """Evidence that contacts are read and then sent: in the same method, or by one method
-    that reaches a reader and a sender through calls (depth-limited). Only this behaviour
-    needs call-graph work, and only the callers of readers and senders are decoded."""
-    readers = {f.method for f in findings if f.behaviour == "reads_contacts"}
+    """Evidence that personal data (``reader``: contacts, SMS, call log) is read and then
+    sent: in the same method, or by one method that reaches a reader and a sender through
+    calls (depth-limited). Only this behaviour needs call-graph work, and only the callers of
+    readers and senders are decoded."""
+    readers = {f.method for f in findings if f.behaviour == reader}
     senders = {f.method for f in findings if B.BY_ID[f.behaviour].sends}
     if not readers or not senders:
         return []
@@ -250,70 +250,71 @@ def _exfiltration(
     ][:10]
 
 
-# -- endpoints --------------------------------------------------------------------------
+def _strings_of_binary(data: bytes, min_len: int = 6) -> list[str]:
+    pattern = _PRINTABLE if min_len == 6 else re.compile(rb"[\x20-\x7e]{%d,}" % min_len)
+    return [m.group(0).decode("ascii") for m in pattern.finditer(data)]
 
 
-class _Endpoints:
-    def __init__(self) -> None:
-        self.found: dict[tuple[str, str], dict[str, Any]] = {}
-        self.ignored: dict[tuple[str, str], dict[str, Any]] = {}
-        self._memo: dict[str, list[Any]] = {}
-
-    def _extract(self, text: str) -> list[Any]:
-        if text not in self._memo:
-            from ringtrace.indicators.report import extract_text
-
-            self._memo[text] = extract_text(text, only=frozenset({"url", "domain", "ip"}))
-        return self._memo[text]
-
-    def _add(self, typ: str, value: str, where: str, raw: str, reason: str | None) -> None:
-        book = self.found if reason is None else self.ignored
-        entry = book.setdefault(
-            (typ, value), {"value": value, "type": typ, "found_in": [], "seen_as": []}
-        )
-        if reason is not None:
-            entry["reason"] = reason
-        if where not in entry["found_in"]:
-            entry["found_in"].append(where)
-        if raw not in entry["seen_as"] and len(entry["seen_as"]) < 20:
-            entry["seen_as"].append(raw)
-
-    def scan(self, strings: list[str], where: str) -> None:
-        # One regex pass over all the strings joined, rather than one search per string.
-        joined = "\n".join(x.replace("\n", " ") for x in strings)
-        starts = []
-        pos = 0
-        for x in strings:
-            starts.append(pos)
-            pos += len(x) + 1
-        import bisect
-
-        picked = sorted({bisect.bisect_right(starts, m.start()) - 1
-                         for m in _CANDIDATE.finditer(joined)})  # fmt: skip
-        for k in picked:
-            s = strings[k]
-            if len(s) > 2000:
-                continue
-            found = self._extract(s)
-            # A URL on a host that is itself noise (a platform's or a standard's domain) is noise.
-            noise = next((i.excluded_reason for i in found
-                          if i.type in ("domain", "ip") and i.excluded_reason), None)  # fmt: skip
-            for ind in found:
-                raw = ind.occurrences[0].raw if ind.occurrences else ind.value
-                reason = ind.excluded_reason or (noise if ind.type == "url" else None)
-                self._add(ind.type, ind.value, where, raw, reason)
-            for m in _OTHER_SCHEME.finditer(s):
-                host = m.group(2).rsplit(":", 1)[0] if m.group(2).count(":") == 1 else m.group(2)
-                hits = self._extract(host)
-                for ind in hits:
-                    self._add(ind.type, ind.value, where, m.group(0), ind.excluded_reason)
-                if hits:
-                    reason = next((i.excluded_reason for i in hits if i.excluded_reason), None)
-                    self._add("url", m.group(0).lower(), where, m.group(0), reason)
+_ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 
 
-def _strings_of_binary(data: bytes) -> list[str]:
-    return [m.group(0).decode("ascii") for m in _PRINTABLE.finditer(data)]
+def _scan_resources(apk: Any, out: E.Collector) -> dict[str, str]:
+    """String resources by name (what a config name holds is configuration), then any other
+    URL in the resource table's string pool as a plain string."""
+    arsc = apk.get_android_resources()
+    if arsc is None:
+        return {}
+    named: dict[str, str] = {}
+    for pkg in arsc.get_packages_names():
+        xml = arsc.get_string_resources(pkg)
+        for m in re.finditer(rb'<string name="([^"]+)">(.*?)</string>', xml, re.S):
+            named[m.group(1).decode("utf-8", "replace")] = m.group(2).decode("utf-8", "replace")
+    E.scan_resources(named, out)
+    seen = set(named.values())
+    pool = arsc.stringpool_main
+    if pool is not None:
+        rest = []
+        for i in range(pool.stringCount):
+            text = pool.getString(i)
+            if "://" in text and text not in seen:
+                rest.append(text)
+        E.scan_text(rest, "resources.arsc", out, config=False)
+    return named
+
+
+def _scan_manifest(apk: Any, zf: zipfile.ZipFile, out: E.Collector) -> None:
+    """Hosts the manifest declares (deep-link hosts on http/https, meta-data values) and the
+    domains of the network security config."""
+    xml = apk.get_android_manifest_xml()
+    declared: list[tuple[str, str]] = []
+    if xml is not None:
+        for el in xml.iter("data"):
+            host = el.get(f"{_ANDROID_NS}host")
+            scheme = (el.get(f"{_ANDROID_NS}scheme") or "").lower()
+            if host and scheme in ("", "http", "https"):
+                declared.append(("intent-filter data host", host))
+        for el in xml.iter("meta-data"):
+            value = el.get(f"{_ANDROID_NS}value")
+            if value and ("://" in value or "." in value):
+                name = el.get(f"{_ANDROID_NS}name") or "?"
+                declared.append((f"meta-data {name}", value))
+    E.scan_declared(declared, "AndroidManifest.xml", out)
+    ref = apk.get_attribute_value("application", "networkSecurityConfig")
+    arsc = apk.get_android_resources()
+    if not ref or arsc is None:
+        return
+    from androguard.core.axml import AXMLPrinter
+
+    rid = int(str(ref).lstrip("@"), 16)
+    for _config, path in arsc.get_resolved_res_configs(rid):
+        if not isinstance(path, str) or path not in zf.namelist():
+            continue
+        tree = AXMLPrinter(_read(zf, path)).get_xml_obj()
+        if tree is None:
+            continue
+        domains = [("network-security-config domain", (d.text or "").strip())
+                   for d in tree.iter("domain")]  # fmt: skip
+        E.scan_declared(domains, path, out)
 
 
 # -- the analysis -------------------------------------------------------------------------
@@ -352,6 +353,7 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     permissions = _permissions(apk)
     result["permissions"] = permissions
 
+    endpoints = E.Collector()
     dex_names = sorted(
         (n for n in names if re.fullmatch(r"classes\d*\.dex", n)),
         key=lambda n: (len(n), n),
@@ -359,29 +361,29 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     result["dex"] = []
     findings: list[Finding] = []
     dexes: list[Dex] = []
-    endpoints = _Endpoints()
     for name in dex_names:
         raw = _read(zf, name)
         result["dex"].append(
             {"name": name, "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
         )
-        try:
-            dex = Dex(raw)
-            findings += _scan_dex(dex)
-            endpoints.scan([dex.string(i) for i in dex.strings_matching(_CANDIDATE_BYTES)], name)
-        except DexError as e:
-            raise ApkError("not_apk", f"{name} is malformed: {e}") from None
+        dex, found = analyze_dex(raw, name, endpoints)
+        findings += found
         dexes.append(dex)
 
+    result["cloud_projects"] = []
     try:
-        arsc = apk.get_android_resources()
-        pool = arsc.stringpool_main if arsc is not None else None
-        if pool is not None:
-            endpoints.scan([pool.getString(i) for i in range(pool.stringCount)], "resources.arsc")
+        named = _scan_resources(apk, endpoints)
+        result["cloud_projects"] = E.cloud_projects(named)
     except (MemoryError, RecursionError):
         raise
     except Exception:  # a damaged resource table: the rest of the analysis still stands
         result.setdefault("warnings", []).append("resources.arsc could not be read")
+    try:
+        _scan_manifest(apk, zf, endpoints)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:
+        result.setdefault("warnings", []).append("the network security config could not be read")
 
     opaque = []
     packer_files = []
@@ -391,23 +393,30 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
             packer_files.append(name)
         if low.startswith("assets/") and not name.endswith("/"):
             blob = _read(zf, name, limits.max_scan_bytes)
-            endpoints.scan(_strings_of_binary(blob), name)
+            plain = not blob.startswith(_MEDIA_MAGIC)
+            if plain and E.NOTICE_ASSET.search(low.rsplit("/", 1)[-1]):
+                E.scan_text([blob.decode("utf-8", "replace")], name, endpoints, config=False)
+            elif plain and E.CONFIG_ASSET.search(low):
+                E.scan_config(blob.decode("utf-8", "replace"), name, endpoints)
+            elif plain and E.SCRIPT_ASSET.search(low):
+                E.scan_script(blob.decode("utf-8", "replace"), name, endpoints)
+            elif _CANDIDATE_BYTES.search(blob):
+                E.scan_text(_strings_of_binary(blob), name, endpoints, config=False)
             if len(blob) >= 16_384 and not blob.startswith(_MEDIA_MAGIC) and _entropy(blob) > 7.5:
                 opaque.append(name)
         elif low.startswith("lib/") and low.endswith(".so"):
             blob = _read(zf, name, limits.max_scan_bytes)
             if blob.startswith(b"\x7fELF"):
-                endpoints.scan(_strings_of_binary(blob), name)
+                E.scan_native(_strings_of_binary(blob, 3), name, endpoints)
 
     try:
         behaviours = _behaviours(apk, findings, dexes)
     except DexError as e:
         raise ApkError("not_apk", f"a DEX file is malformed: {e}") from None
     result["behaviours"] = behaviours
-    result["endpoints"] = sorted(endpoints.found.values(), key=lambda e: (e["type"], e["value"]))
-    result["ignored_endpoints"] = sorted(
-        endpoints.ignored.values(), key=lambda e: (e["type"], e["value"])
-    )
+    result["endpoints"], result["ignored_endpoints"] = endpoints.results()
+    result["not_endpoints"] = endpoints.summary()
+    result["bots"] = sorted(endpoints.accounts.values(), key=lambda a: a["key"])
     total_dex = sum(d["size"] for d in result["dex"])
     packer: list[str] = []
     if opaque and total_dex < 64 * 1024:
@@ -417,8 +426,21 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     if any(b["id"] == "dynamic_code_loading" for b in behaviours):
         packer.append("loads code at run time (DexClassLoader or similar)")
     result["packer_signs"] = packer
-    result["risk"] = _risk(result)
+    result["risk"] = rate(result)
     return result
+
+
+def analyze_dex(raw: bytes, name: str, endpoints: E.Collector) -> tuple[Dex, list[Finding]]:
+    """Behaviour findings and endpoints of one DEX file. A malformed file raises
+    :class:`ApkError` (``not_apk``) and nothing else."""
+    try:
+        dex = Dex(raw)
+        findings = _scan_dex(dex)
+        E.scan_dex(dex, name, dex.strings_matching(_CANDIDATE_BYTES), endpoints)
+        E.scan_bots(dex, name, endpoints)
+    except DexError as e:
+        raise ApkError("not_apk", f"{name} is malformed: {e}") from None
+    return dex, findings
 
 
 def _safe(fn: Any) -> Any:
@@ -478,16 +500,20 @@ def _permissions(apk: Any) -> list[dict[str, Any]]:
 
 
 def _behaviours(apk: Any, findings: list[Finding], dexes: list[Dex]) -> list[dict[str, Any]]:
+    third_party = builtin_third_party()
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in findings:
         ev = f.to_dict()
+        sdk = third_party.code(f.method)
+        if sdk is not None:
+            ev["sdk"] = sdk  # the SDK's own code, not the app's: shown, not rated
         if ev not in by[f.behaviour] and len(by[f.behaviour]) < 25:
             by[f.behaviour].append(ev)
     for comp in ("receiver", "service"):
         for item in _safe(lambda c=comp: apk.find_tags(c)) or []:
-            perm = item.get("{http://schemas.android.com/apk/res/android}permission")
+            perm = item.get(f"{_ANDROID_NS}permission")
             if perm in B.MANIFEST_PERMISSION_BEHAVIOURS:
-                name = item.get("{http://schemas.android.com/apk/res/android}name")
+                name = item.get(f"{_ANDROID_NS}name")
                 by[B.MANIFEST_PERMISSION_BEHAVIOURS[perm]].append(
                     {"manifest": f"{comp} {name} requires {perm}"}
                 )
@@ -496,56 +522,10 @@ def _behaviours(apk: Any, findings: list[Finding], dexes: list[Dex]) -> list[dic
         for bid in (b.id for b in B.BEHAVIOURS)
         if by.get(bid)
     ]
-    chain = _exfiltration(findings, dexes)
-    if chain:
-        out.insert(0, {"id": B.EXFILTRATION, "title": B.EXFILTRATION_TITLE, "evidence": chain})
-    return out
-
-
-def _risk(r: dict[str, Any]) -> dict[str, Any]:
-    ids = {b["id"] for b in r["behaviours"]}
-    titles = {b["id"]: b["title"] for b in r["behaviours"]}
-    sensitive = sorted(i for i in ids if i in B.BY_ID and B.BY_ID[i].sensitive)
-    sends = sorted(i for i in ids if i in B.BY_ID and B.BY_ID[i].sends)
-    reasons: list[str] = []
-    level = "low"
-
-    def raise_to(new: str) -> None:
-        nonlocal level
-        order = ["low", "medium", "high", "critical"]
-        if order.index(new) > order.index(level):
-            level = new
-
-    if B.EXFILTRATION in ids:
-        raise_to("critical")
-        reasons.append("reads the contact list and sends it off the device, as sextortion apps do")
-    if sensitive and sends and B.EXFILTRATION not in ids:
-        raise_to("high")
-        reasons.append(f"reads personal data ({', '.join(titles[i] for i in sensitive)}) "
-                       f"and {', '.join(titles[i] for i in sends)}")  # fmt: skip
-    elif sensitive and not sends:
-        raise_to("medium" if len(sensitive) > 1 or "reads_contacts" not in sensitive else "low")
-        reasons.append(
-            f"{', '.join(titles[i] for i in sensitive)}; no code that sends data was found"
-        )
-    for bid, lvl in (
-        ("hides_icon", "high"),
-        ("device_admin", "high"),
-        ("accessibility_abuse", "high"),
-    ):
-        if bid in ids:
-            raise_to(lvl)
-            reasons.append(titles[bid])
-    if r["packer_signs"]:
-        raise_to("high" if len(r["packer_signs"]) > 1 else "medium")
-        reasons.append("packed or obfuscated: " + "; ".join(r["packer_signs"]))
-    if not r["signed"]:
-        raise_to("medium")
-        reasons.append("not signed: it cannot be installed as it is, and its author is unknown")
-    if r["endpoints"] and sends:
-        hosts = [e["value"] for e in r["endpoints"] if e["type"] in ("domain", "ip")]
-        if hosts:
-            reasons.append(f"talks to {', '.join(hosts[:5])}")
-    if not reasons:
-        reasons.append("no behaviour of concern was found")
-    return {"level": level, "reasons": reasons}
+    app_findings = [f for f in findings if third_party.code(f.method) is None]
+    thefts = []
+    for reader, (tid, title) in B.THEFTS.items():
+        chain = _exfiltration(app_findings, dexes, reader)
+        if chain:
+            thefts.append({"id": tid, "title": title, "evidence": chain})
+    return thefts + out

@@ -60,6 +60,11 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     _b("records_audio", "records from the microphone",
        methods=("Landroid/media/AudioRecord;-><init>",
                 "Landroid/media/MediaRecorder;->setAudioSource"), sensitive=True),
+    _b("captures_screen", "captures the screen",
+       methods=("Landroid/media/projection/MediaProjectionManager;->createScreenCaptureIntent",
+                "Landroid/media/projection/MediaProjectionManager;->getMediaProjection",
+                "Landroid/media/projection/MediaProjection;->createVirtualDisplay"),
+       sensitive=True),
     _b("uploads_http", "sends data over HTTP",
        methods=("Ljava/net/HttpURLConnection;->getOutputStream",
                 "Ljava/net/URLConnection;->getOutputStream",
@@ -95,6 +100,34 @@ MANIFEST_PERMISSION_BEHAVIOURS = {
 
 EXFILTRATION = "contacts_exfiltration"
 EXFILTRATION_TITLE = "reads the contacts, then sends them (same method or call chain)"
+# Personal data read, then sent: the behaviour that reads it -> (id, title).
+THEFTS = {
+    "reads_contacts": (EXFILTRATION, EXFILTRATION_TITLE),
+    "reads_sms": ("sms_exfiltration",
+                  "reads text messages, then sends them (same method or call chain)"),
+    "reads_call_log": ("call_log_exfiltration",
+                       "reads the call log, then sends it (same method or call chain)"),
+}  # fmt: skip
+
+# Package names of apps victims know, and the prefixes of the platform's own packages: an app
+# that claims one of them and is not the real one (which ringtrace cannot tell apart from the
+# certificate alone) is impersonating it.
+KNOWN_PACKAGES = {
+    "com.whatsapp": "WhatsApp", "com.whatsapp.w4b": "WhatsApp Business",
+    "com.facebook.katana": "Facebook", "com.facebook.orca": "Messenger",
+    "com.instagram.android": "Instagram", "org.telegram.messenger": "Telegram",
+    "com.snapchat.android": "Snapchat", "com.zhiliaoapp.musically": "TikTok",
+    "com.ss.android.ugc.trill": "TikTok", "com.tencent.mm": "WeChat",
+    "jp.naver.line.android": "LINE", "com.viber.voip": "Viber", "com.skype.raider": "Skype",
+    "com.discord": "Discord", "org.thoughtcrime.securesms": "Signal",
+    "com.imo.android.imoim": "imo", "com.kakao.talk": "KakaoTalk",
+    "us.zoom.videomeetings": "Zoom", "com.tinder": "Tinder", "com.bumble.app": "Bumble",
+    "com.grindrapp.android": "Grindr", "com.badoo.mobile": "Badoo",
+    "com.google.android.gm": "Gmail", "com.android.chrome": "Chrome",
+    "com.android.vending": "Google Play", "com.google.android.gms": "Google Play services",
+    "com.google.android.youtube": "YouTube", "com.paypal.android.p2pmobile": "PayPal",
+}  # fmt: skip
+PLATFORM_PREFIXES = ("android.", "com.android.", "com.google.android.")
 
 # File names that commercial packers leave in an APK.
 PACKER_FILES = (

@@ -45,6 +45,8 @@ WIDTH = tuple(_W)
 # What the index in an instruction refers to.
 INVOKE = frozenset(range(0x6E, 0x73)) | frozenset(range(0x74, 0x79)) | {0xFA, 0xFB}
 SFIELD = frozenset(range(0x60, 0x67))  # sget*: a static field read
+IGET = frozenset(range(0x52, 0x59))  # iget*: an instance field read
+PUT = frozenset(range(0x59, 0x60)) | frozenset(range(0x67, 0x6E))  # iput*, sput*: a write
 CONST_STRING = 0x1A
 CONST_STRING_JUMBO = 0x1B
 TYPE_REF = frozenset({0x1C, 0x22})  # const-class, new-instance
@@ -54,7 +56,7 @@ TYPE_REF = frozenset({0x1C, 0x22})  # const-class, new-instance
 class Ref:
     """One reference made by a method's bytecode at code unit ``pc``."""
 
-    kind: str  # "method" | "field" | "string" | "type"
+    kind: str  # "method" | "field" (sget) | "field_get" (iget) | "field_put" | "string" | "type"
     index: int
     pc: int
 
@@ -112,7 +114,10 @@ def _mutf8(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         # Modified UTF-8: NUL as C0 80 and surrogate pairs written one by one.
-        text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+        try:
+            text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:  # not even modified UTF-8: a damaged or hostile file
+            return raw.decode("utf-8", "replace")
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
@@ -134,6 +139,12 @@ class Dex:
         ):  # fmt: skip
             if n and (off < HEADER_SIZE or off + n * size > len(data)):
                 raise DexError("a table lies outside the file")
+        # An empty table's offset means nothing (and may point anywhere): read it as empty.
+        for count, attr in (("_str_n", "_str_off"), ("_type_n", "_type_off"),
+                            ("_field_n", "_field_off"), ("_meth_n", "_meth_off"),
+                            ("_class_n", "_class_off")):  # fmt: skip
+            if not getattr(self, count):
+                setattr(self, attr, HEADER_SIZE)
 
     # -- tables -------------------------------------------------------------------------
 
@@ -235,6 +246,39 @@ class Dex:
     def find_fields(self, wanted: set[str]) -> dict[int, str]:
         return self._find(self._field_ids, wanted)
 
+    # -- identifiers ----------------------------------------------------------------------
+
+    @cached_property
+    def source_files(self) -> frozenset[int]:
+        """String indices named as a class's source file in the debug info (``R.java``)."""
+        out = set()
+        for i in range(self._class_n):
+            (idx,) = struct.unpack_from("<I", self.data, self._class_off + 32 * i + 16)
+            if idx != NO_INDEX:
+                out.add(idx)
+        return frozenset(out)
+
+    @cached_property
+    def member_names(self) -> frozenset[str]:
+        """The names of every field and method the file defines or references."""
+        names = {n for _, _, n in self._field_ids} | {n for _, _, n in self._method_ids}
+        return frozenset(self.string(i) for i in names if i < self._str_n)
+
+    @cached_property
+    def dotted_names(self) -> frozenset[str]:
+        """Every type as a dotted Java name, every package prefix of one, and every simple
+        class name: ``com.google.gson.Gson``, ``com.google``, ``Gson``, ``Gson$Builder``."""
+        out: set[str] = set()
+        for t in self.types:
+            if not (t.startswith("L") and t.endswith(";")):
+                continue
+            parts = t[1:-1].split("/")
+            out.add(parts[-1])
+            out.update(parts[-1].split("$"))
+            for k in range(1, len(parts) + 1):
+                out.add(".".join(parts[:k]))
+        return frozenset(out)
+
     # -- code -----------------------------------------------------------------------------
 
     @cached_property
@@ -256,6 +300,11 @@ class Dex:
     @cached_property
     def _code_methods(self) -> list[Method]:
         return sorted(self._walk_class_data(), key=lambda m: m.insns_off)
+
+    @cached_property
+    def code_by_index(self) -> dict[int, Method]:
+        """The method with bytecode for each method_id this file defines."""
+        return {m.index: m for m in self._code_methods}
 
     @cached_property
     def _code_starts(self) -> list[int]:
@@ -321,6 +370,10 @@ class Dex:
                 yield Ref("method", units[pc + 1], pc)
             elif op in SFIELD:
                 yield Ref("field", units[pc + 1], pc)
+            elif op in IGET:
+                yield Ref("field_get", units[pc + 1], pc)
+            elif op in PUT:
+                yield Ref("field_put", units[pc + 1], pc)
             elif op == CONST_STRING:
                 yield Ref("string", units[pc + 1], pc)
             elif op == CONST_STRING_JUMBO:
@@ -351,6 +404,8 @@ class Dex:
 _OPCODES = {
     "method": bytes(sorted(INVOKE)),
     "field": bytes(sorted(SFIELD)),
+    "field_get": bytes(sorted(SFIELD | IGET)),
+    "field_put": bytes(sorted(PUT)),
     "string": bytes([CONST_STRING]),
     "type": bytes(sorted(TYPE_REF)),
 }

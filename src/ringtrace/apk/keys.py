@@ -1,5 +1,11 @@
-"""Link keys from an APK analysis: the signing certificate, the servers, the file itself and
-(weakly) the package name."""
+"""Link keys from an APK analysis: the signing certificate, the app's own servers, cloud
+project and messaging bots, the file itself and (weakly) the package name.
+
+Only endpoints the analysis marked ``link_key`` (confident, and the app's own rather than an
+SDK's or a platform's) become keys. A certificate is a key unless it is one of the AOSP public
+test keys, which anyone can sign with (they ship with the Android source); it is then kept,
+shown and excluded. The Android debug key is made per developer machine, so it does link.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +18,53 @@ EXTRACTOR = "apk-analysis"
 CERT = "apk_cert"
 FILE = "apk_sha256"
 PACKAGE = "android_package"
+BOT = "messaging_bot"  # telegram-bot:<bot id>, discord-webhook:<webhook id>
+CLOUD_PROJECT = "cloud_project"  # firebase:<project id>, google-project:<project number>
+SHARED_KEY_REASON = (
+    "a public test key from the Android source (AOSP testkey/platform/shared/media): "
+    "anyone can sign with it"
+)
+
+
+def shared_test_key(cert: dict[str, Any]) -> bool:
+    """Whether a certificate is one of the AOSP test keys (their subject is published with
+    them: android@android.com, CN=Android, O=Android, Mountain View)."""
+    subject = (cert.get("subject") or "").lower()
+    return "android@android.com" in subject and "mountain view" in subject
 
 
 def link_keys(result: dict[str, Any], field: str, filename: str) -> list[Indicator]:
     """Indicators for one analysed APK, found in the report's attachment ``field``."""
 
-    def ind(typ: str, value: str, raw: str, **attrs: str) -> Indicator:
+    def ind(typ: str, value: str, raw: str, reason: str | None = None, **attrs: str) -> Indicator:
         return Indicator(
             type=typ, value=value, extractor=EXTRACTOR, extractor_version=ANALYZER_VERSION,
             occurrences=[Occurrence(field, raw, 0, len(raw))], attributes=attrs,
+            excluded_reason=reason,
         )  # fmt: skip
 
     out = [ind(FILE, result["sha256"], filename)]
     for cert in result.get("certificates", []):
-        out.append(ind(CERT, cert["sha256"], cert.get("subject") or cert["sha256"]))
+        reason = SHARED_KEY_REASON if shared_test_key(cert) else None
+        out.append(ind(CERT, cert["sha256"], cert.get("subject") or cert["sha256"], reason))
     if result.get("package"):
         out.append(ind(PACKAGE, result["package"].lower(), result["package"]))
     for ep in result.get("endpoints", []):
-        if ep["type"] in ("domain", "ip", "url"):
-            raw = (ep.get("seen_as") or [ep["value"]])[0]
-            out.append(ind(ep["type"], ep["value"], raw, found_in=",".join(ep["found_in"])))
+        if ep["type"] not in ("domain", "ip") or not ep.get("link_key"):
+            continue
+        raw = (ep.get("seen_as") or [ep["value"]])[0]
+        found_in = ",".join(ep["found_in"])
+        usage = f"{ep.get('usage')} ({ep.get('confidence')} confidence)"
+        out.append(ind(ep["type"], ep["value"], raw, found_in=found_in, usage=usage))
+        for u in ep.get("urls", []):
+            if u["confidence"] in ("high", "medium"):
+                out.append(ind("url", u["url"], u["url"], found_in=found_in, usage=usage))
+    for project in result.get("cloud_projects", []):
+        out.append(ind(CLOUD_PROJECT, project["key"], project["value"],
+                       service=project["service"], found_in=project["resource"]))  # fmt: skip
+    for bot in result.get("bots", []):
+        out.append(ind(BOT, bot["key"], bot["value"], service=bot["service"],
+                       found_in=",".join(bot["found_in"])))  # fmt: skip
     merged: dict[tuple[str, str], Indicator] = {}
     for i in out:
         merged.setdefault((i.type, i.value), i)

@@ -107,13 +107,29 @@ def payment_extractor(*, name: str, version: str) -> Callable[[PaymentExtractor]
     return register
 
 
+_builtins_loaded = False
+
+
+def load_builtins() -> None:
+    """Register the built-in extractors (once). Every lookup below does this first, so
+    importing a light module of this package (``network``, ``warninglist``, as the APK
+    analysis child does) does not pay for loading every extractor."""
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        import ringtrace.indicators.extractors  # noqa: F401  (registers them)
+
+
 def text_extractors() -> list[TextExtractor]:
+    load_builtins()
     return list(_TEXT)
 
 
 def identifier_normaliser_for(type_: str) -> Registered[IdentifierNormaliser] | None:
+    load_builtins()
     return _IDENTIFIERS.get(type_)
 
 
 def payment_extractors() -> list[Registered[PaymentExtractor]]:
+    load_builtins()
     return list(_PAYMENTS)

@@ -321,6 +321,8 @@ class Exporter:
         }
         mid = self._put(mal, level)
         for ep in r.get("endpoints", []):
+            if not ep.get("link_key", True):  # an SDK's host or a low-confidence string
+                continue
             obs = observable(ep["type"], ep["value"])
             if obs is None:
                 continue
