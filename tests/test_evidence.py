@@ -379,8 +379,9 @@ from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
 store = Store.open(Settings())
 big = os.urandom(3 * 1024 * 1024)
+prefix = sys.argv[1]  # each round its own references: a killed round's resend is not a conflict
 for i in range(10_000):
-    doc = {"external_id": f"K-{i}", "received_at": "2024-07-02T21:14:00+08:00",
+    doc = {"external_id": f"K-{prefix}-{i}", "received_at": "2024-07-02T21:14:00+08:00",
            "narrative": f"pay to +852 6123 {4000 + i % 1000}",
            "attachments": [{"filename": "v.txt", "content_base64":
                base64.b64encode(b"synthetic %d " % i + big.hex().encode()[: 2_000_000]).decode()}]}
@@ -398,8 +399,9 @@ def test_killing_the_writer_mid_upload_leaves_the_store_consistent(
         env["RINGTRACE_DATABASE_URL"] = backend_settings.database_url
     for round_ in range(3):
         proc = subprocess.Popen(
-            [sys.executable, "-c", _WRITER], env=env, stdout=subprocess.PIPE, text=True
-        )
+            [sys.executable, "-c", _WRITER, str(round_)], env=env, stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
         assert proc.stdout is not None
         proc.stdout.readline()  # at least one report is in
         time.sleep(0.3 + 0.4 * round_)
@@ -408,6 +410,9 @@ def test_killing_the_writer_mid_upload_leaves_the_store_consistent(
         proc.stdout.close()
     time.sleep(0.1)
     assert store.count_reports() >= 3
+    # Every round stored something: no round died on a conflict instead of the kill.
+    refs = {r.ref.external_id.split("-")[1] for r in store.reports(limit=10_000)}
+    assert refs == {"0", "1", "2"}, refs
     # Before anything cleans up: every file under a real name opens and matches its name, so
     # the killed writes left no partial file by themselves (only temporary ones, if any).
     assert store.vault.check() == []
