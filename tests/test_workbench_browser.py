@@ -235,6 +235,11 @@ def test_screenshots_phone_layout_and_accessibility(
             "explain": f"{site}{explain_url}",
             "identifier": f"{site}/console/keys/phone/%2B{facts['phone'].lstrip('+')}",
             "timeline": ring_url.replace("/clusters/", "/timeline/") + "?tz=Asia/Singapore",
+            "suggestions": f"{site}/console/suggestions?show=all",
+            "search": f"{site}/console/search?q=chat-priv.top",
+            "report": f"{site}/console/report?source=sg-police&external_id=SG-SCRIPT-1",
+            "triage": f"{site}/console/triage",
+            "rings": f"{site}/console/clusters",
         }
         for name, url in urls.items():
             page.goto(url)
