@@ -238,6 +238,7 @@ def test_screenshots_phone_layout_and_accessibility(
             "suggestions": f"{site}/console/suggestions?show=all",
             "search": f"{site}/console/search?q=chat-priv.top",
             "report": f"{site}/console/report?source=sg-police&external_id=SG-SCRIPT-1",
+            "report-demo": f"{site}/console/report?source=sg-police&external_id=SG-24-01074",
             "triage": f"{site}/console/triage",
             "rings": f"{site}/console/clusters",
         }

@@ -28,7 +28,7 @@ from ringtrace.intake.schema import ReportDocument
 from ringtrace.settings import Settings
 from ringtrace.share import taxii
 from ringtrace.store import Store
-from ringtrace.web import api, auth, casework, console, i18n, public, workbench
+from ringtrace.web import api, auth, casework, console, i18n, public, report_view, workbench
 from ringtrace.web import ring as ring_view
 from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.limits import SMALL_BODY, BodyLimit, ClientAddress
@@ -145,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     i18n.install(app.state.templates.env)
     app.state.templates.env.filters["keyurl"] = ring_view.key_href
     app.state.templates.env.filters["fromjson"] = json.loads
+    app.state.templates.env.filters["where"] = report_view.field_words
     app.state.post_limiter = PostLimiter()
     app.state.client_address = ClientAddress(settings.trusted_proxy_list)
     app.mount(

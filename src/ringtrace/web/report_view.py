@@ -5,11 +5,37 @@ payments in words, and why it is urgent. Built only from what the viewer may see
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ringtrace.domain.models import Indicator
 from ringtrace.web.ring import METHOD_WORDS, key_href, money
+
+
+def local_time(at: Any) -> str:
+    """A time as the report wrote it, readable: "2024-10-02 22:15 (UTC+08:00)"."""
+    try:
+        dt = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return str(at or "")
+    zone = dt.strftime("%z")
+    offset = f" (UTC{zone[:3]}:{zone[3:]})" if zone else ""
+    return dt.strftime("%Y-%m-%d %H:%M") + offset
+
+
+_FIELDS = {"narrative": "the narrative", "platform_first_contact": "where it began",
+           "messages": "message", "offender_identifiers": "identifier given",
+           "payments": "payment", "text": "the text"}  # fmt: skip
+
+
+def field_words(field: str) -> str:
+    """Where an identifier was found, in words: "messages.0.text" is "message 1"."""
+    parts = field.split(".")
+    words = _FIELDS.get(parts[0], parts[0])
+    if len(parts) > 1 and parts[1].isdigit():
+        words += f" {int(parts[1]) + 1}"
+    return words
 
 
 def segments(text: str, spans: list[tuple[int, int, str, str]]) -> list[dict[str, str]]:
@@ -48,7 +74,8 @@ def readable(document: dict[str, Any], indicators: list[Indicator]) -> dict[str,
             continue
         text = str(m.get("text") or "")
         messages.append({"from": "offender" if m.get("from") == "offender" else "victim",
-                         "channel": m.get("channel") or "", "at": m.get("sent_at") or "",
+                         "channel": m.get("channel") or "",
+                         "at": local_time(m["sent_at"]) if m.get("sent_at") else "",
                          "parts": segments(text, spans[f"messages.{i}.text"])})  # fmt: skip
     payments = []
     for p in document.get("payments", []) or []:
@@ -61,5 +88,6 @@ def readable(document: dict[str, Any], indicators: list[Indicator]) -> dict[str,
         payments.append({"kind": "paid" if p.get("kind") == "paid" else "demanded",
                          "amount": money(amount), "currency": str(p.get("currency") or "").upper(),
                          "method": METHOD_WORDS.get(str(p.get("method") or "other"), "other means"),
-                         "account": p.get("account") or "", "at": p.get("at") or ""})  # fmt: skip
+                         "account": p.get("account") or "",
+                         "at": local_time(p.get("at")) if p.get("at") else ""})  # fmt: skip
     return {"texts": texts, "messages": messages, "payments": payments}
