@@ -237,3 +237,45 @@ def test_report_page_reads_as_text(site: tuple[TestClient, dict[str, Any]]) -> N
     assert f'href="{key_href("phone", PHONE)}"' in page and 'class="found' in page
     assert "500 SGD" in page and "bank transfer" in page
     assert "24 hours" in page  # the triage reasons, in words, for the owning agency
+
+
+def test_unrelated_and_merge_are_previewed_and_guarded(
+    site: tuple[TestClient, dict[str, Any]],
+) -> None:
+    client, meta = site
+    ring, ids, h = meta["ring"], meta["ids"], _h(meta)
+    # A-2 and A-3 share only the lent phone: marking them unrelated would split A-3 off.
+    url = f"/console/clusters/{ring}/unrelated?a={ids['A-2']}&b={ids['A-3']}"
+    preview = client.get(url, headers=h)
+    assert preview.status_code == 200 and "would split into 2 parts" in preview.text
+    assert LENT in preview.text
+    # A-1 and B-STRICT: the strict report's keys are withheld from agency-a.
+    hidden = f"/console/clusters/{ring}/unrelated?a={ids['A-1']}&b={ids['B-STRICT']}"
+    assert client.get(hidden, headers=h).status_code == 403
+    done = client.post(f"/console/clusters/{ring}/unrelated", headers=h, follow_redirects=False,
+                       data={"report_a": ids["A-2"], "report_b": ids["A-3"],
+                             "reason": "different people entirely"})  # fmt: skip
+    assert done.status_code == 303 and f"split={ring}" in done.headers["location"]
+    # Merging: a ring the viewer cannot see is unknown; a ring with itself is refused.
+    assert client.get(f"/console/merge?a={ring}&b=999", headers=h).status_code == 404
+    assert client.get(f"/console/merge?a={ring}&b={ring}", headers=h).status_code == 422
+    vs = _h(meta, "victim_support")
+    assert client.get(f"/console/merge?a={ring}&b={ring}", headers=vs).status_code == 403
+
+
+def test_merge_two_rings(site: tuple[TestClient, dict[str, Any]]) -> None:
+    client, meta = site
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    other = "+6590001111"
+    import_lines(store, [line(report(source="agency-a", external_id=f"C-{n}",
+                                     narrative=f"call {other}")) for n in (1, 2)])  # fmt: skip
+    second = store.report(store.report_id(ReportRef("agency-a", "C-1"))).summary.cluster_id
+    ring, h = meta["ring"], _h(meta)
+    assert second != ring
+    preview = client.get(f"/console/merge?a={ring}&b={second}", headers=h)
+    assert preview.status_code == 200 and "would become one ring" in preview.text
+    done = client.post("/console/merge", headers=h, follow_redirects=False,
+                       data={"a": ring, "b": second, "reason": "the same man"})  # fmt: skip
+    assert done.status_code == 303
+    merged = client.get(done.headers["location"], headers=h).text
+    assert "C-1" in merged and "A-1" in merged and 'id="outcome"' in merged
