@@ -279,3 +279,11 @@ def test_merge_two_rings(site: tuple[TestClient, dict[str, Any]]) -> None:
     assert done.status_code == 303
     merged = client.get(done.headers["location"], headers=h).text
     assert "C-1" in merged and "A-1" in merged and 'id="outcome"' in merged
+
+
+def test_csv_cells_never_run_as_formulas() -> None:
+    from ringtrace.web.casework import _cell
+
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@SUM(A1)") == "'@SUM(A1)"
+    assert _cell("-1+cmd") == "'-1+cmd"
+    assert _cell("+6591234567") == "+6591234567" and _cell("chat-priv.top") == "chat-priv.top"

@@ -203,6 +203,18 @@ def _write_json(out: Path, data: Any) -> None:
     out.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False), "utf-8")
 
 
+def _cell(value: object) -> str:
+    """A spreadsheet cell that cannot run as a formula (a value from a report is hostile
+    input): one that starts like a formula gets a leading apostrophe. A phone number's
+    leading + followed by digits is left alone."""
+    text = str(value)
+    if text[:1] in ("=", "@", "\t", "\r") or (
+        text[:1] in ("+", "-") and not text[1:].replace(" ", "").isdigit()
+    ):
+        return "'" + text
+    return text
+
+
 def _csv(store: Store, who: Principal, cluster_id: int) -> str:
     """One row per (report, key) the viewer's agency may see: for spreadsheets."""
     from ringtrace.access.sharing import Sharing
@@ -219,9 +231,10 @@ def _csv(store: Store, who: Principal, cluster_id: int) -> str:
             continue
         d = store.report(rid)
         for ind in d.indicators:
-            w.writerow([cluster_id, ref.source, ref.external_id, sh.owner(ref.source),
-                        d.summary.received_at.isoformat(), ind.type, ind.value,
-                        "yes" if ind.linkable else "no", ind.excluded_reason or ""])  # fmt: skip
+            row = [cluster_id, ref.source, ref.external_id, sh.owner(ref.source),
+                   d.summary.received_at.isoformat(), ind.type, ind.value,
+                   "yes" if ind.linkable else "no", ind.excluded_reason or ""]  # fmt: skip
+            w.writerow([_cell(v) for v in row])
     return buf.getvalue()
 
 
