@@ -287,3 +287,23 @@ def test_csv_cells_never_run_as_formulas() -> None:
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@SUM(A1)") == "'@SUM(A1)"
     assert _cell("-1+cmd") == "'-1+cmd"
     assert _cell("+6591234567") == "+6591234567" and _cell("chat-priv.top") == "chat-priv.top"
+
+
+def test_watching_an_identifier_brings_new_reports_to_the_dashboard(
+    site: tuple[TestClient, dict[str, Any]],
+) -> None:
+    client, meta = site
+    h = _h(meta)
+    res = client.post("/console/keys/watch", headers=h, follow_redirects=False,
+                      data={"key_type": "phone", "value": PHONE})  # fmt: skip
+    assert res.status_code == 303
+    assert (
+        "New reports holding identifiers you watch" not in client.get("/console/", headers=h).text
+    )
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    import_lines(store, [line(report(source="agency-a", external_id="A-NEW",
+                                     narrative=f"again {PHONE}")),
+                         line(report(source="agency-b", external_id="B-NEW", tlp="red",
+                                     narrative=f"and {PHONE}"))])  # fmt: skip
+    board = client.get("/console/", headers=h).text
+    assert "A-NEW" in board and "B-NEW" not in board  # the red report's keys are withheld

@@ -11,9 +11,17 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from ringtrace.domain.models import LinkKey
 from ringtrace.errors import InvalidReport, NotFound
 from ringtrace.store import audit_log as audit
-from ringtrace.store.tables import export_jobs, key_watches, ring_cases, ring_notes
+from ringtrace.store.tables import (
+    export_jobs,
+    indicators,
+    key_watches,
+    reports,
+    ring_cases,
+    ring_notes,
+)
 
 RING_STATUSES = ("new", "investigating", "referred", "closed")
 EXPORT_FORMATS = ("stix", "misp", "csv", "court")
@@ -102,6 +110,22 @@ def key_watched(conn: Connection, user_id: int, key_type: str, value: str) -> bo
         key_watches.c.key_value == value,
     )  # fmt: skip
     return conn.execute(q).first() is not None
+
+
+def watched_key_news(conn: Connection, user_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """Reports that arrived holding an identifier the user watches, after the watch began
+    (newest first). The caller filters them through the sharing rules."""
+    q = (
+        select(key_watches.c.key_type, key_watches.c.key_value, reports.c.id, reports.c.ingested_at)
+        .join(indicators, (indicators.c.type == key_watches.c.key_type)
+              & (indicators.c.value == key_watches.c.key_value))
+        .join(reports, reports.c.id == indicators.c.report_id)
+        .where(key_watches.c.user_id == user_id, reports.c.ingested_at > key_watches.c.created_at,
+               reports.c.withdrawn_at.is_(None))
+        .order_by(reports.c.ingested_at.desc()).limit(limit)
+    )  # fmt: skip
+    return [{"key": LinkKey(r[0], r[1]), "report_id": int(r[2]), "at": r[3]}
+            for r in conn.execute(q)]  # fmt: skip
 
 
 def create_export(conn: Connection, user_id: int, cluster_id: int, fmt: str, actor: str) -> int:

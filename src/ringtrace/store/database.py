@@ -1302,6 +1302,10 @@ class Store:
         with self._connect() as conn:
             return casework.key_watched(conn, user_id, key.type, key.value)
 
+    def watched_key_news(self, user_id: int) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            return casework.watched_key_news(conn, user_id)
+
     def create_export(self, user_id: int, cluster_id: int, fmt: str, actor: str) -> int:
         with self._write() as conn:
             return casework.create_export(conn, user_id, cluster_id, fmt, actor)

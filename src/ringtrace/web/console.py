@@ -62,9 +62,16 @@ def dashboard(request: Request) -> Response:
     queue = store.triage_queue(own)
     urgent = [q for q in queue if q["crisis"] or q["score"] >= 100]
     alerts = store.alerts_for(who.user_id)
+    # Reports that arrived holding an identifier the user watches, as far as they may see.
+    news = store.watched_key_news(who.user_id)
+    sh.prefetch(n["report_id"] for n in news)
+    news = [n for n in news if sh.view(n["report_id"]) >= View.INDICATORS][:20]
+    refs = store.refs([n["report_id"] for n in news]) if news else {}
+    key_news = [{**n, "ref": refs[n["report_id"]]} for n in news]
     return _render(request, "dashboard.html", who, per_week=per_week,
                    max_week=max([n for _, n in per_week] or [1]), rings=rings[:10],
-                   urgent=urgent[:10], open_count=len(queue), alerts=alerts)  # fmt: skip
+                   urgent=urgent[:10], open_count=len(queue), alerts=alerts,
+                   key_news=key_news)  # fmt: skip
 
 
 @router.post("/alerts/seen")
