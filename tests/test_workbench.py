@@ -210,20 +210,25 @@ def test_exports_run_in_the_background_within_the_sharing_rules(
     start = f"/console/clusters/{ring}/exports"
     assert client.post(start, headers=vs, data={"format": "csv"}).status_code == 403
     assert client.post(start, headers=h, data={"format": "pdf"}).status_code == 422
-    assert (
-        client.post(start, headers=h, data={"format": "csv"}, follow_redirects=False).status_code
-        == 303
-    )
-    for _ in range(100):
-        page = client.get("/console/exports", headers=h).text
-        if 'data-status="done"' in page or 'data-status="failed"' in page:
-            break
-        time.sleep(0.1)
-    assert 'data-status="done"' in page, page
-    job = page.split('id="job-')[1].split('"')[0]
-    csv = client.get(f"/console/exports/{job}/download", headers=h)
-    assert csv.status_code == 200 and "A-1" in csv.text and "B-GREEN" in csv.text
-    assert "B-STRICT" not in csv.text and "secret_ring" not in csv.text
+    got = {}
+    for fmt in ("csv", "misp"):
+        res = client.post(start, headers=h, data={"format": fmt}, follow_redirects=False)
+        assert res.status_code == 303
+        for _ in range(100):
+            page = client.get("/console/exports", headers=h).text
+            first = page.split('id="job-')[1]
+            if 'data-status="done"' in first[:80] or 'data-status="failed"' in first[:80]:
+                break
+            time.sleep(0.1)
+        assert 'data-status="done"' in first[:80], first[:600]
+        job = first.split('"')[0]
+        got[fmt] = client.get(f"/console/exports/{job}/download", headers=h)
+        assert got[fmt].status_code == 200
+    csv, misp = got["csv"].text, got["misp"].json()
+    assert "A-1" in csv and "B-GREEN" in csv
+    assert "B-STRICT" not in csv and "secret_ring" not in csv
+    assert misp["Event"]["info"].startswith("Sextortion ring") and "secret_ring" not in str(misp)
+    assert PHONE.lstrip("+") in str(misp)
     # Nobody else's export: not even its existence.
     other = _h(meta, "supervisor")
     assert client.get(f"/console/exports/{job}/download", headers=other).status_code == 404
