@@ -312,3 +312,18 @@ def test_watching_an_identifier_brings_new_reports_to_the_dashboard(
                                      narrative=f"and {PHONE}"))])  # fmt: skip
     board = client.get("/console/", headers=h).text
     assert "A-NEW" in board and "B-NEW" not in board  # the red report's keys are withheld
+
+
+def test_supervisors_assign_from_the_triage_page(site: tuple[TestClient, dict[str, Any]]) -> None:
+    client, meta = site
+    page = client.get("/console/triage", headers=_h(meta, "supervisor")).text
+    assert 'value="assign"' in page and "<option>analyst@agency-a</option>" in page
+    assert "analyst@agency-b" not in page  # only the agency's own users
+    assert 'value="assign"' not in client.get("/console/triage", headers=_h(meta)).text
+    rid = meta["ids"]["A-2"]
+    res = client.post(f"/console/triage/{rid}", headers=_h(meta, "supervisor"),
+                      data={"action": "assign", "assignee": "analyst@agency-a"},
+                      follow_redirects=False)  # fmt: skip
+    assert res.status_code == 303
+    mine = client.get("/console/triage?mine=1", headers=_h(meta)).text
+    assert "A-2" in mine and "A-3" not in mine
