@@ -166,7 +166,7 @@ def test_console_pages_show_clusters_and_reasons(client: TestClient) -> None:
         "/api/reports", json=report(external_id="SG-C", narrative="https://www.whatsapp.com/")
     )
     listing = client.get("/console/clusters").text
-    assert f"Cluster {a['id']}" in listing
+    assert f"Ring {a['id']}" in listing
     page = client.get(f"/console/clusters/{a['id']}").text
     assert "chat-priv.top" in page and "HK-A" in page and "SG-B" in page
     assert "SG-C" not in page  # shares only a platform domain

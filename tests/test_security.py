@@ -49,6 +49,20 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/clusters/{cluster_id}/unrelated"): "clusters.edit",
     ("GET", "/console/reports/{report_id}"): "reports.read", ("GET", "/console/report"): "reports.read",
     ("GET", "/console/audit"): "audit.read",
+    ("GET", "/console/clusters/{cluster_id}/cut"): "clusters.edit",
+    ("GET", "/console/clusters/{cluster_id}/unrelated"): "clusters.edit",
+    ("GET", "/console/timeline/{cluster_id}"): "clusters.read",
+    ("GET", "/console/explain"): "reports.read",
+    ("GET", "/console/merge"): "clusters.edit", ("POST", "/console/merge"): "clusters.edit",
+    ("GET", "/console/suggestions"): "clusters.read",
+    ("POST", "/console/suggestions/{suggestion_id}"): "clusters.edit",
+    ("GET", "/console/keys/{key_type}/{value:path}"): "reports.read",
+    ("POST", "/console/keys/watch"): "reports.read",
+    ("POST", "/console/clusters/{cluster_id}/case"): "clusters.edit",
+    ("POST", "/console/clusters/{cluster_id}/notes"): "clusters.edit",
+    ("POST", "/console/clusters/{cluster_id}/exports"): "evidence.download",
+    ("GET", "/console/exports"): "evidence.download",
+    ("GET", "/console/exports/{job_id}/download"): "evidence.download",
     ("GET", "/taxii2/"): "reports.read", ("GET", "/taxii2/api/"): "reports.read",
     ("GET", "/taxii2/api/collections/"): "reports.read",
     ("GET", "/taxii2/api/collections/{cid}/"): "reports.read",
@@ -87,7 +101,8 @@ def _flatten(routes: Any) -> Iterator[Any]:
 
 def _concrete(path: str) -> str:
     return (path.replace("{report_id}", "1").replace("{cluster_id}", "1")
-            .replace("{position}", "0").replace("{cid}", "00000000-0000-0000-0000-000000000000"))  # fmt: skip
+            .replace("{position}", "0").replace("{job_id}", "1").replace("{suggestion_id}", "1")
+            .replace("{key_type}", "phone").replace("{value:path}", "%2B85261234567").replace("{cid}", "00000000-0000-0000-0000-000000000000"))  # fmt: skip
 
 
 def test_every_route_requires_the_right_role(secured: tuple[TestClient, dict[str, str]]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
-from ringtrace.domain.models import ReportRef
+from ringtrace.domain.models import Cluster, ClusterLink, ReportRef
 from ringtrace.errors import NotFound
 from ringtrace.evidence.package import EvidenceFile, PackageContents, build
 from ringtrace.linking.clusters import reasons_for
@@ -22,13 +23,24 @@ def parse_target(target: str) -> int | ReportRef:
     raise NotFound(f"{target!r} is neither a cluster id nor SOURCE/EXTERNAL_ID")
 
 
-def make_package(store: Store, target: str, out: Path, *, actor: str | None = None) -> str:
-    """Write the package for ``target`` and audit the export; return the manifest hash."""
+def make_package(
+    store: Store, target: str, out: Path, *, actor: str | None = None,
+    only: Collection[int] | None = None,
+) -> str:  # fmt: skip
+    """Write the package for ``target`` and audit the export; return the manifest hash.
+    ``only``: the report ids a console user may read; the others (and their keys) are left
+    out, so a package never carries what the sharing rules keep from its maker."""
     parsed = parse_target(target)
     if isinstance(parsed, int):
         cluster = store.cluster(parsed)
+        if only is not None:
+            ids = store.ids_of(cluster.reports)
+            keep = {ref for ref, rid in ids.items() if rid in only}
+            kept = [r for r in cluster.reports if r in keep]
+            links, excluded = _keep(cluster.links, keep), _keep(cluster.excluded, keep)
+            cluster = Cluster(cluster.id, kept, links, excluded)
         subject = f"cluster:{parsed}"
-        title = f"Cluster {parsed}: {len(cluster.reports)} linked reports"
+        title = f"Ring {parsed}: {len(cluster.reports)} linked reports"
     else:
         rid = store.report_id(parsed)
         cid = store.report(rid).summary.cluster_id or rid
@@ -75,3 +87,12 @@ def make_package(store: Store, target: str, out: Path, *, actor: str | None = No
         "export.court_package", subject, {"manifest_sha256": digest, "files": len(files)}, actor
     )
     return digest
+
+
+def _keep(links: list[ClusterLink], keep: set[ReportRef]) -> list[ClusterLink]:
+    out = []
+    for lk in links:
+        reports = [r for r in lk.reports if r in keep]
+        if reports:
+            out.append(ClusterLink(lk.key, reports, lk.excluded_reason))
+    return out

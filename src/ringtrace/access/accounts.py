@@ -109,6 +109,17 @@ def staffed_agencies(conn: Connection) -> set[str]:
     return {str(r[0]) for r in conn.execute(q)}
 
 
+def agency_users(conn: Connection, agency: str) -> list[str]:
+    """The active users of one agency, by name (whom its supervisors may assign work to)."""
+    q = (
+        select(users.c.username)
+        .join(agencies, agencies.c.id == users.c.agency_id)
+        .where(agencies.c.code == agency, users.c.active.is_(True))
+        .order_by(users.c.username)
+    )
+    return [str(r[0]) for r in conn.execute(q)]
+
+
 def user_exists(conn: Connection, username: str) -> bool:
     return conn.execute(select(users.c.id).where(users.c.username == username)).first() is not None
 

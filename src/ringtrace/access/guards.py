@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ringtrace.access.policy import View
 from ringtrace.domain.models import LinkKey, ReportRef
-from ringtrace.errors import Forbidden, NotFound
+from ringtrace.errors import Forbidden, InvalidReport, NotFound
 
 if TYPE_CHECKING:
     from ringtrace.access.sharing import Sharing
@@ -110,3 +110,71 @@ def visible_audit(sh: Sharing, entries: list[AuditEntry]) -> list[AuditEntry]:
             if user_agency[name] == agency:
                 out.append(e)
     return out
+
+
+def visible_key_holders(sh: Sharing, key: LinkKey) -> list[int]:
+    """The reports holding ``key`` whose indicators the viewer may see (the identifier page,
+    the key watch). None at all is answered as an unknown key: no existence oracle."""
+    holders = sorted(sh.store.reports_with_keys([key]))
+    sh.prefetch(holders)
+    seen = [rid for rid in holders if sh.view(rid) >= View.INDICATORS]
+    if not seen:
+        raise NotFound(f"no report you may see holds {key.type} {key.value}")
+    return seen
+
+
+def authorise_explain(sh: Sharing, a: ReportRef, b: ReportRef) -> tuple[int, int]:
+    """Both reports must be known to the viewer; the chain is then drawn with each key shown
+    only where one of the two reports it joins has shared indicators."""
+    return lookup_report(sh, a), lookup_report(sh, b)
+
+
+def authorise_merge(sh: Sharing, cluster_a: int, cluster_b: int) -> tuple[ReportRef, ReportRef]:
+    """Both rings visible, and in each a report whose indicators the viewer may see to anchor
+    the decision on (a merge is recorded between two reports). Returns the two anchors."""
+    anchors = []
+    for cid in (cluster_a, cluster_b):
+        if not sh.cluster_visible(cid):
+            raise NotFound(f"no ring {cid}")
+        ids = sh.store.ids_of(sh.store.cluster(cid).reports)
+        sh.prefetch(ids.values())
+        mine = [ref for ref, rid in sorted(ids.items(), key=lambda x: x[1])
+                if sh.view(rid) >= View.INDICATORS]  # fmt: skip
+        if not mine:
+            raise Forbidden(f"no report of ring {cid} is shared with your agency in detail")
+        anchors.append(mine[0])
+    if cluster_a == cluster_b:
+        raise InvalidReport("a ring cannot be merged with itself", field="b")
+    return anchors[0], anchors[1]
+
+
+def authorise_suggestion(sh: Sharing, report_a: int, report_b: int) -> None:
+    """A suggestion is shown, accepted or rejected only when the viewer may see both reports'
+    indicators (accepting merges their rings)."""
+    sh.prefetch([report_a, report_b])
+    if sh.view(report_a) < View.INDICATORS or sh.view(report_b) < View.INDICATORS:
+        raise NotFound("no such suggestion")
+
+
+def authorise_ring_case(sh: Sharing, cluster_id: int, owner: str | None) -> None:
+    """Status, tags and notes go on the viewer's agency's own case record of a ring it sees;
+    an owner must be a user of that agency. Giving the ring to someone else than oneself is
+    a supervisor's act (checked by the route's permission) ."""
+    if not sh.cluster_visible(cluster_id):
+        raise NotFound(f"no ring {cluster_id}")
+    if owner:
+        authorise_assignee(sh, owner)
+
+
+def authorise_export(sh: Sharing, cluster_id: int) -> list[int]:
+    """An export of a ring the viewer sees; it carries only what the sharing rules give the
+    viewer's agency (the exporters filter per report). Returns the reports whose content the
+    viewer may read (the court package holds those and no others)."""
+    if not sh.cluster_visible(cluster_id):
+        raise NotFound(f"no ring {cluster_id}")
+    ids = sh.store.ids_of(sh.store.cluster(cluster_id).reports)
+    sh.prefetch(ids.values())
+    readable = sorted(rid for rid in ids.values() if sh.view(rid) >= View.CONTENT)
+    if not readable:
+        raise Forbidden("no report of this ring is shared with your agency in full")
+    return readable

@@ -88,8 +88,13 @@ def explain(conn: Connection, a: int, b: int) -> list[Hop] | None:
         raise NotFound("no such report")
     if ca != cb:
         return None
-    members = select(report_clusters.c.report_id).where(report_clusters.c.cluster_id == ca)
-    rows = [
+    return shortest_chain(a, b, ring_key_rows(conn, int(ca)), merges(conn))
+
+
+def ring_key_rows(conn: Connection, cluster_id: int) -> list[tuple[int, LinkKey]]:
+    """(report id, key) for every linkable key of every report in one ring."""
+    members = select(report_clusters.c.report_id).where(report_clusters.c.cluster_id == cluster_id)
+    return [
         (int(r.report_id), LinkKey(r.type, r.value))
         for r in conn.execute(
             select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
@@ -97,7 +102,6 @@ def explain(conn: Connection, a: int, b: int) -> list[Hop] | None:
             )
         )
     ]
-    return shortest_chain(a, b, rows, merges(conn))
 
 
 def export_parquet(conn: Connection, out: Path) -> dict[str, int]:

@@ -60,7 +60,7 @@ from ringtrace.intake.schema import ReportDocument
 from ringtrace.linking import KeyRow, assemble_cluster
 from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
-from ringtrace.store import analyst, components, integrity
+from ringtrace.store import analyst, casework, components, integrity
 from ringtrace.store import apk as apk_store
 from ringtrace.store import audit_log as audit
 from ringtrace.store import media as media_store
@@ -948,6 +948,13 @@ class Store:
         with self._connect() as conn:
             return analyst.explain(conn, self.report_id(a), self.report_id(b))
 
+    def ring_keys(
+        self, cluster_id: int
+    ) -> tuple[list[tuple[int, LinkKey]], list[tuple[int, int, str]]]:
+        """A ring's linkable (report id, key) rows and every analysts' merge, for previews."""
+        with self._connect() as conn:
+            return analyst.ring_key_rows(conn, cluster_id), analyst.merges(conn)
+
     def refs(self, ids: Sequence[int]) -> dict[int, ReportRef]:
         with self._connect() as conn:
             rows = conn.execute(
@@ -1133,6 +1140,12 @@ class Store:
             except OSError as e:  # the alert stays on the dashboard either way
                 log.warning("alert email not sent (%s)", type(e).__name__)
 
+    def agency_users(self, agency: str) -> list[str]:
+        from ringtrace.access import accounts
+
+        with self._connect() as conn:
+            return accounts.agency_users(conn, agency)
+
     def add_user(
         self,
         username: str,
@@ -1282,6 +1295,60 @@ class Store:
             ):
                 out.setdefault(int(rid), []).append(LinkKey(str(t), str(v)))
         return out
+
+    # -- case work (store/casework.py) ------------------------------------------------------
+
+    def ring_case(self, cluster_id: int, agency: str) -> dict[str, Any]:
+        with self._connect() as conn:
+            return casework.ring_case(conn, cluster_id, agency)
+
+    def ring_statuses(self, agency: str) -> dict[int, str]:
+        with self._connect() as conn:
+            return casework.ring_statuses(conn, agency)
+
+    def set_ring_case(
+        self, cluster_id: int, agency: str, *, status: str, owner: str | None, tags: list[str],
+        actor: str,
+    ) -> None:  # fmt: skip
+        with self._write() as conn:
+            casework.set_ring_case(conn, cluster_id, agency, status=status, owner=owner,
+                                   tags=tags, actor=actor)  # fmt: skip
+
+    def add_ring_note(self, cluster_id: int, agency: str, text: str, actor: str) -> int:
+        with self._write() as conn:
+            return casework.add_note(conn, cluster_id, agency, text, actor)
+
+    def ring_notes(self, cluster_id: int, agency: str) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            return casework.notes(conn, cluster_id, agency)
+
+    def watch_key(self, user_id: int, key: LinkKey, on: bool = True) -> None:
+        with self._write() as conn:
+            casework.set_key_watch(conn, user_id, key.type, key.value, on)
+
+    def key_watched(self, user_id: int, key: LinkKey) -> bool:
+        with self._connect() as conn:
+            return casework.key_watched(conn, user_id, key.type, key.value)
+
+    def watched_key_news(self, user_id: int) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            return casework.watched_key_news(conn, user_id)
+
+    def create_export(self, user_id: int, cluster_id: int, fmt: str, actor: str) -> int:
+        with self._write() as conn:
+            return casework.create_export(conn, user_id, cluster_id, fmt, actor)
+
+    def update_export(self, job_id: int, **values: Any) -> None:
+        with self._write() as conn:
+            casework.update_export(conn, job_id, **values)
+
+    def export_job(self, job_id: int, user_id: int) -> dict[str, Any]:
+        with self._connect() as conn:
+            return casework.export_job(conn, job_id, user_id)
+
+    def export_jobs(self, user_id: int) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            return casework.export_jobs_of(conn, user_id)
 
     def watch(self, user_id: int, cluster_id: int, on: bool = True) -> None:
         from ringtrace.access import alerts as alert_store

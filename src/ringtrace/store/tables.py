@@ -294,3 +294,53 @@ report_clusters = Table(
     Column("report_id", Integer, ForeignKey("reports.id"), primary_key=True),
     Column("cluster_id", Integer, nullable=False, index=True),
 )
+
+# Case work on a ring, one record per agency (keyed by cluster id): status, owner and tags;
+# notes beside it. Each agency's case record and notes are its own.
+ring_cases = Table(
+    "ring_cases",
+    metadata,
+    Column("cluster_id", Integer, primary_key=True),
+    Column("agency", String(200), primary_key=True),
+    Column("status", String(20), nullable=False),  # new | investigating | referred | closed
+    Column("owner", String(200), nullable=True),  # a username of the agency
+    Column("tags", Text, nullable=False),  # JSON list of short strings
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+ring_notes = Table(
+    "ring_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cluster_id", Integer, nullable=False, index=True),
+    Column("agency", String(200), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# Watching one identifier (the identifier page's watch button).
+key_watches = Table(
+    "key_watches",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("key_type", String(50), primary_key=True),
+    Column("key_value", String(500), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Exports started from the console, run in the background; the file sits in the data folder.
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("cluster_id", Integer, nullable=False),
+    Column("format", String(20), nullable=False),  # stix | misp | csv | court
+    Column("status", String(20), nullable=False),  # queued | running | done | failed
+    Column("progress", Integer, nullable=False),  # 0..100
+    Column("filename", String(300), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -27,7 +28,8 @@ from ringtrace.intake.schema import ReportDocument
 from ringtrace.settings import Settings
 from ringtrace.share import taxii
 from ringtrace.store import Store
-from ringtrace.web import api, auth, console, i18n, public
+from ringtrace.web import api, auth, casework, console, i18n, public, report_view, workbench
+from ringtrace.web import ring as ring_view
 from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.limits import SMALL_BODY, BodyLimit, ClientAddress
 from ringtrace.web.public import PostLimiter
@@ -143,6 +145,9 @@ def create_app(settings: Settings) -> FastAPI:
     templates_dir = resources.files("ringtrace.web").joinpath("templates")
     app.state.templates = Jinja2Templates(directory=str(templates_dir))
     i18n.install(app.state.templates.env)
+    app.state.templates.env.filters["keyurl"] = ring_view.key_href
+    app.state.templates.env.filters["fromjson"] = json.loads
+    app.state.templates.env.filters["where"] = report_view.field_words
     app.state.post_limiter = PostLimiter()
     app.state.client_address = ClientAddress(settings.trusted_proxy_list)
     app.mount(
@@ -226,6 +231,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(taxii.router)
     app.include_router(api.router)
     app.include_router(console.router)
+    app.include_router(workbench.router)
+    app.include_router(casework.router)
     app.include_router(public.router)
 
     def custom_openapi() -> dict[str, Any]:

@@ -3,21 +3,24 @@ Every page requires a login and shows only what the sharing rules allow (docs/ac
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ringtrace.access import guards
 from ringtrace.access.policy import Principal, View, redact_document
+from ringtrace.access.sharing import Sharing
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import NotFound
-from ringtrace.linking.clusters import reasons_for
 from ringtrace.store import Store
 from ringtrace.store.database import report_subject
 from ringtrace.web import ring as ring_view
 from ringtrace.web.api import visible_cluster_ids, visible_cluster_sizes, visible_clusters
 from ringtrace.web.auth import require, sharing
+from ringtrace.web.report_view import readable
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CLUSTERS_PER_PAGE = 25
@@ -53,19 +56,23 @@ def dashboard(request: Request) -> Response:
         ids = store.ids_of(c.reports)
         docs = {i: store.report(i).document for i in ids.values() if sh.view(i) >= View.CONTENT}
         money = ring_view.money_and_timeline(docs)
-        paid: dict[str, object] = {}
-        for row in money["per_currency"]:
-            if row["paid"]:
-                paid[row["currency"]] = paid.get(row["currency"], 0) + row["paid"]
+        paid = {row["currency"]: row["paid"] for row in money["per_currency"] if row["paid_raw"]}
         rings.append({"cluster": c, "size": len(c.reports), "paid": paid})
     rings.sort(key=lambda r: -int(r["size"]))  # type: ignore[call-overload]
     queue = store.triage_queue(own)
     urgent = [q for q in queue if q["crisis"] or q["score"] >= 100]
     alerts = store.alerts_for(who.user_id)
+    # Reports that arrived holding an identifier the user watches, as far as they may see.
+    news = store.watched_key_news(who.user_id)
+    sh.prefetch(n["report_id"] for n in news)
+    news = [n for n in news if sh.view(n["report_id"]) >= View.INDICATORS][:20]
+    refs = store.refs([n["report_id"] for n in news]) if news else {}
+    key_news = [{**n, "ref": refs[n["report_id"]]} for n in news]
     return _render(request, "dashboard.html", who, per_week=per_week,
                    max_week=max([n for _, n in per_week] or [1]), rings=rings[:10],
                    urgent=urgent[:10], open_count=len(queue), alerts=alerts,
-                   urgent_ids={q["id"] for q in queue if q["alert"]})  # fmt: skip
+                   urgent_ids={q["id"] for q in queue if q["alert"]},
+                   key_news=key_news)  # fmt: skip
 
 
 @router.post("/alerts/seen")
@@ -76,13 +83,27 @@ def alerts_seen(request: Request, csrf: Annotated[str, Form()] = "") -> Response
     return RedirectResponse("/console/", status_code=303)
 
 
+TRIAGE_PER_PAGE = 50
+
+
 @router.get("/triage", response_class=HTMLResponse)
-def triage_page(request: Request, show: str = "open") -> Response:
-    """The agency's reports, most urgent first, with why."""
+def triage_page(
+    request: Request, show: str = "open", mine: str = "", page: int = 1
+) -> Response:  # fmt: skip
+    """The agency's reports, most urgent first, with why; a page at a time."""
     who = require(request, "triage.work")
     sh = sharing(request, who)
     queue = _store(request).triage_queue(sh.own_reports, include_done=show == "all")
-    return _render(request, "triage.html", who, queue=queue, show=show)
+    if mine:
+        queue = [q for q in queue if q["assignee"] == who.username]
+    pages = max(1, -(-len(queue) // TRIAGE_PER_PAGE))
+    page = min(max(page, 1), pages)
+    can_assign = who.can("triage.assign")
+    return _render(request, "triage.html", who, total=len(queue),
+                   queue=queue[(page - 1) * TRIAGE_PER_PAGE : page * TRIAGE_PER_PAGE],
+                   show=show, mine=mine, page=page, pages=pages, can_assign=can_assign,
+                   users=_store(request).agency_users(who.agency) if can_assign else [],
+                   query=urlencode({"show": show, "mine": mine}))  # fmt: skip
 
 
 @router.post("/triage/{report_id}")
@@ -113,22 +134,48 @@ def triage_update(
     return RedirectResponse("/console/triage", status_code=303)
 
 
+SEARCH_PER_PAGE = 50
+
+
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, q: str = "") -> Response:
-    """Pivot: any identifier, as a victim might have written it, normalised by the extractor."""
+def search_page(request: Request, q: str = "", page: int = 1) -> Response:
+    """Pivot: any identifier, as a victim might have written it, normalised by the extractor;
+    or a report's reference (SOURCE/ID or the ID alone)."""
     who = require(request, "reports.read")
     keys = _search_keys(q) if q.strip() else []
     store = _store(request)
     sh = sharing(request, who)
+    by_ref = _reference_hits(sh, q.strip()) if q.strip() else []
+    held = store.reports_with_keys(keys) if keys else {}
+    sh.prefetch(held)
+    visible = [rid for rid in sorted(held) if sh.view(rid) >= View.INDICATORS]
+    pages = max(1, -(-len(visible) // SEARCH_PER_PAGE))
+    page = min(max(page, 1), pages)
     hits = []
-    for rid, held in sorted(store.reports_with_keys(keys).items()):
-        if sh.view(rid) < View.INDICATORS:
-            continue
+    for rid in visible[(page - 1) * SEARCH_PER_PAGE : page * SEARCH_PER_PAGE]:
         s = store.report(rid).summary
-        hits.append({"id": rid, "ref": s.ref, "matched": held, "agency": sh.owner_of(rid),
+        hits.append({"id": rid, "ref": s.ref, "matched": held[rid], "agency": sh.owner_of(rid),
                      "cluster_id": s.cluster_id if s.cluster_size > 1 else None,
                      "cluster_size": s.cluster_size})  # fmt: skip
-    return _render(request, "search.html", who, q=q, keys=keys, hits=hits)
+    return _render(request, "search.html", who, q=q, keys=keys, hits=hits, by_ref=by_ref,
+                   total=len(visible), page=page, pages=pages,
+                   query=urlencode({"q": q}))  # fmt: skip
+
+
+def _reference_hits(sh: Sharing, q: str) -> list[int]:
+    """Reports whose reference is ``q`` (SOURCE/ID, or an ID under any source) that the
+    viewer may know exist; no other answer for those it may not."""
+    if len(q) > 200 or any(c.isspace() for c in q):
+        return []
+    candidates = [ReportRef(*q.split("/", 1))] if "/" in q else []
+    candidates += [ReportRef(src, q) for src in sorted(sh.store.agency_codes())]
+    found = []
+    for ref in candidates:
+        try:
+            found.append(guards.lookup_report(sh, ref))
+        except NotFound:
+            continue
+    return sorted(set(found))
 
 
 def _search_keys(q: str) -> list[LinkKey]:
@@ -150,27 +197,31 @@ def _search_keys(q: str) -> list[LinkKey]:
     return sorted(found, key=lambda k: (k.type, k.value))
 
 
-@router.post("/clusters/{cluster_id}/watch")
-def cluster_watch(
-    request: Request, cluster_id: int, on: Annotated[str, Form()] = "1",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
-    request.state.csrf_form = csrf
-    who = require(request, "clusters.read")
-    if not sharing(request, who).cluster_visible(cluster_id):
-        raise NotFound(f"no cluster {cluster_id}")
-    _store(request).watch(who.user_id, cluster_id, on == "1")
-    return RedirectResponse(f"/console/clusters/{cluster_id}", status_code=303)
+def _ring_matches(sh: Sharing, overview: dict[str, Any], country: str, agency: str) -> bool:
+    if country and country.upper() not in overview["countries"]:
+        return False
+    return not agency or agency in {sh.owner(x) for x in overview["sources"]}
 
 
 @router.get("/clusters", response_class=HTMLResponse)
-def clusters_page(request: Request, page: int = 1) -> Response:
-    """The viewer's clusters, largest first, a page at a time."""
+def clusters_page(
+    request: Request, page: int = 1, sort: str = "size", status: str = "", country: str = "",
+    agency: str = "",
+) -> Response:  # fmt: skip
+    """The viewer's rings, a page at a time: sorted by size or by latest report, filtered by
+    the agency's case status, a reporter's country or an agency."""
     who = require(request, "clusters.read")
     store = _store(request)
     sh = sharing(request, who)
     sizes = visible_cluster_sizes(request, who)
-    every = [cid for cid, _ in sizes]
+    statuses = store.ring_statuses(who.agency)
+    every = [cid for cid, _ in sizes if not status or statuses.get(cid, "new") == status]
+    if sort == "recent" or country or agency:
+        overview_all = store.cluster_overview(every)
+        if country or agency:
+            every = [c for c in every if _ring_matches(sh, overview_all[c], country, agency)]
+        if sort == "recent":
+            every.sort(key=lambda c: overview_all[c]["last"], reverse=True)
     pages = max(1, -(-len(every) // CLUSTERS_PER_PAGE))
     page = min(max(page, 1), pages)
     ids = every[(page - 1) * CLUSTERS_PER_PAGE : page * CLUSTERS_PER_PAGE]
@@ -185,85 +236,22 @@ def clusters_page(request: Request, page: int = 1) -> Response:
                 "countries": sorted(o["countries"]),
                 "first": o["first"],
                 "last": o["last"],
+                "status": statuses.get(cluster.id, "new"),
             }
         )
+    order = {cid: n for n, cid in enumerate(ids)}
+    rows.sort(key=lambda r: order[r["cluster"].id])
+    query = urlencode({k: v for k, v in (("sort", sort), ("status", status), ("country", country),
+                                         ("agency", agency)) if v})  # fmt: skip
     return _render(request, "clusters.html", who, rows=rows,
                    linked_reports=sum(n for _, n in sizes), total_clusters=len(every),
-                   page=page, pages=pages)  # fmt: skip
-
-
-def _cluster_context(request: Request, who: Principal, cluster_id: int) -> dict[str, object]:
-    sh = sharing(request, who)
-    if not sh.cluster_visible(cluster_id):
-        raise NotFound(f"no cluster {cluster_id}")
-    store = _store(request)
-    raw = store.cluster(cluster_id)
-    ids = store.ids_of(raw.reports)
-    cluster = sh.filter_cluster(raw, ids)
-    members = {m.ref: m for m in store.reports(cluster_id=cluster_id, limit=100_000)}
-    why = reasons_for(cluster)
-    views = {ref: sh.view(ids[ref]).name.lower() for ref in raw.reports}
-    docs = {ids[r]: store.report(ids[r]).document for r in raw.reports
-            if sh.view(ids[r]) >= View.CONTENT}  # fmt: skip
-    apks = [a for rid in docs for a in store.apk_analyses(rid) if a["status"] == "done"]
-    return {
-        "cluster": cluster, "members": members, "why": why, "views": views,
-        "agencies": {ref: sh.owner(ref.source) for ref in raw.reports},
-        "agency_list": sorted({sh.owner(ref.source) for ref in raw.reports}),
-        "countries": sorted({m.country for m in members.values() if m.country}),
-        "phone_regions": ring_view.phone_regions(cluster),
-        "can_edit": who.can("clusters.edit"),
-        "graph": ring_view.graph(cluster, ids), "money": ring_view.money_and_timeline(docs),
-        "withheld": len(raw.reports) - len(docs), "apks": apks,
-        "watching": cluster_id in store.watched(who.user_id),
-    }  # fmt: skip
-
-
-@router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
-def cluster_page(request: Request, cluster_id: int) -> Response:
-    who = require(request, "clusters.read")
-    return _render(request, "cluster.html", who, **_cluster_context(request, who, cluster_id))
-
-
-@router.post("/clusters/{cluster_id}/cut")
-def cluster_cut(
-    request: Request,
-    cluster_id: int,
-    key: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    """Stop a key from linking (an analyst's decision, audited, kept through rebuilds)."""
-    request.state.csrf_form = csrf
-    who = require(request, "clusters.edit")
-    key_type, _, key_value = key.partition("|")
-    link_key = LinkKey(key_type, key_value)
-    guards.authorise_cut(sharing(request, who), cluster_id, link_key)
-    _store(request).cut(link_key, reason=reason, actor=who.actor)
-    return RedirectResponse(f"/console/clusters/{cluster_id}", status_code=303)
-
-
-@router.post("/clusters/{cluster_id}/unrelated")
-def cluster_unrelated(
-    request: Request,
-    cluster_id: int,
-    report_a: Annotated[int, Form()] = 0,
-    report_b: Annotated[int, Form()] = 0,
-    reason: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    """Mark two reports as unrelated: the keys they share directly stop linking (audited)."""
-    request.state.csrf_form = csrf
-    who = require(request, "clusters.edit")
-    guards.authorise_unrelated(sharing(request, who), report_a, report_b)
-    store = _store(request)
-    refs = store.refs([report_a, report_b])
-    store.unrelated(refs[report_a], refs[report_b], reason=reason, actor=who.actor)
-    return RedirectResponse(f"/console/clusters/{cluster_id}", status_code=303)
+                   page=page, pages=pages, sort=sort, status=status, country=country,
+                   agency=agency, query=query)  # fmt: skip
 
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
 def report_page(request: Request, report_id: int) -> Response:
+    """A report as a person reads it (web/report_view.py), as much as the viewer may see."""
     who = require(request, "reports.read")
     sh = sharing(request, who)
     view = sh.view(report_id)
@@ -275,10 +263,18 @@ def report_page(request: Request, report_id: int) -> Response:
     if view >= View.CONTENT:
         store.record("report.view", report_subject(detail.summary.ref),
                      {"access": view.name.lower(), "via": "console"}, actor=who.actor)  # fmt: skip
+    story = readable(document, detail.indicators) if document else None
+    urgency = None
+    if view >= View.FULL:  # triage reasons are for the report's own agency
+        from ringtrace.triage.urgency import assess
+
+        s = detail.summary
+        urgency = assess(detail.document, in_ring=s.cluster_size > 1, received_at=s.received_at)
     return _render(
         request, "report.html", who, d=detail, document=document, view=view.name.lower(),
         show_indicators=view >= View.INDICATORS, show_content=view >= View.CONTENT,
-        agency=sh.owner_of(report_id),
+        agency=sh.owner_of(report_id), story=story, urgency=urgency,
+        raw=json.dumps(document, ensure_ascii=False, indent=2) if document else "",
         media=store.media_for_report(report_id) if view >= View.CONTENT else _NO_MEDIA,
         apks=store.apk_analyses(report_id) if view >= View.CONTENT else [],
     )  # fmt: skip
@@ -291,10 +287,24 @@ def report_by_ref(request: Request, source: str = "", external_id: str = "") -> 
     return RedirectResponse(f"/console/reports/{rid}", status_code=303)
 
 
+AUDIT_PER_PAGE = 100
+
+
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, subject: str | None = None) -> Response:
+def audit_page(
+    request: Request, subject: str | None = None, action: str = "", page: int = 1
+) -> Response:  # fmt: skip
+    """The audit entries about the viewer's agency, newest first, a page at a time."""
     who = require(request, "audit.read")
     entries = _store(request).audit_entries([subject] if subject else None)
-    entries = guards.visible_audit(sharing(request, who), entries)
-    return _render(request, "audit.html", who, entries=list(reversed(entries))[:500],
-                   subject=subject)  # fmt: skip
+    entries = list(reversed(guards.visible_audit(sharing(request, who), entries)))
+    actions = sorted({e.action for e in entries})
+    if action:
+        entries = [e for e in entries if e.action == action]
+    pages = max(1, -(-len(entries) // AUDIT_PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * AUDIT_PER_PAGE : page * AUDIT_PER_PAGE]
+    query = urlencode({k: v for k, v in (("subject", subject), ("action", action)) if v})
+    return _render(request, "audit.html", who, entries=shown, subject=subject, action=action,
+                   actions=actions, page=page, pages=pages, total=len(entries),
+                   query=query)  # fmt: skip
