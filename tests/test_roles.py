@@ -259,3 +259,55 @@ def test_floors_hold_with_each_class_and_all(store: Store, classes: list[str]) -
 def test_truth_file_format() -> None:
     truth = load_truth('{"hk-police|HK-1": "ring-a", "sg|x|y": 3, "gb|Z": null}')
     assert truth == {("hk-police", "HK-1"): "ring-a", ("sg", "x|y"): 3}
+
+
+# -- corroboration -----------------------------------------------------------------------
+
+
+def test_a_key_mentioned_in_passing_by_unrelated_reports_is_a_suggestion(store: Store) -> None:
+    passing = [
+        add(store, narrative=f"I keep getting calls from +65 8123 4567. Case {i}.")
+        for i in range(3)
+    ]
+    assert all(cluster_of(store, r) == r for r in passing)
+    [phone] = store.report(passing[0]).indicators
+    assert phone.excluded_reason and "until corroborated" in phone.excluded_reason
+    assert store.refresh_suggestions() == 2
+    rows = [s for s in store.suggestions() if s["kind"] == "shared_key"]
+    assert {s["score"] for s in rows} == {0.5}
+    assert all(s["key"] == {"type": "phone", "value": "+6581234567"} for s in rows)
+    store.decide_suggestion(rows[0]["id"], accept=True, reason="same caller, checked")
+    assert cluster_of(store, passing[0]) == cluster_of(store, passing[1]) or cluster_of(
+        store, passing[0]
+    ) == cluster_of(store, passing[2])
+    # One report that names the number as the offender's corroborates it: all link.
+    strong = add(store, offender_identifiers=[{"type": "phone", "value": "+65 8123 4567"}])
+    assert {cluster_of(store, r) for r in [*passing, strong]} == {passing[0]}
+
+
+def test_two_reports_sharing_a_number_in_passing_still_link(store: Store) -> None:
+    a = add(store, narrative="He called me from +65 8123 9999.")
+    b = add(store, narrative="The caller used +65 8123 9999 too.")
+    assert cluster_of(store, b) == a
+
+
+def test_holders_tied_by_other_evidence_corroborate_a_key(store: Store) -> None:
+    server = "install the app from http://45.77.1.2/app.apk"
+    ids = [
+        add(store, narrative=f"{server}. Later he wrote from +65 8111 222{i % 2}.")
+        for i in range(4)
+    ]
+    # Each number is held by two reports; the server ties every report together anyway.
+    assert {cluster_of(store, r) for r in ids} == {ids[0]}
+
+
+def test_a_ring_sharing_nothing_but_the_apps_server_links(store: Store) -> None:
+    ids = [
+        add(
+            store,
+            reporter={"country": "MY"},
+            narrative=f"Dia suruh saya pasang aplikasi dari hxxp://185.244.30.71/v{i}/app.apk",
+        )
+        for i in range(5)
+    ]
+    assert {cluster_of(store, r) for r in ids} == {ids[0]}

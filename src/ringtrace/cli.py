@@ -819,7 +819,7 @@ def evaluate(
             "helplines, references, hosting, handle_words, unknown_ids, crowd; 'all' or "
             "'none'."
         ),
-    ] = "helplines,references,hosting,handle_words,unknown_ids",
+    ] = "all",
     reports_file: Annotated[
         Path | None,
         typer.Option("--reports", help="Score your own collection: a JSON Lines file of reports."),

@@ -100,6 +100,7 @@ _STRONG_CUE = re.compile(
     r"pasang|muat turun|bayar|pindah|"
     r"इंस्टॉल|भेजो|설치|보내|நிறுவ"
 )
+_APK_LINK = re.compile(r"\.apk(?![a-z0-9])")
 _VICTIM_CUE = re.compile(
     r"\bmy (?:own )?(?:number|phone|mobile|cell|whatsapp|email|e-mail|contact|line)\b|"
     r"\bi gave\b|\bme at\b|\breach me\b|我的電話|我的电话|我的手機|我的手机|我嘅電話|我嘅|"
@@ -123,4 +124,7 @@ def text_role(
     if type_ in ("phone", "email") and _VICTIM_CUE.search(clause):
         return Role(VICTIM, VICTIM_REASON)
     strong = _STRONG_CUE.search(clause) is not None or _STRONG_CUE.search(after) is not None
+    # A link to an Android package is the app the victim was made to install.
+    if type_ == "url" and _APK_LINK.search(low, start, end):
+        strong = True
     return Role(OFFENDER, None, strong=strong)

@@ -56,7 +56,7 @@ from ringtrace.intake.schema import ReportDocument
 from ringtrace.linking import KeyRow, assemble_cluster
 from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
-from ringtrace.store import analyst, components
+from ringtrace.store import analyst, components, corroboration
 from ringtrace.store import apk as apk_store
 from ringtrace.store import audit_log as audit
 from ringtrace.store import media as media_store
@@ -339,7 +339,9 @@ class Store:
         doc = received.doc
         if batch.watching is None:
             batch.watching = alert_store.watchers(conn)
-        inserted = [(LinkKey(ind.type, _stored_value(ind)), ind.linkable) for ind in found]
+        inserted = [
+            (LinkKey(ind.type, _stored_value(ind)), ind.linkable, ind.strong) for ind in found
+        ]
         cluster_id = components.refresh_after_insert(conn, report_id, inserted=inserted)
         mails = alert_store.on_new_member(
             conn, cluster_id, report_id, self.public_url, batch.watching
@@ -945,11 +947,17 @@ class Store:
             )
             if len(script) >= 40:
                 texts[int(r.id)] = script
-        pairs = [("script", p.a, p.b, p.score) for p in near_duplicates(texts, threshold, backend)]
+        pairs: list[tuple[str, int, int, float, LinkKey | None]] = [
+            ("script", p.a, p.b, p.score, None) for p in near_duplicates(texts, threshold, backend)
+        ]
         with self._connect() as conn:
             pairs += [
-                ("lure_image", a, b, round(1.0 - d / 256, 3))
+                ("lure_image", a, b, round(1.0 - d / 256, 3), None)
                 for a, b, d in media_store.lure_pairs(conn, image_threshold)
+            ]
+            pairs += [
+                ("shared_key", a, b, score, key)
+                for a, b, score, key in corroboration.uncorroborated_pairs(conn)
             ]
         clusters = self.assignments()
         new = 0
@@ -960,12 +968,14 @@ class Store:
                     select(suggestions.c.kind, suggestions.c.report_a, suggestions.c.report_b)
                 )
             }
-            for kind, a, b, score in pairs:
+            for kind, a, b, score, key in pairs:
                 if clusters.get(a, a) == clusters.get(b, b) or (kind, a, b) in seen:
                     continue
+                seen.add((kind, a, b))
                 conn.execute(insert(suggestions).values(
                     kind=kind, report_a=a, report_b=b, score=score, status="open",
-                    created_at=datetime.now(UTC),
+                    created_at=datetime.now(UTC), key_type=key.type if key else None,
+                    key_value=key.value if key else None,
                 ))  # fmt: skip
                 new += 1
             audit.append(
@@ -988,6 +998,7 @@ class Store:
             {
                 "id": r.id, "kind": r.kind, "score": r.score, "status": r.status, "reason": r.reason,
                 "a": refs[r.report_a].to_dict(), "b": refs[r.report_b].to_dict(),
+                **({"key": {"type": r.key_type, "value": r.key_value}} if r.key_type else {}),
             }
             for r in rows
         ]  # fmt: skip
@@ -1668,6 +1679,7 @@ def _indicator_row(report_id: int, ind: Indicator) -> dict[str, Any]:
         "extractor_version": ind.extractor_version,
         "attributes": json.dumps(ind.attributes, sort_keys=True),
         "occurrences": json.dumps(_stored_occurrences(ind)),
+        "strong": ind.strong,
     }
 
 
