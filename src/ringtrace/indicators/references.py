@@ -24,6 +24,7 @@ class References:
     sites: dict[str, str]  # domain or host -> reason
     official_suffixes: tuple[str, ...]
     cue: re.Pattern[str]
+    cues: tuple[str, ...]
 
 
 def _cue_pattern(cues: list[str]) -> re.Pattern[str]:
@@ -54,6 +55,7 @@ def references() -> References:
         sites=sites,
         official_suffixes=tuple(sorted(data["official_suffixes"], key=len, reverse=True)),
         cue=_cue_pattern(data["context"]["cues"]),
+        cues=tuple(data["context"]["cues"]),
     )
 
 

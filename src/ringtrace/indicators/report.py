@@ -11,7 +11,6 @@ from ringtrace.indicators.registry import (
     Candidate,
     Context,
     identifier_normaliser_for,
-    lowered,
     payment_extractors,
     text_extractors,
 )
@@ -124,12 +123,11 @@ class _Collector:
         found = scan_text(text, ctx, only)
         if not found:
             return
-        low = lowered(text)
-        source = roles.source_of(field)
+        cues = roles.TextCues(text)
         # What lies inside a link (its host, the handle of a profile link) takes the link's
         # role: the words around the link decide for all of it.
         links = [
-            (c.start, c.end, roles.text_role(c.type, low, c.start, c.end, c.attributes, source))
+            (c.start, c.end, roles.text_role(c.type, cues, c.start, c.end, c.attributes))
             for c, _, _ in found
             if c.type == "url"
         ]
@@ -138,7 +136,7 @@ class _Collector:
             role = (
                 inside[0]
                 if inside
-                else roles.text_role(cand.type, low, cand.start, cand.end, cand.attributes, source)
+                else roles.text_role(cand.type, cues, cand.start, cand.end, cand.attributes)
             )
             self.add(field, cand, name, version, role)
 
