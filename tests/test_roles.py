@@ -311,3 +311,21 @@ def test_a_ring_sharing_nothing_but_the_apps_server_links(store: Store) -> None:
         for i in range(5)
     ]
     assert {cluster_of(store, r) for r in ids} == {ids[0]}
+
+
+# -- local recompute ---------------------------------------------------------------------
+
+
+def test_cuts_and_withdrawals_recompute_locally_as_a_rebuild_would(store: Store) -> None:
+    from ringtrace.domain.models import LinkKey, ReportRef
+
+    sc = generate(seed=3, background=200, hard=True, classes=frozenset(CLASSES))
+    import_lines(store, [json.dumps(d, ensure_ascii=False) for d in sc.reports])
+    ring = [ref for ref, g in sc.truth.items() if g == "ring-privatechat"]
+    store.cut(LinkKey("domain", "chat-priv.top"), reason="checking local recompute")
+    store.cut(LinkKey("ip", "185.244.30.71"), reason="the rotator's server, for the test")
+    store.withdraw(ReportRef(*ring[0]), reason="the reporter asked")
+    store.merge(ReportRef(*ring[1]), ReportRef(*ring[-1]), reason="undercover chat")
+    local = store.assignments()
+    store.rebuild(extract_report)
+    assert store.assignments() == local

@@ -340,6 +340,65 @@ def _relink_clusters(conn: Connection, report_ids: set[int]) -> None:
     analyst.apply_merges(conn)
 
 
+def recompute_around(
+    conn: Connection,
+    report_ids: set[int],
+    model: SpecificityModel = DEFAULT,
+    keys: Sequence[LinkKey] = (),
+) -> None:
+    """Recompute only what ``report_ids`` (whose keys changed: a cut, a withdrawal, keys
+    added by an APK analysis) can affect: their core groups, the statuses of the payment
+    and uncertain keys held inside those groups (and of ``keys``), and the clusters holding
+    any of them. A status flip of a key that is part of the core (a value became generic)
+    falls back to :func:`full_recompute`, as on arrival."""
+    if not report_ids:
+        return
+    groups = select(report_core.c.core_id).where(report_core.c.report_id.in_(sorted(report_ids)))
+    members = set(report_ids) | {
+        int(r)
+        for r in conn.execute(
+            select(report_core.c.report_id).where(report_core.c.core_id.in_(groups))
+        ).scalars()
+    }
+    conn.execute(delete(report_core).where(report_core.c.report_id.in_(sorted(members))))
+    strong_keys: dict[int, list[LinkKey]] = defaultdict(list)
+    for rid, t, v in conn.execute(
+        select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
+            indicators.c.report_id.in_(sorted(members)),
+            indicators.c.linkable.is_(True),
+            indicators.c.strong.is_(True),
+            indicators.c.type.not_in(PAYMENT_TYPES),
+        )
+    ):
+        strong_keys[int(rid)].append(LinkKey(t, v))
+    core = SqlComponents(conn, core=True)
+    for rid in sorted(members):
+        link_report(core, rid, strong_keys.get(rid, []))
+    # The groups may have split (or joined): recheck what depends on them.
+    regrouped = select(report_core.c.report_id).where(
+        report_core.c.core_id.in_(
+            select(report_core.c.core_id).where(report_core.c.report_id.in_(sorted(members)))
+        )
+    )
+    to_check = set(keys) | {
+        LinkKey(t, v)
+        for t, v in conn.execute(
+            select(indicators.c.type, indicators.c.value).where(
+                indicators.c.report_id.in_(regrouped),
+                or_(indicators.c.type.in_(PAYMENT_TYPES), indicators.c.strong.is_(False)),
+            )
+        )
+    }
+    flipped = _set_statuses(conn, sorted(to_check), model)
+    if any(k.type not in PAYMENT_TYPES and n >= 2 for k, n in flipped):
+        full_recompute(conn, model, statuses=False)
+        return
+    affected = set(members)
+    for k, _ in flipped:
+        affected |= _holders(conn, k)
+    _relink_clusters(conn, affected)
+
+
 def full_recompute(
     conn: Connection, model: SpecificityModel = DEFAULT, *, statuses: bool = True
 ) -> None:

@@ -750,13 +750,21 @@ class Store:
                 .values(filename="[erased]", sha256=None, size=None, stored=False, media_type=None)
             )
             keep = indicators.c.linkable.is_(True) if consent else indicators.c.id.is_(None)
+            held = [
+                LinkKey(t, v)
+                for t, v in conn.execute(
+                    select(indicators.c.type, indicators.c.value).where(
+                        indicators.c.report_id == report_id
+                    )
+                )
+            ]
             deleted = conn.execute(
                 delete(indicators).where(indicators.c.report_id == report_id, ~keep)
             ).rowcount
             kept = conn.execute(
                 select(func.count()).where(indicators.c.report_id == report_id)
             ).scalar_one()
-            self._relink(conn)
+            components.recompute_around(conn, {report_id}, keys=held)
             media_store.withdraw_report(conn, report_id, actor or self.actor, reason)
             audit.append(
                 conn, actor or self.actor, "report.withdraw", report_subject(ref),
@@ -772,11 +780,6 @@ class Store:
             "indicators_kept": int(kept),
             "indicators_deleted": int(deleted),
         }
-
-    @staticmethod
-    def _relink(conn: Connection) -> None:
-        """Recompute every cluster from the stored indicators (after a removal)."""
-        components.full_recompute(conn)
 
     def rotate_keys(self, actor: str | None = None) -> dict[str, int]:
         """Seal everything under a new key, then retire the old ones. Readers keep working
@@ -849,7 +852,8 @@ class Store:
                 reason=reason,
             )
             analyst.apply_cuts(conn, holders)
-            components.full_recompute(conn)
+            # Only the clusters and core groups that hold the key can change.
+            components.recompute_around(conn, set(holders))
             after = sorted({
                 int(c) for c in conn.execute(
                     select(report_clusters.c.cluster_id).where(report_clusters.c.report_id.in_(holders))
@@ -1394,7 +1398,9 @@ class Store:
                 self._insert_indicators(conn, job["report_id"], found)
                 added = len(found)
                 if found:
-                    components.full_recompute(conn)
+                    components.recompute_around(
+                        conn, {job["report_id"]}, keys=[i.key for i in found]
+                    )
             audit.append(conn, self.actor, "apk.analyze", report_subject(refs[job["report_id"]]), {
                     "analysis": job["id"], "sha256": job["sha256"],
                     "status": "done" if result is not None else ("retry" if retry else "failed"),
