@@ -7,6 +7,7 @@ Install the alternatives with `pip install -e '.[bench]'`.
 
 Usage: python benchmarks/extract.py [--docs N] [--seed S] [--repeat R] [--langs L,...]
                                    [--large-kb K]
+                                   [--tools ringtrace,ringtrace-shared,ioc-finder,iocextract]
 
 ``--langs`` keeps documents in those languages (default: English, Chinese and Malay);
 ``--large-kb`` adds one large document of about that size (default 1000 KB; 0 for none)
@@ -141,6 +142,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest counts")
     ap.add_argument("--langs", default="en,zh-Hans,zh-Hant,ms")
     ap.add_argument("--large-kb", type=int, default=1000)
+    ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated; all by default")
     args = ap.parse_args()
     logging.disable(logging.WARNING)  # iocextract logs every refang
     docs = corpus(args.docs, args.seed, args.langs.split(","), args.large_kb)
@@ -151,6 +153,8 @@ def main() -> None:
     )
     results = {}
     for name, (fn, types) in TOOLS.items():
+        if name not in args.tools.split(","):
+            continue
         try:
             mbps, scores = run(name, fn, types, docs, args.repeat)
         except ImportError:

@@ -126,17 +126,15 @@ class _Collector:
         cues = roles.TextCues(text)
         # What lies inside a link (its host, the handle of a profile link) takes the link's
         # role: the words around the link decide for all of it.
-        links = [
+        links = sorted(
             (c.start, c.end, roles.text_role(c.type, cues, c.start, c.end, c.attributes))
             for c, _, _ in found
             if c.type == "url"
-        ]
+        )
+        starts = [s for s, _, _ in links]
         for cand, name, version in found:
-            inside = [r for s, e, r in links if s <= cand.start and cand.end <= e]
-            role = (
-                inside[0]
-                if inside
-                else roles.text_role(cand.type, cues, cand.start, cand.end, cand.attributes)
+            role = _inside(links, starts, cand) or roles.text_role(
+                cand.type, cues, cand.start, cand.end, cand.attributes
             )
             self.add(field, cand, name, version, role)
 
@@ -152,6 +150,16 @@ class _Collector:
         strong = roles.Role(roles.OFFENDER, None, strong=True)
         for c in cands:
             self.add(field, c, name, version, strong)
+
+
+def _inside(
+    links: list[tuple[int, int, roles.Role]], starts: list[int], cand: Candidate
+) -> roles.Role | None:
+    """The role of the link that contains ``cand`` (links are sorted and do not nest)."""
+    i = bisect_right(starts, cand.start) - 1
+    if i >= 0 and cand.end <= links[i][1]:
+        return links[i][2]
+    return None
 
 
 # Candidate attributes that say how a value was found, not what it is.
