@@ -329,3 +329,9 @@ def test_cuts_and_withdrawals_recompute_locally_as_a_rebuild_would(store: Store)
     local = store.assignments()
     store.rebuild(extract_report)
     assert store.assignments() == local
+
+
+def test_a_wallet_written_in_free_text_is_strong_evidence(store: Store) -> None:
+    wallet = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+    ids = [add(store, narrative=f"Case {i}: the wallet was {wallet}.") for i in range(4)]
+    assert {cluster_of(store, r) for r in ids} == {ids[0]}

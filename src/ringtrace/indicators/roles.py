@@ -4,7 +4,9 @@ Only the offender's evidence links reports. An occurrence is, by its **source**:
 
 * ``structured``: an ``offender_identifiers`` field; ``payment``: an account the victim was
   told to pay into; ``apk``: an app's code, resources or signing certificate; ``analyst``;
-* ``narrative``, ``message`` or ``attachment``: free text.
+* ``narrative``, ``message`` or ``attachment``: free text (strong when the clause says the
+  victim was made to install from it or pay into it, when it links to an ``.apk``, or when
+  it is a wallet, account or voucher: where victims are told to pay).
 
 and by its **role**:
 
@@ -41,6 +43,9 @@ WORD_REASON = (
 )
 VICTIM_REASON = "the victim's own contact details, by what the report says around them"
 _HOST_TYPES = frozenset({"url", "domain", "email", "page"})
+_PAYMENT_KEYS = frozenset(
+    {"crypto_wallet", "iban", "bank_account", "upi", "paynow", "fps", "giftcard", "money_transfer"}
+)
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,10 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     if type_ in ("phone", "email") and before.has("victim"):
         return Role(VICTIM, VICTIM_REASON)
     strong = strong or _Clause(cues.after(end)).has("strong")
+    # A wallet, an account or a voucher in a report is where the victim was told to pay,
+    # and far too specific to be mentioned in passing by unrelated people.
+    if type_ in _PAYMENT_KEYS:
+        strong = True
     # A link to an Android package is the app the victim was made to install.
     if type_ == "url" and not strong and _APK_LINK.search(cues.text[start:end].lower()):
         strong = True
