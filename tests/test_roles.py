@@ -5,6 +5,7 @@ PostgreSQL, then the scenario's floors with each class switched on alone and all
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import phonenumbers
 import pytest
@@ -335,3 +336,27 @@ def test_a_wallet_written_in_free_text_is_strong_evidence(store: Store) -> None:
     wallet = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
     ids = [add(store, narrative=f"Case {i}: the wallet was {wallet}.") for i in range(4)]
     assert {cluster_of(store, r) for r in ids} == {ids[0]}
+
+
+def test_evaluate_scores_a_collection_given_as_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ringtrace.cli import app
+
+    docs = [
+        report(external_id="A1", offender_identifiers=[{"type": "phone", "value": "+85261234567"}]),
+        report(external_id="A2", narrative="pay to +852 6123 4567 now"),
+        report(external_id="B1", narrative="I called the police hotline +852 2527 7177."),
+        report(external_id="B2", narrative="police hotline 2527 7177", reporter={"country": "HK"}),
+    ]
+    (tmp_path / "r.jsonl").write_text("\n".join(line(d) for d in docs))
+    truth = {"test-agency|A1": "ring", "test-agency|A2": "ring"}  # B1, B2: alone
+    (tmp_path / "t.json").write_text(json.dumps(truth))
+    args = ["evaluate", "--reports", str(tmp_path / "r.jsonl"), "--truth", str(tmp_path / "t.json")]
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["reports"] == 4 and out["rings"] == {"ring": 2}
+    assert out["pairwise"]["precision"] == 1.0 and out["pairwise"]["recall"] == 1.0
+    res = CliRunner().invoke(app, ["evaluate", "--reports", str(tmp_path / "r.jsonl")])
+    assert res.exit_code != 0
