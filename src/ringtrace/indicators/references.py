@@ -12,7 +12,6 @@ Two signals, from the versioned ``data/references.json``:
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -23,20 +22,7 @@ class References:
     version: str
     sites: dict[str, str]  # domain or host -> reason
     official_suffixes: tuple[str, ...]
-    cue: re.Pattern[str]
-    cues: tuple[str, ...]
-
-
-def _cue_pattern(cues: list[str]) -> re.Pattern[str]:
-    parts = []
-    for cue in sorted(cues, key=len, reverse=True):
-        word = re.escape(cue)
-        if cue[0].isascii() and cue[0].isalpha():
-            word = r"(?<![a-z])" + word
-        if cue[-1].isascii() and cue[-1].isalpha():
-            word += r"(?![a-z])"
-        parts.append(word)
-    return re.compile("|".join(parts))
+    cues: tuple[str, ...]  # read by ringtrace.indicators.roles
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +40,6 @@ def references() -> References:
         version=data["version"],
         sites=sites,
         official_suffixes=tuple(sorted(data["official_suffixes"], key=len, reverse=True)),
-        cue=_cue_pattern(data["context"]["cues"]),
         cues=tuple(data["context"]["cues"]),
     )
 
@@ -72,24 +57,3 @@ def site_reason(host: str) -> str | None:
         if host.endswith("." + suffix):
             return "an official (police or government) site"
     return None
-
-
-_CLAUSE_END = re.compile(r"[.!?。！？\n;；]\s|[。！？\n]")
-
-
-def clause_before(low: str, start: int, width: int = 48) -> str:
-    """The lowered text of the clause that ends at ``start`` (at most ``width`` characters)."""
-    window = low[max(0, start - width) : start]
-    ends = [m.end() for m in _CLAUSE_END.finditer(window)]
-    return window[ends[-1] :] if ends else window
-
-
-def clause_after(low: str, end: int, width: int = 16) -> str:
-    """The lowered text of the clause that starts at ``end`` (at most ``width`` characters)."""
-    window = low[end : end + width]
-    m = _CLAUSE_END.search(window)
-    return window[: m.start()] if m else window
-
-
-def cited_in_context(clause: str) -> bool:
-    return references().cue.search(clause) is not None
