@@ -5,7 +5,13 @@ All three run in this process on the same labelled synthetic corpus
 of text processed and, per type each tool supports, precision and recall against the labels.
 Install the alternatives with `pip install -e '.[bench]'`.
 
-Usage: python benchmarks/extract.py [--docs N] [--seed S] [--repeat R]
+Usage: python benchmarks/extract.py [--docs N] [--seed S] [--repeat R] [--langs L,...]
+                                   [--large-kb K]
+                                   [--tools ringtrace,ringtrace-shared,ioc-finder,iocextract]
+
+``--langs`` keeps documents in those languages (default: English, Chinese and Malay);
+``--large-kb`` adds one large document of about that size (default 1000 KB; 0 for none)
+made of the same languages' documents, as a long chat export would be.
 """
 
 from __future__ import annotations
@@ -107,18 +113,48 @@ def run(
     return size / best / 1e6, scores
 
 
+def corpus(n: int, seed: int, langs: list[str], large_kb: int) -> list[LabelledDoc]:
+    """``n`` small documents in ``langs`` and, with ``large_kb``, one large one."""
+    small: list[LabelledDoc] = []
+    batch = seed
+    while len(small) < n:
+        small += [d for d in generate_corpus(n=n, seed=batch) if d.language in langs]
+        batch += 1000
+    docs = small[:n]
+    if large_kb > 0:
+        parts: list[LabelledDoc] = []
+        size = 0
+        while size < large_kb * 1000:
+            for d in generate_corpus(n=500, seed=batch):
+                if d.language in langs and d.country == "SG":  # one reporter, one country
+                    parts.append(d)
+                    size += len(d.text.encode()) + 1
+            batch += 1000
+        labels = frozenset().union(*(d.labels for d in parts))
+        docs.append(LabelledDoc("\n".join(d.text for d in parts), "SG", labels, "mixed"))
+    return docs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--docs", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest counts")
+    ap.add_argument("--langs", default="en,zh-Hans,zh-Hant,ms")
+    ap.add_argument("--large-kb", type=int, default=1000)
+    ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated; all by default")
     args = ap.parse_args()
     logging.disable(logging.WARNING)  # iocextract logs every refang
-    docs = generate_corpus(n=args.docs, seed=args.seed)
+    docs = corpus(args.docs, args.seed, args.langs.split(","), args.large_kb)
     size = sum(len(d.text.encode()) for d in docs)
-    print(f"corpus: {len(docs)} documents, {size / 1e6:.2f} MB UTF-8, seed {args.seed}\n")
+    print(
+        f"corpus: {len(docs)} documents ({args.langs}; the largest {max(len(d.text.encode()) for d in docs) / 1e3:.0f} KB), "
+        f"{size / 1e6:.2f} MB UTF-8, seed {args.seed}\n"
+    )
     results = {}
     for name, (fn, types) in TOOLS.items():
+        if name not in args.tools.split(","):
+            continue
         try:
             mbps, scores = run(name, fn, types, docs, args.repeat)
         except ImportError:

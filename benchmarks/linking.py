@@ -25,9 +25,11 @@ from pathlib import Path
 
 from ringtrace.demo import generate
 from ringtrace.indicators import extract_report
+from ringtrace.indicators.warninglist import builtin
 from ringtrace.ingest import import_lines
 from ringtrace.intake.schema import parse_report
 from ringtrace.linking.evaluation import PairwiseScore, bcubed, pairwise
+from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 
@@ -88,10 +90,27 @@ def main(argv: Iterable[str] | None = None) -> None:
     ap.add_argument(
         "--demo", action="store_true", help="the plain demo scenario instead of the hard cases"
     )
+    ap.add_argument(
+        "--classes",
+        default="all",
+        help="scenario classes of real input (comma-separated, all, none)",
+    )
     args = ap.parse_args(args_in)
-    scenario = generate(seed=args.seed, background=args.background, hard=not args.demo)
+    from ringtrace.demo.scenario import CLASSES
+
+    chosen = (
+        frozenset(CLASSES)
+        if args.classes == "all"
+        else frozenset(c for c in args.classes.split(",") if c and c != "none")
+    )
+    scenario = generate(
+        seed=args.seed, background=args.background, hard=not args.demo, classes=chosen
+    )
     n = len(scenario.reports)
-    print(f"scenario seed {args.seed}: {n} reports, rings {scenario.ring_sizes()}")
+    print(
+        f"scenario seed {args.seed}, classes {','.join(sorted(chosen)) or 'none'}: {n} reports, "
+        f"rings {scenario.ring_sizes()}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Settings(data_dir=Path(tmp)))
@@ -118,6 +137,29 @@ def main(argv: Iterable[str] | None = None) -> None:
         keys[(str(d["source"]), str(d["external_id"]))] = {
             (i.type, i.value) for i in inds if i.linkable
         }
+    # Every key the warninglist lets through, whatever its role and however it was written:
+    # linking as it was before evidence roles and corroboration.
+    t = time.perf_counter()
+    wl = builtin()
+    no_roles: dict[Ref, set[tuple[str, str]]] = {}
+    for d in scenario.reports:
+        doc = parse_report(d)
+        own = doc.reporter.contact if doc.reporter else None
+        no_roles[(str(d["source"]), str(d["external_id"]))] = {
+            (i.type, i.value)
+            for i in extract_report(doc)
+            if wl.reason(i.type, i.value) is None
+            and i.type not in WEAK_TYPES
+            and not (own and any(o.raw in own for o in i.occurrences))
+        }
+    print(
+        line(
+            "no roles/corroboration/mule",
+            pairwise(components(no_roles), scenario.truth),
+            time.perf_counter() - t,
+            n,
+        )
+    )
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for ks in keys.values():
         for k in ks:

@@ -46,7 +46,12 @@ def _doc(agency: str, ext: str, tlp: str, consent: bool, phone: str) -> dict[str
         tlp=tlp,
         reporter={"country": "SG", "contact": f"CONTACT-{ext}", "consent_share": consent},
         narrative=f"NARR-{ext}: they called from {phone}",
-        offender_identifiers=[{"type": "telegram", "value": handle}],
+        # The number is the offender's by a structured field: a number only mentioned in
+        # passing by this many otherwise unrelated reports would be a suggestion, not a link.
+        offender_identifiers=[
+            {"type": "telegram", "value": handle},
+            {"type": "phone", "value": phone},
+        ],
         attachments=[{"filename": "chat.txt", "content_base64": evidence}],
     )
 

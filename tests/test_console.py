@@ -110,7 +110,13 @@ def test_watchers_get_an_alert_and_an_email(sqlite_settings: Settings) -> None:
         store.migrate()
         store.add_user("watcher", "a long enough password", "test-agency", "analyst",
                        email="watcher@agency.invalid")  # fmt: skip
-        first = report(external_id="W-1", narrative="call +85261234567")
+        # The number is the offender's by a structured field: mentioned only in passing by
+        # three otherwise unrelated reports, it would be a suggestion, not a link.
+        first = report(
+            external_id="W-1",
+            narrative="call +85261234567",
+            offender_identifiers=[{"type": "phone", "value": "+85261234567"}],
+        )
         second = report(external_id="W-2", narrative="+852 6123 4567 again")
         import_lines(store, [line(first), line(second)])
         cluster = store.clusters()[0].id

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from ringtrace import batch_link
 from ringtrace.cli import app
 from ringtrace.demo import generate
+from ringtrace.demo.scenario import CLASSES
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import InvalidReport
 from ringtrace.indicators import extract_report
@@ -138,7 +139,7 @@ def test_unrelated_cuts_the_shared_keys(store: Store) -> None:
 
 
 def _scenario_store(store: Store) -> None:
-    scenario = generate(hard=True, background=300, seed=5)
+    scenario = generate(hard=True, background=300, seed=5, classes=frozenset(CLASSES))
     import_lines(store, [line(d) for d in scenario.reports])
     refs = [ReportRef(d["source"], d["external_id"]) for d in scenario.reports[:40]]
     store.merge(refs[0], refs[1], reason="linked by an undercover conversation")

@@ -44,9 +44,15 @@ def make_engine(name: str) -> Engine:
 def link_from_parquet(engine: Engine, folder: Path) -> tuple[dict[int, int], int, int]:
     keys = engine.dialect.parquet(str(folder / "keys.parquet"))
     merges = engine.dialect.parquet(str(folder / "merges.parquet"))
+    import pyarrow.parquet as pq
+
+    # An export made before evidence strength was recorded has no ``strong`` column: every
+    # row then counts as strong, as it did when it was made.
+    has_strength = "strong" in pq.read_schema(folder / "keys.parquet").names
     result = link(
         engine, keys, merges, generic_df=DEFAULT.generic_df, payment_types=PAYMENT_TYPES,
         bridge_min_group=DEFAULT.bridge_min_group,
+        corroborate_min_groups=DEFAULT.corroborate_min_groups if has_strength else None,
     )  # fmt: skip
     return result.assignments, result.rounds, result.bridges
 

@@ -872,36 +872,66 @@ def evaluate(
     ] = True,
     seed: Annotated[int, typer.Option(help="Scenario seed.")] = 2024,
     background: Annotated[int, typer.Option(help="Unrelated background reports.")] = 2000,
+    classes: Annotated[
+        str,
+        typer.Option(
+            help="Classes of real input to plant in the scenario, comma-separated: "
+            "helplines, references, hosting, handle_words, unknown_ids, crowd; 'all' or "
+            "'none'."
+        ),
+    ] = "all",
+    reports_file: Annotated[
+        Path | None,
+        typer.Option("--reports", help="Score your own collection: a JSON Lines file of reports."),
+    ] = None,
+    truth_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth",
+            help='Its ground truth: a JSON object {"source|external_id": group}; a report '
+            "absent from it is alone.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Link a generated scenario in a temporary store and score it against its ground truth:
-    pairwise precision/recall and B-cubed F1."""
-    import tempfile
-
+    """Link a labelled collection in a temporary store and score it against its ground
+    truth: pairwise precision/recall and B-cubed. Without --reports, a generated scenario."""
     from ringtrace.demo import generate
-    from ringtrace.ingest import import_lines
-    from ringtrace.linking.evaluation import bcubed, pairwise
-    from ringtrace.store import Store
+    from ringtrace.demo.scenario import CLASSES
+    from ringtrace.evaluate import load_truth, score_collection
 
-    scenario = generate(seed=seed, background=background, hard=hard)
-    with tempfile.TemporaryDirectory(prefix="ringtrace-eval-") as tmp:
-        store = Store.open(Settings(data_dir=Path(tmp), actor="evaluate"))
-        store.migrate()
-        import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
-        predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
-        store.close()
-    pw, b3 = pairwise(predicted, scenario.truth), bcubed(predicted, scenario.truth)
-    out = {
-        "reports": len(scenario.reports), "rings": scenario.ring_sizes(),
-        "pairwise": {"precision": pw.precision, "recall": pw.recall, "f1": pw.f1},
-        "bcubed": {"precision": b3.precision, "recall": b3.recall, "f1": b3.f1},
-    }  # fmt: skip
+    if (reports_file is None) != (truth_file is None):
+        raise typer.BadParameter("--reports and --truth go together")
+    if reports_file is not None and truth_file is not None:
+        lines = reports_file.read_text(encoding="utf-8").splitlines()
+        truth = load_truth(truth_file.read_text(encoding="utf-8"))
+        label = f"{reports_file.name}"
+    else:
+        chosen = _classes(classes, CLASSES)
+        scenario = generate(seed=seed, background=background, hard=hard, classes=chosen)
+        lines = [json.dumps(d, ensure_ascii=False) for d in scenario.reports]
+        truth = {k: v for k, v in scenario.truth.items() if v is not None}
+        label = f"scenario seed {seed}, classes {','.join(sorted(chosen)) or 'none'}"
+    result = score_collection(lines, truth)
     if as_json:
-        typer.echo(json.dumps(out, indent=2))
+        typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    typer.echo(f"{len(scenario.reports)} reports, rings {scenario.ring_sizes()}")
+    pw, b3 = result.pairwise, result.bcubed
+    typer.echo(f"{label}: {result.reports} reports, {len(result.groups)} true groups")
     typer.echo(f"pairwise precision {pw.precision:.4f}  recall {pw.recall:.4f}  F1 {pw.f1:.4f}")
     typer.echo(f"B-cubed  precision {b3.precision:.4f}  recall {b3.recall:.4f}  F1 {b3.f1:.4f}")
+
+
+def _classes(text: str, known: tuple[str, ...]) -> frozenset[str]:
+    if text.strip() == "all":
+        return frozenset(known)
+    if text.strip() in ("none", ""):
+        return frozenset()
+    chosen = frozenset(c.strip() for c in text.split(",") if c.strip())
+    unknown = chosen - set(known)
+    if unknown:
+        raise typer.BadParameter(f"unknown classes: {', '.join(sorted(unknown))}")
+    return chosen
 
 
 suggest_app = typer.Typer(

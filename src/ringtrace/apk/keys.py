@@ -39,8 +39,8 @@ def link_keys(result: dict[str, Any], field: str, filename: str) -> list[Indicat
     def ind(typ: str, value: str, raw: str, reason: str | None = None, **attrs: str) -> Indicator:
         return Indicator(
             type=typ, value=value, extractor=EXTRACTOR, extractor_version=ANALYZER_VERSION,
-            occurrences=[Occurrence(field, raw, 0, len(raw))], attributes=attrs,
-            excluded_reason=reason,
+            occurrences=[Occurrence(field, raw, 0, len(raw), "apk", "offender", True)],
+            attributes=attrs, excluded_reason=reason,
         )  # fmt: skip
 
     out = [ind(FILE, result["sha256"], filename)]

@@ -22,6 +22,9 @@ from typing import Any
 
 import phonenumbers
 
+# Classes of real input the scenario can plant (ringtrace.demo.classes).
+CLASSES = ("helplines", "references", "hosting", "handle_words", "unknown_ids", "crowd")
+
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
@@ -405,14 +408,28 @@ def _reports_twice(b: _Builder) -> None:
     b.truth[(again["source"], again["external_id"])] = "ring-privatechat"
 
 
-def generate(seed: int = 2024, background: int = 120, *, hard: bool = False) -> Scenario:
+def generate(
+    seed: int = 2024,
+    background: int = 120,
+    *,
+    hard: bool = False,
+    classes: frozenset[str] | None = None,
+) -> Scenario:
     """The demo scenario. The same seed always gives the same documents.
 
     ``hard`` adds the cases a linker most often gets wrong: a ring that rotates its phone
     numbers but keeps its server, a money-mule account used by two unrelated rings (which
     must not merge them), a victim who reports twice, and a large background (use
     ``background`` of a few thousand) whose reports share platform domains.
+
+    ``classes`` switches on classes of real input (:data:`CLASSES`), each planted in
+    reports of different rings and of the background: help lines, cited references,
+    hosting platforms, handle-like words, unknown-format structured identifiers and keys
+    shared by a crowd of unrelated reports.
     """
+    unknown = set(classes or ()) - set(CLASSES)
+    if unknown:
+        raise ValueError(f"unknown scenario classes: {', '.join(sorted(unknown))}")
     b = _Builder(seed)
     rings = {"ring-privatechat": _main_ring(b)}
     rings["ring-kakao"] = _small_ring(b, "ring-kakao", ["KR"], 5)
@@ -424,6 +441,11 @@ def generate(seed: int = 2024, background: int = 120, *, hard: bool = False) -> 
         _mule(b, rings)
         _reports_twice(b)
     _background(b, background)
+    from ringtrace.demo import classes as planted
+
+    for name in CLASSES:  # a fixed order, so that a seed gives the same documents
+        if classes and name in classes:
+            rings.update(planted.PLANT[name](b.rng, b.uniq, b))
     order = list(range(len(b.reports)))
     b.rng.shuffle(order)  # reports arrive interleaved, as they would
     reports = [b.reports[i] for i in order]

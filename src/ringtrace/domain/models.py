@@ -24,15 +24,26 @@ class LinkKey:
 @dataclass(frozen=True)
 class Occurrence:
     """Where an indicator was found: a field of the report (or a piece of evidence), the raw
-    text as written, and its character span in that field."""
+    text as written, and its character span in that field; the kind of ``source`` it is
+    and the ``role`` it plays there (:mod:`ringtrace.indicators.roles`); ``strong`` when it
+    is evidence that links on its own (a structured field, a payment, the app, or text that
+    says the victim was made to install from it or pay into it)."""
 
     field: str
     raw: str
     start: int
     end: int
+    source: str = ""
+    role: str = "offender"
+    strong: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "raw": self.raw, "start": self.start, "end": self.end}
+        out: dict[str, Any] = {
+            "field": self.field, "raw": self.raw, "start": self.start, "end": self.end,
+        }  # fmt: skip
+        if self.source:
+            out.update(source=self.source, role=self.role, strong=self.strong)
+        return out
 
 
 @dataclass
@@ -59,6 +70,17 @@ class Indicator:
     @property
     def linkable(self) -> bool:
         return self.excluded_reason is None
+
+    @property
+    def role(self) -> str:
+        """The offender's when any occurrence is; otherwise the first occurrence's role."""
+        roles = [o.role for o in self.occurrences]
+        return "offender" if not roles or "offender" in roles else roles[0]
+
+    @property
+    def strong(self) -> bool:
+        """Whether an occurrence is offender evidence that links on its own."""
+        return any(o.strong and o.role == "offender" for o in self.occurrences)
 
     def to_dict(self) -> dict[str, Any]:
         return {

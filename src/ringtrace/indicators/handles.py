@@ -19,7 +19,7 @@ from ringtrace.indicators.registry import (
     text_extractor,
 )
 
-VERSION = "2"
+VERSION = "3"
 
 # Profile-link prefixes per platform; a value given as a link is reduced to the handle.
 _LINK_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -157,6 +157,24 @@ _LABELLED = re.compile(
 )
 
 
+_LABEL_WORD = re.compile(
+    r"(?<![A-Za-z])(?:id|username|user\s*name|handle|account)(?![A-Za-z])|帳號|账号|號|号|아이디|계정",
+    re.IGNORECASE,
+)
+
+
+def _supported(between: str, handle: str) -> bool:
+    """Whether what follows a platform's name is shown to be a handle, not a word of the
+    sentence ("Telegram: Fake crowdsale site"): an ``@``, a label ("Telegram ID:"), or a
+    pattern no dictionary word has (digits, ``_``, ``.``, mixed case after the first letter).
+    """
+    if "@" in between or _LABEL_WORD.search(between):
+        return True
+    if any(c.isdigit() or c in "_." for c in handle):
+        return True
+    return any(c.isupper() for c in handle[1:]) and any(c.islower() for c in handle)
+
+
 @text_extractor
 class SocialLinkExtractor:
     """Accounts named by their profile links (t.me/name, instagram.com/name, ...)."""
@@ -177,7 +195,10 @@ class SocialLinkExtractor:
             if value is None:
                 continue
             start = m.start("handle")
-            yield Candidate(platform, value, handle, start, start + len(handle), inside_ok=True)
+            yield Candidate(
+                platform, value, handle, start, start + len(handle), {"from_link": "true"},
+                inside_ok=True,
+            )  # fmt: skip
 
 
 @text_extractor
@@ -206,4 +227,6 @@ class LabelledHandleExtractor:
             if value is None or value.isdigit():
                 continue  # a number after "WeChat:" is the phone, which the phone extractor takes
             start = m.start(f"{platform}_h")
-            yield Candidate(platform, value, handle, start, start + len(handle))
+            between = text[m.end(platform) : start]
+            attrs = {} if _supported(between, handle) else {"support": "none"}
+            yield Candidate(platform, value, handle, start, start + len(handle), attrs)

@@ -6,10 +6,11 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import tldextract
 
+from ringtrace.indicators.hosting import PAGE, page_key, user_host
 from ringtrace.indicators.packages import looks_like_package
 from ringtrace.indicators.registry import (
     Candidate,
@@ -18,7 +19,7 @@ from ringtrace.indicators.registry import (
     text_extractor,
 )
 
-VERSION = "1"
+VERSION = "2"
 
 
 # Defanged separators seen in reports and threat feeds, matched on the original text so that
@@ -102,7 +103,9 @@ def registrable_domain(host: str) -> str | None:
     parts = _psl()(host)
     if not parts.suffix or not parts.domain:
         return None
-    return f"{parts.domain}.{parts.suffix}"
+    domain = f"{parts.domain}.{parts.suffix}"
+    # A user's host on a hosting platform the bundled PSL lacks is registrable itself.
+    return user_host(host, domain) or domain
 
 
 def normalise_ip(value: str) -> str | None:
@@ -164,6 +167,14 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
     return f"{scheme}://{host_port}{tail}", host.strip("[]")
 
 
+def _page(url: str, raw: str, start: int, end: int) -> Iterator[Candidate]:
+    """The page key of a URL on a path platform (a shortened link, a shared file, a form)."""
+    parts = urlsplit(url)
+    key = page_key(parts.hostname or "", parts.path) if parts.hostname else None
+    if key is not None:
+        yield Candidate(PAGE, key, raw, start, end)
+
+
 def _host_candidates(host: str, raw: str, start: int, end: int) -> Iterator[Candidate]:
     ip = normalise_ip(host)
     if ip is not None:
@@ -208,6 +219,7 @@ class UrlExtractor:
             url, host = norm
             start, end = m.start(), m.start() + len(raw)
             yield Candidate("url", url, raw, start, end, container=True)
+            yield from _page(url, raw, start, end)
             hstart = m.start("h1") if m.group("h1") else m.start("h2")
             hraw = m.group("h1") or m.group("h2") or ""
             yield from _host_candidates(host, hraw, hstart, hstart + len(hraw))
@@ -241,9 +253,9 @@ class BareDomainExtractor:
                 raw = _strip_trailing(m.group(0))
                 norm = normalise_url(raw)
                 if norm is not None:
-                    yield Candidate(
-                        "url", norm[0], raw, m.start(), m.start() + len(raw), container=True
-                    )
+                    end = m.start() + len(raw)
+                    yield Candidate("url", norm[0], raw, m.start(), end, container=True)
+                    yield from _page(norm[0], raw, m.start(), end)
             yield Candidate("domain", domain, hraw, hstart, hstart + len(hraw), {"host": host})
 
 
@@ -311,6 +323,7 @@ def _url_identifier(raw: str, ctx: Context) -> list[Candidate]:
         return []
     url, host = norm
     out = [Candidate("url", url, raw, 0, len(raw))]
+    out.extend(_page(url, raw, 0, len(raw)))
     out.extend(_host_candidates(host, raw, 0, len(raw)))
     return out
 

@@ -6,6 +6,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
+from ringtrace.indicators import roles
 from ringtrace.indicators.registry import (
     Candidate,
     Context,
@@ -90,29 +91,79 @@ def scan_text(
 
 
 class _Collector:
+    """Indicators merged per link key, each occurrence with its source and role."""
+
     def __init__(self) -> None:
         self.by_key: dict[LinkKey, Indicator] = {}
+        self.reasons: dict[LinkKey, str] = {}  # the first non-offender occurrence's reason
 
-    def add(self, field: str, cand: Candidate, extractor: str, version: str) -> None:
+    def add(
+        self, field: str, cand: Candidate, extractor: str, version: str, role: roles.Role
+    ) -> None:
         key = LinkKey(cand.type, cand.value)
         ind = self.by_key.get(key)
         if ind is None:
-            attrs = dict(cand.attributes)
+            attrs = {k: v for k, v in cand.attributes.items() if k not in _TRANSIENT}
             ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
             self.by_key[key] = ind
-        occ = Occurrence(field, cand.raw, cand.start, cand.end)
+        fixed = roles.value_role(cand.type, cand.value, ind.attributes)
+        if fixed is not None:  # a help line or a cited site, wherever it is written
+            role = fixed
+        if role.reason is not None:
+            self.reasons.setdefault(key, role.reason)
+        occ = Occurrence(
+            field, cand.raw, cand.start, cand.end, roles.source_of(field), role.role, role.strong
+        )
         if occ not in ind.occurrences:
             ind.occurrences.append(occ)
 
     def add_text(
         self, field: str, text: str, ctx: Context, only: frozenset[str] | None = None
     ) -> None:
-        for cand, name, version in scan_text(text, ctx, only):
-            self.add(field, cand, name, version)
+        found = scan_text(text, ctx, only)
+        if not found:
+            return
+        cues = roles.TextCues(text)
+        # What lies inside a link (its host, the handle of a profile link) takes the link's
+        # role: the words around the link decide for all of it.
+        links = sorted(
+            (c.start, c.end, roles.text_role(c.type, cues, c.start, c.end, c.attributes))
+            for c, _, _ in found
+            if c.type == "url"
+        )
+        starts = [s for s, _, _ in links]
+        for cand, name, version in found:
+            role = _inside(links, starts, cand) or roles.text_role(
+                cand.type, cues, cand.start, cand.end, cand.attributes
+            )
+            self.add(field, cand, name, version, role)
+
+    def add_structured_text(self, field: str, text: str, ctx: Context) -> int:
+        """Scan a structured offender field as text: what is found there is strong evidence
+        (the field says whose it is); returns how many values were found."""
+        found = scan_text(text, ctx)
+        for cand, name, version in found:
+            self.add(field, cand, name, version, roles.Role(roles.OFFENDER, None, strong=True))
+        return len(found)
 
     def add_all(self, field: str, cands: Sequence[Candidate], name: str, version: str) -> None:
+        strong = roles.Role(roles.OFFENDER, None, strong=True)
         for c in cands:
-            self.add(field, c, name, version)
+            self.add(field, c, name, version, strong)
+
+
+def _inside(
+    links: list[tuple[int, int, roles.Role]], starts: list[int], cand: Candidate
+) -> roles.Role | None:
+    """The role of the link that contains ``cand`` (links are sorted and do not nest)."""
+    i = bisect_right(starts, cand.start) - 1
+    if i >= 0 and cand.end <= links[i][1]:
+        return links[i][2]
+    return None
+
+
+# Candidate attributes that say how a value was found, not what it is.
+_TRANSIENT = frozenset({"support", "from_link"})
 
 
 def extract_text(
@@ -122,7 +173,7 @@ def extract_text(
     the extractors to run (all by default)."""
     col = _Collector()
     col.add_text("text", text, Context(country=country), only)
-    return _finish(col.by_key.values(), builtin(), own=set())
+    return _finish(col.by_key.values(), builtin(), set(), col.reasons)
 
 
 def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) -> list[Indicator]:
@@ -141,24 +192,67 @@ def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) 
         cands = list(reg.fn(ident.value, ctx)) if reg else []
         if cands and reg:
             col.add_all(field, cands, reg.name, reg.version)
-        else:
-            col.add_text(field, ident.value, ctx)  # untyped, or not valid as its type
+            continue
+        # Untyped, or not valid as its type: read as text, else kept as typed.
+        if not col.add_structured_text(field, ident.value, ctx) and ident.type not in _KNOWN:
+            col.add_all(field, unvalidated(ident.type, ident.value), "unvalidated", "1")
     for i, pay in enumerate(doc.payments):
+        field = f"payments.{i}.account"
+        found_any = False
         for ex in payment_extractors():
-            col.add_all(f"payments.{i}.account", ex.fn(pay, ctx), ex.name, ex.version)
+            keys = ex.fn(pay, ctx)
+            found_any = found_any or bool(keys)
+            col.add_all(field, keys, ex.name, ex.version)
+        if not found_any and pay.account:
+            kind = "crypto_wallet" if pay.method == "crypto" else "payment_account"
+            col.add_all(field, unvalidated(kind, pay.account), "unvalidated", "1")
     own: set[LinkKey] = set()
     if doc.reporter and doc.reporter.contact:
         own = {LinkKey(c.type, c.value) for c, _, _ in scan_text(doc.reporter.contact, ctx)}
-    return _finish(col.by_key.values(), warninglist or builtin(), own)
+    return _finish(col.by_key.values(), warninglist or builtin(), own, col.reasons)
 
 
-def _finish(inds: Iterable[Indicator], wl: Warninglist, own: set[LinkKey]) -> list[Indicator]:
+def _finish(
+    inds: Iterable[Indicator],
+    wl: Warninglist,
+    own: set[LinkKey],
+    reasons: dict[LinkKey, str] | None = None,
+) -> list[Indicator]:
     out = []
     for ind in inds:
         if ind.key in own:
             ind.excluded_reason = OWN_CONTACT_REASON
         else:
+            # What the value is (a documentation address) says more than how it was written.
             ind.excluded_reason = wl.reason(ind.type, ind.value)
+            if ind.excluded_reason is None and ind.role != roles.OFFENDER:
+                ind.excluded_reason = (reasons or {}).get(
+                    ind.key
+                ) or f"not the offender's ({ind.role})"
         out.append(ind)
     out.sort(key=lambda i: (i.occurrences[0].field, i.occurrences[0].start, i.type, i.value))
     return out
+
+
+# Types with a validator that knows every valid form: a value it rejects is a typo.
+_KNOWN = frozenset({"phone", "whatsapp", "email", "url", "domain", "ip"})
+
+# An identifier typed into a structured field in a format no validator knows (a wallet of a
+# coin the checksum code does not cover) is still strong evidence when it is long and exact:
+# one token, at least this long, with letters and digits or other non-word characters.
+UNVALIDATED_MIN_LENGTH = 12
+
+
+def unvalidated(type_: str, raw: str) -> list[Candidate]:
+    """The exact value of a structured identifier no validator accepted, marked unvalidated;
+    none when it is too short, has spaces, or looks like a word or a placeholder."""
+    value = raw.strip().strip(".,;:")
+    if (
+        len(value) < UNVALIDATED_MIN_LENGTH
+        or any(c.isspace() for c in value)
+        or len(set(value.lower())) < 5
+        or not any(c.isdigit() for c in value)
+    ):
+        return []
+    start = raw.find(value)
+    return [Candidate(type_, value, value, start, start + len(value), {"validated": "false"})]

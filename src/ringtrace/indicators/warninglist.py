@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from urllib.parse import urlsplit
 
+from ringtrace.indicators.hosting import hosting, is_path_platform, page_key
 from ringtrace.indicators.network import registrable_domain
 
 _DOCUMENTATION_NETS = tuple(
@@ -38,6 +39,8 @@ class Warninglist:
             ):
                 return "an address at a reserved example domain"
             return None
+        if type_ == "domain":
+            return self.entries.get((type_, value)) or _platform_reason(value)
         return self.entries.get((type_, value))
 
     def _url_reason(self, url: str) -> str | None:
@@ -46,6 +49,8 @@ class Warninglist:
         ip = ip_reason(host) if host and (host[0].isdigit() or ":" in host) else None
         if ip:
             return ip
+        if is_path_platform(host) and page_key(host, parts.path) is None:
+            return f"a page of the platform itself, not one of its users': {hosting().path_reason}"
         domain = registrable_domain(host) or host
         reason = self.entries.get(("domain", domain))
         if reason is None:
@@ -55,6 +60,16 @@ class Warninglist:
         if parts.path in ("", "/") and not parts.query:
             return f"the bare address of {domain}: {reason}"
         return None  # a specific page (t.me/ringhandle, bit.ly/xyz) does identify something
+
+
+def _platform_reason(domain: str) -> str | None:
+    """A hosting or path platform's own domain: the key is the user's host or page."""
+    h = hosting()
+    if domain in h.subdomain:
+        return "a hosting platform's own domain: each user's site is its own host, which links"
+    if is_path_platform(domain):
+        return h.path_reason
+    return None
 
 
 def ip_reason(value: str) -> str | None:

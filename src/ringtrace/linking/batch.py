@@ -70,12 +70,15 @@ class Engine(Protocol):
 # -- steps -------------------------------------------------------------------------------
 
 
-def base_keys(keys_relation: str) -> Step:
+def base_keys(keys_relation: str, *, strength: bool = False) -> Step:
     """Keys that may link before specificity: ``linkable`` in the export is false only for
-    exclusions decided elsewhere (warninglist, reporter's own contact, weak type, cut)."""
+    exclusions decided elsewhere (warninglist, reporter's own contact, weak type, cut).
+    ``strength``: the relation has a ``strong`` column (offender evidence that links on its
+    own); without it every row counts as strong."""
     # The export holds one row per (report, key); star_edges de-duplicates its edges anyway.
+    strong = "strong" if strength else "TRUE AS strong"
     return Step(
-        f"SELECT report_id, key_type, key_value FROM {keys_relation} WHERE linkable",
+        f"SELECT report_id, key_type, key_value, {strong} FROM {keys_relation} WHERE linkable",
         "rt_base",
         view=True,
     )
@@ -85,7 +88,7 @@ def specific_keys(base: str, generic_df: int) -> Step:
     """Drop values held by more than ``generic_df`` reports (generic, not one ring's)."""
     return Step(
         f"""
-        SELECT b.report_id, b.key_type, b.key_value FROM {base} b JOIN (
+        SELECT b.report_id, b.key_type, b.key_value, b.strong FROM {base} b JOIN (
             SELECT key_type, key_value FROM {base} GROUP BY key_type, key_value
             HAVING COUNT(DISTINCT report_id) <= {int(generic_df)}
         ) s ON b.key_type = s.key_type AND b.key_value = s.key_value
@@ -99,9 +102,26 @@ def _in_list(values: Iterable[str]) -> str:
 
 
 def core_keys(specific: str, payment_types: Iterable[str]) -> Step:
+    """Strong, non-payment evidence: the core components' keys."""
     return Step(
-        f"SELECT * FROM {specific} WHERE key_type NOT IN ({_in_list(payment_types)})",
+        f"SELECT report_id, key_type, key_value FROM {specific} "
+        f"WHERE strong AND key_type NOT IN ({_in_list(payment_types)})",
         "rt_core_keys",
+    )
+
+
+def uncorroborated_keys(specific: str, core_labels: str, min_groups: int) -> Step:
+    """Keys with no strong row whose holders fall into ``min_groups`` or more core groups
+    (a report outside every core component is a group of its own)."""
+    return Step(
+        f"""
+        SELECT k.key_type, k.key_value FROM {specific} k
+        LEFT JOIN {core_labels} l ON k.report_id = l.report_id
+        GROUP BY k.key_type, k.key_value
+        HAVING SUM(CASE WHEN k.strong THEN 1 ELSE 0 END) = 0
+           AND COUNT(DISTINCT COALESCE(l.cluster_id, k.report_id)) >= {int(min_groups)}
+        """,
+        "rt_uncorroborated",
     )
 
 
@@ -123,12 +143,19 @@ def bridging_payment_keys(
     )
 
 
-def final_keys(specific: str, bridges: str) -> Step:
+def final_keys(specific: str, bridges: str, uncorroborated: str | None = None) -> Step:
+    """The keys that link: not bridging payment accounts, not uncorroborated."""
+    uncorroborated_join = (
+        f" LEFT JOIN {uncorroborated} u ON k.key_type = u.key_type AND k.key_value = u.key_value"
+        if uncorroborated
+        else ""
+    )
     return Step(
         f"""
         SELECT k.report_id, k.key_type, k.key_value FROM {specific} k
         LEFT JOIN {bridges} b ON k.key_type = b.key_type AND k.key_value = b.key_value
-        WHERE b.key_type IS NULL
+        {uncorroborated_join}
+        WHERE b.key_type IS NULL{" AND u.key_type IS NULL" if uncorroborated else ""}
         """,
         "rt_final_keys",
     )
@@ -340,23 +367,32 @@ def link(
     generic_df: int = 5000,
     payment_types: Iterable[str] = (),
     bridge_min_group: int = 2,
+    corroborate_min_groups: int | None = None,
 ) -> BatchResult:
     """The whole batch linker over a relation of ``(report_id, key_type, key_value,
-    linkable)`` rows: specificity (generic values, bridging payment accounts), then the
-    clusters, with the same rules as the online linker."""
+    linkable[, strong])`` rows: specificity (generic values, bridging payment accounts and,
+    with ``corroborate_min_groups`` and a ``strong`` column, keys mentioned in passing by
+    unrelated groups), then the clusters, with the same rules as the online linker."""
     payment = sorted(payment_types)
-    engine.materialise(base_keys(keys_relation))
+    corroborate = corroborate_min_groups is not None
+    engine.materialise(base_keys(keys_relation, strength=corroborate))
     engine.materialise(specific_keys("rt_base", generic_df))
     core_rounds, bridges = 0, 0
     final = "rt_specific"
-    if payment:
-        engine.materialise(core_keys("rt_specific", payment))
+    if payment or corroborate:
+        engine.materialise(core_keys("rt_specific", payment or ["-"]))
         core_labels, core_rounds = components(engine, "rt_core_keys", None, "rt_core_")
         engine.materialise(
-            bridging_payment_keys("rt_specific", core_labels, payment, bridge_min_group)
+            bridging_payment_keys("rt_specific", core_labels, payment or ["-"], bridge_min_group)
         )
         bridges = engine.scalar("SELECT COUNT(*) FROM rt_bridges")
-        engine.materialise(final_keys("rt_specific", "rt_bridges"))
+        uncorroborated = None
+        if corroborate_min_groups is not None:
+            engine.materialise(
+                uncorroborated_keys("rt_specific", core_labels, corroborate_min_groups)
+            )
+            uncorroborated = "rt_uncorroborated"
+        engine.materialise(final_keys("rt_specific", "rt_bridges", uncorroborated))
         final = "rt_final_keys"
     label_table, rounds = components(engine, final, merges_relation, "rt_final_")
     assignments = engine.mapping(f"SELECT report_id, cluster_id FROM {label_table}")

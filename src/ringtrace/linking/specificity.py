@@ -14,6 +14,14 @@ a 34-victim ring. ringtrace instead asks, per link key:
    group, or joining lone reports to one group, links as usual. Infrastructure (servers,
    app links, phone numbers) is not treated this way: rings own their servers.
 
+4. **Corroboration.** A key whose every occurrence is uncertain evidence (a number, a link
+   or a name mentioned in free text, without an install or pay cue) and whose holders fall
+   into ``corroborate_min_groups`` (default 3) or more groups that share nothing else (core
+   components over strong evidence) is a candidate for being generic: it does not merge, it
+   becomes a scored suggestion that an analyst accepts or rejects. One strong occurrence
+   anywhere (a structured field, a payment, the app), or holders tied together by other
+   evidence, and it links.
+
 Keys that do not merge stay visible with the reason. docs/linking.md gives the evidence
 behind each default. Both linkers apply the same rules: the online linker keeps them up to
 date on every arrival, the batch linker computes them in SQL.
@@ -32,6 +40,8 @@ GENERIC_PREFIX = "not specific: "
 class SpecificityModel:
     generic_df: int = 5000  # reports holding a value before it counts as generic
     bridge_min_group: int = 2  # reports a group needs to count as independently linked
+    # Otherwise-unrelated groups an uncertain key may join before it needs corroboration.
+    corroborate_min_groups: int = 3
 
 
 DEFAULT = SpecificityModel()
@@ -50,3 +60,17 @@ def bridge_reason(groups: int) -> str:
 
 def is_automatic(reason: str | None) -> bool:
     return reason is not None and reason.startswith(GENERIC_PREFIX)
+
+
+UNCORROBORATED = "mentioned in passing"
+
+
+def uncorroborated_reason(groups: int) -> str:
+    return (
+        f"{GENERIC_PREFIX}{UNCORROBORATED} (free text only) by {groups} otherwise unrelated "
+        "groups of reports: a suggested link until corroborated by other evidence or an analyst"
+    )
+
+
+def is_uncorroborated(reason: str | None) -> bool:
+    return reason is not None and reason.startswith(GENERIC_PREFIX + UNCORROBORATED)

@@ -133,6 +133,7 @@ def export_parquet(conn: Connection, out: Path) -> dict[str, int]:
             indicators.c.value,
             indicators.c.linkable,
             indicators.c.excluded_reason,
+            indicators.c.strong,
         )
     )
     schema = pa.schema(
@@ -141,6 +142,7 @@ def export_parquet(conn: Connection, out: Path) -> dict[str, int]:
             ("key_type", pa.string()),
             ("key_value", pa.string()),
             ("linkable", pa.bool_()),
+            ("strong", pa.bool_()),
         ]
     )
     with pq.ParquetWriter(out / "keys.parquet", schema) as writer:
@@ -153,6 +155,7 @@ def export_parquet(conn: Connection, out: Path) -> dict[str, int]:
                         # Specificity is decided again by the batch linker, so values it
                         # excluded count as linkable here; other exclusions stand.
                         "linkable": [bool(r[3]) or is_automatic(r[4]) for r in batch],
+                        "strong": [bool(r[5]) for r in batch],
                     },
                     schema=schema,
                 )

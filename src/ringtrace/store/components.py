@@ -1,9 +1,13 @@
 """Cluster maintenance in SQL: the online linker's storage, the specificity statuses of link
 keys, and the full recompute that rebuilds, erasures and analysts' cuts use.
 
-Two component structures are kept: *core* components over non-payment keys, and the final
-clusters over every key that may link. A payment key's status (does it link, or is it a
-possible mule account bridging groups) depends on the core components of its holders.
+Two component structures are kept: *core* components over strong, non-payment evidence
+(rows marked ``strong``: a structured field, the app, or text saying the victim installed
+from it), and the final clusters over every key that may link. A payment key's status (does
+it link, or is it a possible mule account bridging groups) and an uncertain key's (does it
+link, or is it mentioned in passing by unrelated groups) depend on the core components of
+their holders; neither kind of key is ever part of the core, so their statuses never feed
+back into it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
 
 from ringtrace.domain.models import LinkKey
 from ringtrace.linking.incremental import link_report, place
@@ -23,6 +27,7 @@ from ringtrace.linking.specificity import (
     SpecificityModel,
     bridge_reason,
     generic_reason,
+    uncorroborated_reason,
 )
 from ringtrace.store import analyst
 from ringtrace.store.tables import indicators, report_clusters, report_core, reports
@@ -60,6 +65,7 @@ class SqlComponents:
                     ),
                     indicators.c.linkable.is_(True),
                     indicators.c.report_id != exclude,
+                    *([indicators.c.strong.is_(True)] if self.core else []),
                 )
             )
             found.update(int(r[0]) for r in rows)
@@ -89,10 +95,20 @@ def _linkable_keys(conn: Connection, report_id: int) -> list[LinkKey]:
 
 
 def _desired(
-    conn: Connection, key: LinkKey, holders: list[int], model: SpecificityModel
+    conn: Connection, key: LinkKey, holders: list[int], model: SpecificityModel, strong: bool
 ) -> str | None:
+    """The automatic status a key should have (None: it links), from its holders and
+    whether any of its rows is strong evidence."""
     if len(set(holders)) > model.generic_df:
         return generic_reason(len(set(holders)))
+    if not strong and len(set(holders)) >= model.corroborate_min_groups:
+        groups = conn.execute(
+            select(func.count(func.distinct(report_core.c.core_id))).where(
+                report_core.c.report_id.in_(sorted(set(holders)))
+            )
+        ).scalar_one()
+        if groups >= model.corroborate_min_groups:
+            return uncorroborated_reason(int(groups))
     if key.type not in PAYMENT_TYPES:
         return None
     # Only the holders' groups are sized (not every group in the store).
@@ -112,18 +128,18 @@ def _set_statuses(
     conn: Connection,
     keys: Sequence[LinkKey],
     model: SpecificityModel,
-    known: dict[LinkKey, list[tuple[int, int, str | None]]] | None = None,
-) -> list[LinkKey]:
+    known: dict[LinkKey, list[_Row]] | None = None,
+) -> list[tuple[LinkKey, int]]:
     """Bring the keys' automatic statuses up to date (their rows read in one query per 200
     keys, except those the caller ``known`` already); the keys whose status changed, in
-    order."""
-    rows: dict[LinkKey, list[tuple[int, int, str | None]]] = dict(known or {})
+    order, each with how many of its holders hold it as strong evidence."""
+    rows: dict[LinkKey, list[_Row]] = dict(known or {})
     keys_to_read = [k for k in keys if k not in rows]
     for i in range(0, len(keys_to_read), 200):
         for r in conn.execute(
             select(
                 indicators.c.id, indicators.c.report_id, indicators.c.excluded_reason,
-                indicators.c.type, indicators.c.value,
+                indicators.c.type, indicators.c.value, indicators.c.strong,
             ).where(
                 or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
                       for k in keys_to_read[i : i + 200])),
@@ -134,45 +150,56 @@ def _set_statuses(
             )
         ):  # fmt: skip
             rows.setdefault(LinkKey(r.type, r.value), []).append(
-                (int(r.id), int(r.report_id), r.excluded_reason)
+                _Row(int(r.id), int(r.report_id), r.excluded_reason, bool(r.strong))
             )
     flipped = []
     for key in keys:
         held = rows.get(key)
         if not held:
             continue
-        want = _desired(conn, key, [r[1] for r in held], model)
-        if all(r[2] == want for r in held):
+        strong = {r.report_id for r in held if r.strong}
+        want = _desired(conn, key, [r.report_id for r in held], model, bool(strong))
+        if all(r.excluded_reason == want for r in held):
             continue
         conn.execute(
             update(indicators)
-            .where(indicators.c.id.in_([r[0] for r in held]))
+            .where(indicators.c.id.in_([r.id for r in held]))
             .values(linkable=want is None, excluded_reason=want)
         )
-        flipped.append(key)
+        flipped.append((key, len(strong)))
     return flipped
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    report_id: int
+    excluded_reason: str | None
+    strong: bool
 
 
 def refresh_after_insert(
     conn: Connection,
     report_id: int,
     model: SpecificityModel = DEFAULT,
-    inserted: Sequence[tuple[LinkKey, bool]] | None = None,
+    inserted: Sequence[tuple[LinkKey, bool, bool]] | None = None,
 ) -> int:
     """Link a newly inserted report, keeping every key's status exact. Returns its cluster.
-    ``inserted``: the report's keys and whether each was stored linkable, when the caller
-    has them at hand (saves reading them back)."""
+    ``inserted``: the report's keys, whether each was stored linkable and whether it is
+    strong evidence, when the caller has them at hand (saves reading them back)."""
     if inserted is None:
         inserted = [
-            (LinkKey(t, v), bool(ok))
-            for t, v, ok in conn.execute(
-                select(indicators.c.type, indicators.c.value, indicators.c.linkable).where(
-                    indicators.c.report_id == report_id
-                )
+            (LinkKey(t, v), bool(ok), bool(st))
+            for t, v, ok, st in conn.execute(
+                select(
+                    indicators.c.type, indicators.c.value, indicators.c.linkable,
+                    indicators.c.strong,
+                ).where(indicators.c.report_id == report_id)
             )
-        ]
-    keys = [k for k, _ in inserted]
-    linkable = sorted({k for k, ok in inserted if ok})
+        ]  # fmt: skip
+    keys = [k for k, _, _ in inserted]
+    linkable = sorted({k for k, ok, _ in inserted if ok})
+    own_strong = {k for k, ok, st in inserted if ok and st}
     # Every row of the report's keys with its holder's group and cluster, in one query: the
     # core link, the statuses and (unless a status flips) the final link are decided on it.
     seen = _key_rows(conn, keys)
@@ -180,32 +207,41 @@ def refresh_after_insert(
     core = SqlComponents(conn, core=True)
     core_id = place(core, report_id, {
         r.core_id for r in seen
-        if r.report_id != report_id and r.linkable and r.core_id is not None
-        and r.key in own_links and r.key.type not in PAYMENT_TYPES
+        if r.report_id != report_id and r.linkable and r.strong and r.core_id is not None
+        and r.key in own_strong and r.key.type not in PAYMENT_TYPES
     })  # fmt: skip
     to_check = set(keys)
-    if core.merged:  # groups joined: payment accounts held inside may stop (or start) bridging
+    if core.merged:
+        # Groups joined: payment accounts held inside may stop (or start) bridging, and keys
+        # mentioned in passing may now be corroborated.
         members = select(report_core.c.report_id).where(report_core.c.core_id == core_id)
         to_check |= {
             LinkKey(t, v)
             for t, v in conn.execute(
                 select(indicators.c.type, indicators.c.value).where(
-                    indicators.c.report_id.in_(members), indicators.c.type.in_(PAYMENT_TYPES)
+                    indicators.c.report_id.in_(members),
+                    or_(indicators.c.type.in_(PAYMENT_TYPES), indicators.c.strong.is_(False)),
                 )
             )
         }
-    known: dict[LinkKey, list[tuple[int, int, str | None]]] = {}
+    known: dict[LinkKey, list[_Row]] = {}
     for r in seen:
         if r.excluded_reason is None or r.excluded_reason.startswith(GENERIC_PREFIX):
-            known.setdefault(r.key, []).append((r.id, r.report_id, r.excluded_reason))
+            known.setdefault(r.key, []).append(_Row(r.id, r.report_id, r.excluded_reason, r.strong))
     flipped = _set_statuses(
         conn, sorted(to_check), model, known={k: known.get(k, []) for k in keys}
     )
-    if any(k.type not in PAYMENT_TYPES for k in flipped if _holders(conn, k) != {report_id}):
-        full_recompute(conn, model, statuses=False)  # a value became generic: rare, so simply
+    # A key that two reports hold as strong evidence is part of the core: when it flips
+    # (a value became generic: rare), everything is recomputed. Any other flip (a payment
+    # account, a key mentioned in passing) changes only the clusters that hold it.
+    if any(
+        k.type not in PAYMENT_TYPES and n >= 2 and _holders(conn, k) != {report_id}
+        for k, n in flipped
+    ):
+        full_recompute(conn, model, statuses=False)
         return _cluster_of(conn, report_id)
     affected = {report_id}
-    for k in flipped:
+    for k, _ in flipped:
         affected |= _holders(conn, k)
     if affected == {report_id}:
         if flipped:
@@ -229,6 +265,7 @@ class _KeyRow:
     excluded_reason: str | None
     core_id: int | None
     cluster_id: int | None
+    strong: bool
 
 
 def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
@@ -239,7 +276,7 @@ def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
             select(
                 indicators.c.id, indicators.c.report_id, indicators.c.type, indicators.c.value,
                 indicators.c.linkable, indicators.c.excluded_reason, report_core.c.core_id,
-                report_clusters.c.cluster_id,
+                report_clusters.c.cluster_id, indicators.c.strong,
             )
             .select_from(
                 indicators.outerjoin(report_core, report_core.c.report_id == indicators.c.report_id)
@@ -258,7 +295,7 @@ def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
         ).all():  # fmt: skip
             out.append(_KeyRow(
                 int(r.id), int(r.report_id), LinkKey(r.type, r.value), bool(r.linkable),
-                r.excluded_reason, r.core_id, r.cluster_id,
+                r.excluded_reason, r.core_id, r.cluster_id, bool(r.strong),
             ))  # fmt: skip
     return out
 
@@ -303,6 +340,65 @@ def _relink_clusters(conn: Connection, report_ids: set[int]) -> None:
     analyst.apply_merges(conn)
 
 
+def recompute_around(
+    conn: Connection,
+    report_ids: set[int],
+    model: SpecificityModel = DEFAULT,
+    keys: Sequence[LinkKey] = (),
+) -> None:
+    """Recompute only what ``report_ids`` (whose keys changed: a cut, a withdrawal, keys
+    added by an APK analysis) can affect: their core groups, the statuses of the payment
+    and uncertain keys held inside those groups (and of ``keys``), and the clusters holding
+    any of them. A status flip of a key that is part of the core (a value became generic)
+    falls back to :func:`full_recompute`, as on arrival."""
+    if not report_ids:
+        return
+    groups = select(report_core.c.core_id).where(report_core.c.report_id.in_(sorted(report_ids)))
+    members = set(report_ids) | {
+        int(r)
+        for r in conn.execute(
+            select(report_core.c.report_id).where(report_core.c.core_id.in_(groups))
+        ).scalars()
+    }
+    conn.execute(delete(report_core).where(report_core.c.report_id.in_(sorted(members))))
+    strong_keys: dict[int, list[LinkKey]] = defaultdict(list)
+    for rid, t, v in conn.execute(
+        select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
+            indicators.c.report_id.in_(sorted(members)),
+            indicators.c.linkable.is_(True),
+            indicators.c.strong.is_(True),
+            indicators.c.type.not_in(PAYMENT_TYPES),
+        )
+    ):
+        strong_keys[int(rid)].append(LinkKey(t, v))
+    core = SqlComponents(conn, core=True)
+    for rid in sorted(members):
+        link_report(core, rid, strong_keys.get(rid, []))
+    # The groups may have split (or joined): recheck what depends on them.
+    regrouped = select(report_core.c.report_id).where(
+        report_core.c.core_id.in_(
+            select(report_core.c.core_id).where(report_core.c.report_id.in_(sorted(members)))
+        )
+    )
+    to_check = set(keys) | {
+        LinkKey(t, v)
+        for t, v in conn.execute(
+            select(indicators.c.type, indicators.c.value).where(
+                indicators.c.report_id.in_(regrouped),
+                or_(indicators.c.type.in_(PAYMENT_TYPES), indicators.c.strong.is_(False)),
+            )
+        )
+    }
+    flipped = _set_statuses(conn, sorted(to_check), model)
+    if any(k.type not in PAYMENT_TYPES and n >= 2 for k, n in flipped):
+        full_recompute(conn, model, statuses=False)
+        return
+    affected = set(members)
+    for k, _ in flipped:
+        affected |= _holders(conn, k)
+    _relink_clusters(conn, affected)
+
+
 def full_recompute(
     conn: Connection, model: SpecificityModel = DEFAULT, *, statuses: bool = True
 ) -> None:
@@ -335,7 +431,9 @@ def full_recompute(
     keys: dict[int, list[LinkKey]] = defaultdict(list)
     for rid, t, v in conn.execute(
         select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
-            indicators.c.linkable.is_(True)
+            indicators.c.linkable.is_(True),
+            indicators.c.strong.is_(True),
+            indicators.c.type.not_in(PAYMENT_TYPES),
         )
     ):
         keys[int(rid)].append(LinkKey(t, v))
@@ -343,23 +441,33 @@ def full_recompute(
     conn.execute(delete(report_core))
     core = SqlComponents(conn, core=True)
     for rid in ids:
-        link_report(core, rid, [k for k in keys.get(rid, []) if k.type not in PAYMENT_TYPES])
-    # Payment statuses depend on the core components just computed.
+        link_report(core, rid, keys.get(rid, []))
+    # Payment and uncertain keys' statuses depend on the core components just computed.
+    live = or_(
+        indicators.c.excluded_reason.is_(None),
+        indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
+    )
     payment = {
         LinkKey(t, v)
         for t, v in conn.execute(
             select(indicators.c.type, indicators.c.value)
-            .where(
-                indicators.c.type.in_(PAYMENT_TYPES),
-                or_(
-                    indicators.c.excluded_reason.is_(None),
-                    indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
-                ),
-            )
+            .where(indicators.c.type.in_(PAYMENT_TYPES), live)
             .distinct()
         )
     }
-    _set_statuses(conn, sorted(payment), model)
+    uncertain = {
+        LinkKey(t, v)
+        for t, v in conn.execute(
+            select(indicators.c.type, indicators.c.value)
+            .where(live)
+            .group_by(indicators.c.type, indicators.c.value)
+            .having(
+                func.sum(case((indicators.c.strong.is_(True), 1), else_=0)) == 0,
+                func.count(func.distinct(indicators.c.report_id)) >= model.corroborate_min_groups,
+            )
+        )
+    }
+    _set_statuses(conn, sorted(payment | uncertain), model)
     keys.clear()
     for rid, t, v in conn.execute(
         select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(

@@ -60,7 +60,7 @@ from ringtrace.intake.schema import ReportDocument
 from ringtrace.linking import KeyRow, assemble_cluster
 from ringtrace.linking.specificity import WEAK_TYPES
 from ringtrace.settings import Settings
-from ringtrace.store import analyst, casework, components, integrity
+from ringtrace.store import analyst, casework, components, corroboration, integrity
 from ringtrace.store import apk as apk_store
 from ringtrace.store import audit_log as audit
 from ringtrace.store import media as media_store
@@ -385,7 +385,9 @@ class Store:
         doc = received.doc
         if batch.watching is None:
             batch.watching = alert_store.watchers(conn)
-        inserted = [(LinkKey(ind.type, _stored_value(ind)), ind.linkable) for ind in found]
+        inserted = [
+            (LinkKey(ind.type, _stored_value(ind)), ind.linkable, ind.strong) for ind in found
+        ]
         cluster_id = components.refresh_after_insert(conn, report_id, inserted=inserted)
         mails = alert_store.on_new_member(
             conn, cluster_id, report_id, self.public_url, batch.watching
@@ -817,13 +819,21 @@ class Store:
                 .values(filename="[erased]", sha256=None, size=None, stored=False, media_type=None)
             )
             keep = indicators.c.linkable.is_(True) if consent else indicators.c.id.is_(None)
+            held = [
+                LinkKey(t, v)
+                for t, v in conn.execute(
+                    select(indicators.c.type, indicators.c.value).where(
+                        indicators.c.report_id == report_id
+                    )
+                )
+            ]
             deleted = conn.execute(
                 delete(indicators).where(indicators.c.report_id == report_id, ~keep)
             ).rowcount
             kept = conn.execute(
                 select(func.count()).where(indicators.c.report_id == report_id)
             ).scalar_one()
-            self._relink(conn)
+            components.recompute_around(conn, {report_id}, keys=held)
             media_store.withdraw_report(conn, report_id, actor or self.actor, reason)
             audit.append(
                 conn, actor or self.actor, "report.withdraw", report_subject(ref),
@@ -839,11 +849,6 @@ class Store:
             "indicators_kept": int(kept),
             "indicators_deleted": int(deleted),
         }
-
-    @staticmethod
-    def _relink(conn: Connection) -> None:
-        """Recompute every cluster from the stored indicators (after a removal)."""
-        components.full_recompute(conn)
 
     def rotate_keys(self, actor: str | None = None) -> dict[str, int]:
         """Seal everything under a new key, then retire the old ones. Readers keep working
@@ -919,7 +924,8 @@ class Store:
                 reason=reason,
             )
             analyst.apply_cuts(conn, holders)
-            components.full_recompute(conn)
+            # Only the clusters and core groups that hold the key can change.
+            components.recompute_around(conn, set(holders))
             after = sorted({
                 int(c) for c in conn.execute(
                     select(report_clusters.c.cluster_id).where(report_clusters.c.report_id.in_(holders))
@@ -1024,11 +1030,17 @@ class Store:
             )
             if len(script) >= 40:
                 texts[int(r.id)] = script
-        pairs = [("script", p.a, p.b, p.score) for p in near_duplicates(texts, threshold, backend)]
+        pairs: list[tuple[str, int, int, float, LinkKey | None]] = [
+            ("script", p.a, p.b, p.score, None) for p in near_duplicates(texts, threshold, backend)
+        ]
         with self._connect() as conn:
             pairs += [
-                ("lure_image", a, b, round(1.0 - d / 256, 3))
+                ("lure_image", a, b, round(1.0 - d / 256, 3), None)
                 for a, b, d in media_store.lure_pairs(conn, image_threshold)
+            ]
+            pairs += [
+                ("shared_key", a, b, score, key)
+                for a, b, score, key in corroboration.uncorroborated_pairs(conn)
             ]
         clusters = self.assignments()
         new = 0
@@ -1039,12 +1051,14 @@ class Store:
                     select(suggestions.c.kind, suggestions.c.report_a, suggestions.c.report_b)
                 )
             }
-            for kind, a, b, score in pairs:
+            for kind, a, b, score, key in pairs:
                 if clusters.get(a, a) == clusters.get(b, b) or (kind, a, b) in seen:
                     continue
+                seen.add((kind, a, b))
                 conn.execute(insert(suggestions).values(
                     kind=kind, report_a=a, report_b=b, score=score, status="open",
-                    created_at=datetime.now(UTC),
+                    created_at=datetime.now(UTC), key_type=key.type if key else None,
+                    key_value=key.value if key else None,
                 ))  # fmt: skip
                 new += 1
             audit.append(
@@ -1067,6 +1081,7 @@ class Store:
             {
                 "id": r.id, "kind": r.kind, "score": r.score, "status": r.status, "reason": r.reason,
                 "a": refs[r.report_a].to_dict(), "b": refs[r.report_b].to_dict(),
+                **({"key": {"type": r.key_type, "value": r.key_value}} if r.key_type else {}),
             }
             for r in rows
         ]  # fmt: skip
@@ -1562,7 +1577,9 @@ class Store:
                 self._insert_indicators(conn, job["report_id"], found)
                 added = len(found)
                 if found:
-                    components.full_recompute(conn)
+                    components.recompute_around(
+                        conn, {job["report_id"]}, keys=[i.key for i in found]
+                    )
             audit.append(conn, self.actor, "apk.analyze", report_subject(refs[job["report_id"]]), {
                     "analysis": job["id"], "sha256": job["sha256"],
                     "status": "done" if result is not None else ("retry" if retry else "failed"),
@@ -1848,6 +1865,7 @@ def _indicator_row(report_id: int, ind: Indicator) -> dict[str, Any]:
         "extractor_version": ind.extractor_version,
         "attributes": json.dumps(ind.attributes, sort_keys=True),
         "occurrences": json.dumps(_stored_occurrences(ind)),
+        "strong": ind.strong,
     }
 
 

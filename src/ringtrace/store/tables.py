@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData(
@@ -83,6 +84,8 @@ indicators = Table(
     Column("extractor_version", String(20), nullable=False),
     Column("attributes", Text, nullable=False),
     Column("occurrences", Text, nullable=False),
+    # Offender evidence that links on its own; other rows need corroboration (0010).
+    Column("strong", Boolean, nullable=False, server_default=true()),
     UniqueConstraint("report_id", "type", "value"),
     Index("ix_indicators_key", "type", "value", "linkable"),
 )
@@ -126,6 +129,8 @@ suggestions = Table(
     Column("reason", Text, nullable=True),
     Column("decided_by", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("key_type", String(32), nullable=True),  # the shared key, for kind "shared_key"
+    Column("key_value", String(1000), nullable=True),
     UniqueConstraint("kind", "report_a", "report_b"),
 )
 

@@ -1,0 +1,85 @@
+"""Official, police, crisis and bank fraud numbers that victims mention ("I called the police
+hotline"). They are shared by unrelated victims and never link reports.
+
+One versioned data file per region in ``data/helplines/`` lists each number as the
+organisation publishes it, with its sources. Numbers are matched after normalisation to
+E.164, so every written form a victim uses (local, international, spaced, dashed, full-width
+digits) matches the one entry. Short codes (999, 18222, 1930) are kept too: they are not
+phone numbers that can link, but a structured field may hold one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import phonenumbers
+
+
+@dataclass(frozen=True)
+class HelpLine:
+    region: str
+    number: str  # as published
+    kind: str  # emergency | police | crisis | bank | official
+    name: str
+
+
+@dataclass(frozen=True)
+class HelpLines:
+    versions: dict[str, str]  # region -> data version
+    by_e164: dict[str, HelpLine]
+    short: dict[tuple[str, str], HelpLine]  # (region, digits) -> entry
+
+
+def _e164(number: str, region: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+@lru_cache(maxsize=1)
+def helplines() -> HelpLines:
+    folder = resources.files("ringtrace.indicators").joinpath("data/helplines")
+    versions: dict[str, str] = {}
+    by_e164: dict[str, HelpLine] = {}
+    short: dict[tuple[str, str], HelpLine] = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not item.name.endswith(".json"):
+            continue
+        data = json.loads(item.read_text(encoding="utf-8"))
+        region = data["region"]
+        versions[region] = data["version"]
+        for n in data["numbers"]:
+            entry = HelpLine(region, n["number"], n["kind"], n["name"])
+            e164 = _e164(n["number"], region)
+            if e164 is not None:
+                by_e164.setdefault(e164, entry)
+            digits = "".join(c for c in n["number"] if c.isdigit())
+            short.setdefault((region, digits), entry)
+    return HelpLines(versions, by_e164, short)
+
+
+def helpline(e164: str) -> HelpLine | None:
+    """The help line a normalised number is, if any."""
+    return helplines().by_e164.get(e164)
+
+
+def short_code(raw: str, region: str | None) -> HelpLine | None:
+    """A help line written as a short code (``999``, ``１８２２２``) in ``region``."""
+    digits = "".join(str(int(c)) for c in raw if c.isdigit())
+    if not digits or len(digits) > 6 or region is None:
+        return None
+    return helplines().short.get((region.upper(), digits))
+
+
+def reason(entry: HelpLine) -> str:
+    return (
+        f"an official or help line ({entry.name}, {entry.region}): victims call it, "
+        "so it never links reports"
+    )

@@ -1,0 +1,59 @@
+"""Things a report cites rather than accuses: analysis pages, news articles, researchers'
+posts, police and government sites.
+
+Two signals, from the versioned ``data/references.json``:
+
+* the site: a known analysis, news, research or reference site, or an official host
+  (``*.gov.hk``, ``*.police.uk``, ``*.gov``);
+* the context: a cue just before the link in the same clause ("see …", "according to …",
+  "根據…", "menurut …").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class References:
+    version: str
+    sites: dict[str, str]  # domain or host -> reason
+    official_suffixes: tuple[str, ...]
+    cues: tuple[str, ...]  # read by ringtrace.indicators.roles
+
+
+@lru_cache(maxsize=1)
+def references() -> References:
+    data = json.loads(
+        resources.files("ringtrace.indicators")
+        .joinpath("data/references.json")
+        .read_text(encoding="utf-8")
+    )
+    sites: dict[str, str] = {}
+    for lst in data["lists"]:
+        for d in lst["domains"]:
+            sites[d] = lst["reason"]
+    return References(
+        version=data["version"],
+        sites=sites,
+        official_suffixes=tuple(sorted(data["official_suffixes"], key=len, reverse=True)),
+        cues=tuple(data["context"]["cues"]),
+    )
+
+
+def site_reason(host: str) -> str | None:
+    """Why a host is a cited reference by itself (a known site or an official host)."""
+    refs = references()
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    for i in range(len(labels) - 1):
+        reason = refs.sites.get(".".join(labels[i:]))
+        if reason is not None:
+            return reason
+    for suffix in refs.official_suffixes:
+        if host.endswith("." + suffix):
+            return "an official (police or government) site"
+    return None

@@ -1,0 +1,250 @@
+"""The role each occurrence of an indicator plays, and where it came from.
+
+Only the offender's evidence links reports. An occurrence is, by its **source**:
+
+* ``structured``: an ``offender_identifiers`` field; ``payment``: an account the victim was
+  told to pay into; ``apk``: an app's code, resources or signing certificate; ``analyst``;
+* ``narrative``, ``message`` or ``attachment``: free text (strong when the clause says the
+  victim was made to install from it or pay into it, when it links to an ``.apk``, or when
+  it is a wallet, account or voucher: where victims are told to pay).
+
+and by its **role**:
+
+* ``offender``: the offender's own (the default);
+* ``reference``: a page the report cites (an analysis, an article, a police site);
+* ``help``: an official, police, crisis or bank fraud line the victim called;
+* ``victim``: the victim's own contact details, by their context ("my number is …");
+* ``word``: a bare word after a platform's name ("Telegram: Fake crowdsale site"), not shown
+  to be a handle by an ``@``, a label, a profile link or a pattern no dictionary word has.
+
+An indicator links when at least one of its occurrences is the offender's; otherwise it
+stays on the report with the reason. **Strong** evidence (structured fields, payments, the
+app, or free text that says the victim was made to install from it or pay into it) links
+on its own; other free-text evidence is *uncertain* (docs/linking.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from ringtrace.indicators import helplines, references
+
+OFFENDER, REFERENCE, HELP, VICTIM, WORD = "offender", "reference", "help", "victim", "word"
+STRUCTURED, PAYMENT, NARRATIVE, MESSAGE, ATTACHMENT, APK, ANALYST = (
+    "structured", "payment", "narrative", "message", "attachment", "apk", "analyst",
+)  # fmt: skip
+STRONG_SOURCES = frozenset({STRUCTURED, PAYMENT, APK, ANALYST})
+WORD_REASON = (
+    "a bare word after a platform's name, not shown to be a handle (no @, label, profile "
+    "link or handle-like pattern)"
+)
+VICTIM_REASON = "the victim's own contact details, by what the report says around them"
+_HOST_TYPES = frozenset({"url", "domain", "email", "page"})
+_PAYMENT_KEYS = frozenset(
+    {"crypto_wallet", "iban", "bank_account", "upi", "paynow", "fps", "giftcard", "money_transfer"}
+)
+
+
+@dataclass(frozen=True)
+class Role:
+    role: str
+    reason: str | None = None
+    strong: bool = False
+
+
+@lru_cache(maxsize=4096)
+def source_of(field: str) -> str:
+    """The kind of source a report field is."""
+    head = field.split(".", 1)[0]
+    return {
+        "offender_identifiers": STRUCTURED,
+        "payments": PAYMENT,
+        "narrative": NARRATIVE,
+        "platform_first_contact": NARRATIVE,
+        "messages": MESSAGE,
+        "text": NARRATIVE,
+        "attachments": APK,
+        "apk": APK,
+        "analyst": ANALYST,
+    }.get(head, ATTACHMENT if "attachment" in head else NARRATIVE)
+
+
+def host_of(type_: str, value: str, attributes: dict[str, str]) -> str | None:
+    if type_ == "domain":
+        return attributes.get("host") or value
+    if type_ == "url":
+        return urlsplit(value).hostname
+    if type_ == "email":
+        return value.rsplit("@", 1)[-1]
+    if type_ == "page":
+        return value.split("/", 1)[0]
+    return None
+
+
+def value_role(type_: str, value: str, attributes: dict[str, str]) -> Role | None:
+    """A role the value has wherever it is written: a help line, a cited site."""
+    if type_ != "phone" and type_ not in _HOST_TYPES:
+        return None
+    return _value_role(type_, value, attributes.get("host"))
+
+
+@lru_cache(maxsize=65536)
+def _value_role(type_: str, value: str, host_attr: str | None) -> Role | None:
+    attributes = {"host": host_attr} if host_attr else {}
+    if type_ == "phone":
+        entry = helplines.helpline(value)
+        if entry is not None:
+            return Role(HELP, helplines.reason(entry))
+        return None
+    if type_ in _HOST_TYPES:
+        host = host_of(type_, value, attributes)
+        why = references.site_reason(host) if host else None
+        if why is not None:
+            return Role(REFERENCE, f"a cited reference ({why}), not the offender's")
+    return None
+
+
+# Around a value, in the same clause: the victim was made to install from it or pay into it
+# (strong evidence); verbs only, so that "a post about the same app" is not one. Stems match
+# anywhere ("installed"); words and phrases match whole words.
+_STRONG_STEMS = (
+    "install", "download", "transfer", "deposit", "下載", "下载", "安裝", "安装", "轉", "转",
+    "付款", "匯款", "汇款", "入數", "pasang", "muat turun", "bayar", "pindah", "इंस्टॉल", "भेजो",
+    "설치", "보내", "நிறுவ",
+)  # fmt: skip
+_STRONG_WORDS = ("pay", "paid", "send money", "send the money")
+_VICTIM_STEMS = (
+    "我的電話", "我的电话", "我的手機", "我的手机", "我嘅", "我的號碼", "我的号码", "मेरा नंबर",
+    "내 번호", "என் எண்",
+)  # fmt: skip
+_VICTIM_WORDS = (
+    *(
+        f"my {own}{what}"
+        for own in ("", "own ")
+        for what in (
+            "number",
+            "phone",
+            "mobile",
+            "cell",
+            "whatsapp",
+            "email",
+            "e-mail",
+            "contact",
+            "line",
+        )
+    ),
+    *("i gave", "me at", "reach me", "nombor saya", "telefon saya", "emel saya"),
+)
+_APK_LINK = re.compile(r"\.apk(?![a-z0-9])")
+_CLAUSE_END = re.compile(r"[.!?。！？\n;；]\s|[。！？\n]")
+_ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class _Cues:
+    kind: str
+    words: frozenset[str]  # single ASCII words, matched against the text's words
+    ascii: re.Pattern[str] | None  # ASCII phrases (whole words) and stems (anywhere)
+    other: re.Pattern[str] | None  # other stems, tried only on text that is not all ASCII
+
+    @staticmethod
+    def of(kind: str, ascii_cues: list[str], stems: tuple[str, ...]) -> _Cues:
+        def alternation(parts: list[str]) -> re.Pattern[str] | None:
+            return re.compile("|".join(parts)) if parts else None
+
+        phrases = [rf"(?<![a-z]){re.escape(c)}(?![a-z])" for c in ascii_cues if " " in c]
+        return _Cues(
+            kind, frozenset(c for c in ascii_cues if " " not in c),
+            alternation(phrases + [re.escape(s) for s in stems if s.isascii()]),
+            alternation([re.escape(s) for s in stems if not s.isascii()]),
+        )  # fmt: skip
+
+    def found(self, text: str, tokens: set[str]) -> bool:
+        if not self.words.isdisjoint(tokens):
+            return True
+        if self.ascii is not None and self.ascii.search(text):
+            return True
+        return self.other is not None and not text.isascii() and bool(self.other.search(text))
+
+
+@lru_cache(maxsize=1)
+def _cue_kinds() -> dict[str, _Cues]:
+    cite_words, cite_stems = [], []
+    for cue in references.references().cues:
+        plain = cue.strip(" :")
+        if plain.isascii():
+            cite_words.append(plain)
+        else:
+            cite_stems.append(plain)
+    return {
+        "cite": _Cues.of("cite", cite_words, tuple(cite_stems)),
+        "victim": _Cues.of("victim", list(_VICTIM_WORDS), _VICTIM_STEMS),
+        "strong": _Cues.of("strong", list(_STRONG_WORDS), _STRONG_STEMS),
+    }
+
+
+class _Clause:
+    """A short piece of lowered text and its ASCII words, read once for every cue kind."""
+
+    __slots__ = ("text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = set(_ASCII_WORD.findall(text)) if text else set()
+
+    def has(self, kind: str) -> bool:
+        """Whether it has a cue of ``kind``: set lookups and two small alternations, far
+        cheaper than one regex alternation of every cue."""
+        return bool(self.text) and _cue_kinds()[kind].found(self.text, self.tokens)
+
+
+class TextCues:
+    """The text whose values' roles are read; the clause around each value is read (and
+    lowered) on its own, a few dozen characters, so the cost grows with the values, not
+    the text."""
+
+    __slots__ = ("text",)
+
+    BEFORE, AFTER = 48, 16  # characters of the clause read before and after a value
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def before(self, start: int) -> str:
+        """The clause that ends at ``start`` (at most :attr:`BEFORE` characters), lowered."""
+        text = self.text[max(0, start - self.BEFORE) : start].lower()
+        ends = [m.end() for m in _CLAUSE_END.finditer(text)]
+        return text[ends[-1] :] if ends else text
+
+    def after(self, end: int) -> str:
+        """The clause that starts at ``end`` (at most :attr:`AFTER` characters), lowered."""
+        text = self.text[end : end + self.AFTER].lower()
+        m = _CLAUSE_END.search(text)
+        return text[: m.start()] if m else text
+
+
+def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict[str, str]) -> Role:
+    """The role of a candidate found at ``start:end`` in free text. Cites and the victim's
+    own are read before the value; install and pay cues on either side ("叫我喺{url}下載",
+    "install from {url}")."""
+    if attributes.get("support") == "none":
+        return Role(WORD, WORD_REASON)
+    before = _Clause(cues.before(start))
+    strong = before.has("strong")
+    linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
+    if linkish and not strong and before.has("cite"):
+        return Role(REFERENCE, "a cited reference (the report points to it), not the offender's")
+    if type_ in ("phone", "email") and before.has("victim"):
+        return Role(VICTIM, VICTIM_REASON)
+    strong = strong or _Clause(cues.after(end)).has("strong")
+    # A wallet, an account or a voucher in a report is where the victim was told to pay,
+    # and far too specific to be mentioned in passing by unrelated people.
+    if type_ in _PAYMENT_KEYS:
+        strong = True
+    # A link to an Android package is the app the victim was made to install.
+    if type_ == "url" and not strong and _APK_LINK.search(cues.text[start:end].lower()):
+        strong = True
+    return Role(OFFENDER, None, strong=strong)
