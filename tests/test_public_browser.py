@@ -248,7 +248,7 @@ def test_report_follow_up_and_withdraw(
     row.locator("button[value=take]").click()
     analyst.wait_for_load_state()
     analyst.goto(f"{site}/console/report?source=sg-police&external_id={ref}")
-    assert analyst.locator("a", has_text="Cluster").count() == 1
+    assert analyst.locator('a[href^="/console/clusters/"]', has_text="Ring").count() == 1
     assert ring_phone in analyst.content()
     analyst.context.close()
 

@@ -25,6 +25,9 @@ from tests.factories import line, report
 PASSWORD = "workbench-unit-password"
 PHONE = "+6591234567"
 LENT = "+6587654321"
+# The offender's number as a structured field: strong evidence, so it links at once (said only
+# in passing in four otherwise unrelated reports, it would be a suggestion: docs/linking.md).
+OFFENDER = [{"type": "phone", "value": PHONE}]
 
 
 def test_parts_without_a_key() -> None:
@@ -76,17 +79,20 @@ def site(sqlite_settings: Settings) -> Iterator[tuple[TestClient, dict[str, Any]
     docs = [
         report(source="agency-a", external_id="A-1", tlp="amber",
                reporter={"country": "SG", "consent_share": True},
-               narrative=f"他说打这个电话 {PHONE}，然后要我付钱。",
+               narrative=f"他说打这个电话 {PHONE}，然后要我付钱。", offender_identifiers=OFFENDER,
                messages=[{"from": "offender", "text": "Pay within 24 hours or else"}],
                payments=[{"kind": "demanded", "amount": 500.0, "currency": "sgd",
                           "method": "bank_transfer", "account": "DBS 123-456"}]),
         report(source="agency-a", external_id="A-2", tlp="amber",
-               narrative=f"Call from {PHONE}; my brother lent me {LENT}"),
+               narrative=f"Call from {PHONE}; my brother lent me {LENT}",
+               offender_identifiers=OFFENDER),
         report(source="agency-a", external_id="A-3", tlp="amber", narrative=f"It was {LENT}"),
         report(source="agency-b", external_id="B-GREEN", tlp="green",
-               reporter={"consent_share": True}, narrative=f"Threats from {PHONE}"),
+               reporter={"consent_share": True}, narrative=f"Threats from {PHONE}",
+               offender_identifiers=OFFENDER),
         report(source="agency-b", external_id="B-STRICT", tlp="amber+strict",
-               narrative=f"Threats from {PHONE}, and @secret_ring on Telegram"),
+               narrative=f"Threats from {PHONE}, and @secret_ring on Telegram",
+               offender_identifiers=OFFENDER),
     ]  # fmt: skip
     import_lines(store, [line(d) for d in docs])
     tokens = {}

@@ -83,6 +83,14 @@ _MOBILE: dict[str, tuple[str, list[str], int]] = {
     "TW": ("886", ["9"], 9),
 }
 
+# The ring's first message, before the video call (no identifier in it).
+_HELLO: dict[str, str] = {
+    "en": "Hi handsome, I saw your profile. Free for a video call tonight?",
+    "zh-Hant": "你好呀，睇到你嘅資料，今晚得唔得閒視像傾偈？",
+    "zh-Hans": "你好呀，看到你的资料，今晚有空视频聊天吗？",
+    "ms": "Hai, saya nampak profil awak. Free untuk video call malam ni?",
+}
+
 _THREATS: dict[str, list[str]] = {
     "en": [
         "Pay {amount} {cur} to {acct} within 24 hours or I send your video to all your contacts.",
@@ -273,17 +281,30 @@ def _main_ring(b: _Builder, size: int = 34) -> list[str]:
         amount = rng.choice([3000, 5000, 8000, 10000])
         threat = rng.choice(_THREATS[lang]).format(amount=amount, cur=cur, acct=acct)
         doc["narrative"] = " ".join(parts) or "I was threatened after a video call."
-        doc["messages"] = [{"from": "offender", "channel": "whatsapp", "text": threat}]
+        # The story's times, derived from the report's own (no draw from rng, so the rest of
+        # the scenario is unchanged): first contact days before, the threat hours after it,
+        # a payment two hours after the threat.
+        reported = datetime.fromisoformat(doc["received_at"])
+        first = reported - timedelta(days=2 + i % 4, hours=i % 7)
+        threatened = first + timedelta(hours=3 + i % 5)
+        when = {"first": first, "threat": threatened, "paid": threatened + timedelta(hours=2)}
+        stamp = {k: v.isoformat(timespec="seconds") for k, v in when.items()}
+        doc["messages"] = [
+            {"sent_at": stamp["first"], "from": "offender", "channel": "whatsapp",
+             "text": _HELLO.get(lang, _HELLO["en"])},
+            {"sent_at": stamp["threat"], "from": "offender", "channel": "whatsapp", "text": threat},
+        ]  # fmt: skip
         if ids:
             doc["offender_identifiers"] = ids
         pays = [
             {
                 "kind": "demanded", "amount": amount, "currency": "USDT" if pay_wallet else cur,
                 "method": "crypto" if pay_wallet else "bank_transfer", "account": acct,
+                "at": stamp["threat"],
             }
         ]  # fmt: skip
         if rng.random() < 0.3:
-            pays.append({**pays[0], "kind": "paid", "amount": amount // 2})
+            pays.append({**pays[0], "kind": "paid", "amount": amount // 2, "at": stamp["paid"]})
         doc["payments"] = pays
     return [phone_a, phone_b, hsbc, dbs, wallet, server_ip, "chat-priv.top"]
 
