@@ -333,3 +333,21 @@ def test_supervisors_assign_from_the_triage_page(site: tuple[TestClient, dict[st
     assert res.status_code == 303
     mine = client.get("/console/triage?mine=1", headers=_h(meta)).text
     assert "A-2" in mine and "A-3" not in mine
+
+
+def test_triage_and_audit_lists_sort(site: tuple[TestClient, dict[str, Any]]) -> None:
+    import re
+
+    client, meta = site
+    sup = _h(meta, "supervisor")
+    newest = re.findall(r">(A-\d)<", client.get("/console/triage?show=all&sort=newest",
+                                                 headers=sup).text)  # fmt: skip
+    oldest = re.findall(r">(A-\d)<", client.get("/console/triage?show=all&sort=oldest",
+                                                 headers=sup).text)  # fmt: skip
+    assert sorted(newest) == ["A-1", "A-2", "A-3"] and oldest == list(reversed(newest))
+    seq = r"<tr><td>(\d+)</td>"
+    first = [int(x) for x in re.findall(seq, client.get("/console/audit?sort=oldest",
+                                                       headers=sup).text)]  # fmt: skip
+    last = [int(x) for x in re.findall(seq, client.get("/console/audit?sort=newest",
+                                                      headers=sup).text)]  # fmt: skip
+    assert len(first) > 1 and first == sorted(first) and last == sorted(last, reverse=True)

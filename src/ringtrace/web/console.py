@@ -86,16 +86,22 @@ def alerts_seen(request: Request, csrf: Annotated[str, Form()] = "") -> Response
 TRIAGE_PER_PAGE = 50
 
 
+TRIAGE_SORTS = ("urgency", "newest", "oldest")
+
+
 @router.get("/triage", response_class=HTMLResponse)
 def triage_page(
-    request: Request, show: str = "open", mine: str = "", page: int = 1
+    request: Request, show: str = "open", mine: str = "", page: int = 1, sort: str = "urgency"
 ) -> Response:  # fmt: skip
-    """The agency's reports, most urgent first, with why; a page at a time."""
+    """The agency's reports, most urgent first (or by date), with why; a page at a time."""
     who = require(request, "triage.work")
     sh = sharing(request, who)
     queue = _store(request).triage_queue(sh.own_reports, include_done=show == "all")
     if mine:
         queue = [q for q in queue if q["assignee"] == who.username]
+    sort = sort if sort in TRIAGE_SORTS else "urgency"
+    if sort != "urgency":  # the queue comes most urgent first
+        queue.sort(key=lambda q: (q["received_at"], q["id"]), reverse=sort == "newest")
     pages = max(1, -(-len(queue) // TRIAGE_PER_PAGE))
     page = min(max(page, 1), pages)
     can_assign = who.can("triage.assign")
@@ -103,7 +109,8 @@ def triage_page(
                    queue=queue[(page - 1) * TRIAGE_PER_PAGE : page * TRIAGE_PER_PAGE],
                    show=show, mine=mine, page=page, pages=pages, can_assign=can_assign,
                    users=_store(request).agency_users(who.agency) if can_assign else [],
-                   query=urlencode({"show": show, "mine": mine}))  # fmt: skip
+                   sort=sort, sorts=TRIAGE_SORTS,
+                   query=urlencode({"show": show, "mine": mine, "sort": sort}))  # fmt: skip
 
 
 @router.post("/triage/{report_id}")
@@ -292,19 +299,27 @@ AUDIT_PER_PAGE = 100
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, subject: str | None = None, action: str = "", page: int = 1
+    request: Request, subject: str | None = None, action: str = "", page: int = 1,
+    sort: str = "newest",
 ) -> Response:  # fmt: skip
-    """The audit entries about the viewer's agency, newest first, a page at a time."""
+    """The audit entries about the viewer's agency, newest first (or oldest), a page at a
+    time."""
     who = require(request, "audit.read")
     entries = _store(request).audit_entries([subject] if subject else None)
-    entries = list(reversed(guards.visible_audit(sharing(request, who), entries)))
+    entries = guards.visible_audit(sharing(request, who), entries)
+    sort = "oldest" if sort == "oldest" else "newest"
+    if sort == "newest":
+        entries = list(reversed(entries))
     actions = sorted({e.action for e in entries})
     if action:
         entries = [e for e in entries if e.action == action]
     pages = max(1, -(-len(entries) // AUDIT_PER_PAGE))
     page = min(max(page, 1), pages)
     shown = entries[(page - 1) * AUDIT_PER_PAGE : page * AUDIT_PER_PAGE]
-    query = urlencode({k: v for k, v in (("subject", subject), ("action", action)) if v})
+    query = urlencode(
+        {k: v for k, v in (("subject", subject), ("action", action), ("sort", sort)) if v}
+    )
     return _render(request, "audit.html", who, entries=shown, subject=subject, action=action,
+                   sort=sort,
                    actions=actions, page=page, pages=pages, total=len(entries),
                    query=query)  # fmt: skip
