@@ -15,10 +15,10 @@ from ringtrace.domain.models import Cluster
 from ringtrace.errors import Forbidden, InvalidReport, NotFound
 from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
-from ringtrace.store import Store
 from ringtrace.store.apk import brings_apk
 from ringtrace.store.database import ReportSummary, report_subject
 from ringtrace.web.auth import require, sharing
+from ringtrace.web.dependencies import store as _store
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -30,11 +30,6 @@ _REPORT_BODY = {
         },
     }
 }
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def summary_dict(s: ReportSummary) -> dict[str, Any]:

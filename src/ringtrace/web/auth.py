@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ringtrace.access.policy import Principal
 from ringtrace.access.sharing import Sharing
 from ringtrace.errors import AuthError, Forbidden
-from ringtrace.store import Store
+from ringtrace.web.dependencies import store as _store
 
 COOKIE = "rt_session"
 router = APIRouter(include_in_schema=False)
@@ -105,11 +105,6 @@ class LoginThrottle:
 
 
 DEVICE_COOKIE = "rt_device"
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def principal(request: Request) -> Principal | None:

@@ -23,20 +23,12 @@ from ringtrace.store import Store
 from ringtrace.store.casework import EXPORT_FORMATS, clean_tags
 from ringtrace.web import ring as ring_view
 from ringtrace.web.auth import require, sharing
+from ringtrace.web.dependencies import render as _render
+from ringtrace.web.dependencies import store as _store
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 log = logging.getLogger(__name__)
 _SUFFIX = {"stix": "stix.json", "misp": "misp.json", "csv": "csv", "court": "zip"}
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def _render(request: Request, name: str, who: Principal, **context: object) -> Response:
-    context["user"] = who
-    return request.app.state.templates.TemplateResponse(request, name, context)  # type: ignore[no-any-return]
 
 
 # -- identifier pages ------------------------------------------------------------------------

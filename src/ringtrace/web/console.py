@@ -11,30 +11,21 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ringtrace.access import guards
-from ringtrace.access.policy import Principal, View, redact_document
+from ringtrace.access.policy import View, redact_document
 from ringtrace.access.sharing import Sharing
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import NotFound
-from ringtrace.store import Store
 from ringtrace.store.database import report_subject
 from ringtrace.web import ring as ring_view
 from ringtrace.web.api import visible_cluster_ids, visible_cluster_sizes, visible_clusters
 from ringtrace.web.auth import require, sharing
+from ringtrace.web.dependencies import render as _render
+from ringtrace.web.dependencies import store as _store
 from ringtrace.web.report_view import readable
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CLUSTERS_PER_PAGE = 25
 _NO_MEDIA: dict[str, list[object]] = {"lure": [], "takedown": []}
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def _render(request: Request, name: str, who: Principal, **context: object) -> Response:
-    context["user"] = who
-    return request.app.state.templates.TemplateResponse(request, name, context)  # type: ignore[no-any-return]
 
 
 @router.get("", response_class=HTMLResponse)

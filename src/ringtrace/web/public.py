@@ -40,6 +40,7 @@ from ringtrace.store.apk import brings_apk
 from ringtrace.triage import crisis_lines
 from ringtrace.triage.urgency import assess, phrases
 from ringtrace.web import i18n
+from ringtrace.web.dependencies import store as _store
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -142,11 +143,6 @@ class _OnePerForm:
 
 
 _SUBMITTING = _OnePerForm()
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _secure(request: Request) -> bool:

@@ -20,18 +20,10 @@ from ringtrace.linking.split import parts_without
 from ringtrace.store import Store
 from ringtrace.web import ring as ring_view
 from ringtrace.web.auth import require, sharing
+from ringtrace.web.dependencies import render as _render
+from ringtrace.web.dependencies import store as _store
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def _render(request: Request, name: str, who: Principal, **context: object) -> Response:
-    context["user"] = who
-    return request.app.state.templates.TemplateResponse(request, name, context)  # type: ignore[no-any-return]
 
 
 def _key(text: str) -> LinkKey:
