@@ -6,6 +6,9 @@ import itertools
 import json
 from typing import Any
 
+from ringtrace.settings import Settings
+from ringtrace.store import Store
+
 _ids = itertools.count(1)
 
 
@@ -21,3 +24,18 @@ def report(**fields: Any) -> dict[str, Any]:
 
 def line(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False)
+
+
+def seed_demo(settings: Settings) -> Store:
+    """A migrated store holding the demo scenario, with an agency per source (the browser
+    suites' common start). The caller closes it."""
+    from ringtrace.demo import generate
+    from ringtrace.ingest import import_lines
+
+    store = Store.open(settings)
+    store.migrate()
+    scenario = generate()
+    import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
+    for source in {d["source"] for d in scenario.reports}:
+        store.ensure_agency(source)
+    return store

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ringtrace.demo import generate
 from ringtrace.ingest import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.conftest import DATA, OUTPUT
+from tests.factories import seed_demo
 from tests.servers import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,12 +49,7 @@ def login(page, site: str, username: str) -> None:  # type: ignore[no-untyped-de
 def site(site_settings: Settings) -> Iterator[str]:
 
     settings = site_settings
-    store = Store.open(settings)
-    store.migrate()
-    scenario = generate()
-    import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
-    for source in {d["source"] for d in scenario.reports}:
-        store.ensure_agency(source)
+    store = seed_demo(settings)
     for name, (agency, role) in ACCOUNTS.items():
         store.add_user(name, PASSWORD, agency, role)
     # A report wrongly linked to the big ring: it only shares a phone number with it, one

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from ringtrace.demo import INTAKE_AGENCY, PUBLIC_ROUTES, generate
-from ringtrace.ingest import import_lines
+from ringtrace.demo import INTAKE_AGENCY, PUBLIC_ROUTES
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.conftest import DATA, OUTPUT
+from tests.factories import seed_demo
 from tests.servers import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -52,12 +52,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def served(settings: Settings) -> Iterator[tuple[str, str]]:
-    store = Store.open(settings)
-    store.migrate()
-    scenario = generate()
-    import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
-    for source in {d["source"] for d in scenario.reports}:
-        store.ensure_agency(source)
+    store = seed_demo(settings)
     store.add_user("sg-analyst", PASSWORD, "sg-police", "analyst")
     store.add_user("intake-support", PASSWORD, INTAKE_AGENCY, "victim_support")
     ring = max(store.clusters(), key=lambda c: len(c.reports))

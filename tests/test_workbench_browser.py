@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from ringtrace.demo import generate
 from ringtrace.ingest import import_lines
 from ringtrace.settings import Settings
-from ringtrace.store import Store
 from tests.conftest import OUTPUT
+from tests.factories import seed_demo
 from tests.servers import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,12 +37,7 @@ SCRIPT = (
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("workbench") / "data",
                         secure_cookies=False)  # fmt: skip
-    store = Store.open(settings)
-    store.migrate()
-    scenario = generate()
-    import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
-    for source in {d["source"] for d in scenario.reports}:
-        store.ensure_agency(source)
+    store = seed_demo(settings)
     store.add_user("sg-analyst", PASSWORD, "sg-police", "analyst")
     store.add_user("sg-colleague", PASSWORD, "sg-police", "analyst")
     ring = max(store.clusters(), key=lambda c: len(c.reports))
