@@ -76,6 +76,10 @@ def world(backend_settings: Settings) -> Iterator[tuple[Settings, dict[str, Any]
     ids = {
         d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"])) for d in docs
     }
+    # agency-b's reports joined agency-a's ring: a hit for agency-b until agency-a confirms.
+    ring = store.report_entries([ids["A-1"]])[ids["A-1"]][2]
+    assert ring is not None
+    store.confirm_share(ring, "agency-a", "agency-b", actor="user:analyst@agency-a@agency-a")
     meta = {
         "tokens": tokens, "ids": ids,
         "docs": {d["external_id"]: d for d in docs},
@@ -335,3 +339,66 @@ def test_audit_and_assignment_stay_within_the_agency(
                           data={"action": "assign", "assignee": "analyst@agency-a"},
                           follow_redirects=False)  # fmt: skip
         assert own.status_code == 303
+
+
+def test_submitting_into_another_agencys_ring_is_a_hit_not_a_look_inside(
+    backend_settings: Settings,
+) -> None:
+    """The lowest role names an identifier another agency holds: it learns that agency holds
+    a matching report, and reads nothing of it until that agency confirms the match."""
+    settings = backend_settings.model_copy(update={"home_agency": "agency-a"})
+    store = Store.open(settings)
+    store.migrate()
+    held = _doc("agency-a", "HELD-1", "green", True, "+6590001111")
+    import_lines(store, [line(held)])
+    tokens = {}
+    for agency in AGENCIES:
+        store.ensure_agency(agency)
+        for role in ("victim_support", "analyst"):
+            store.add_user(f"{role}@{agency}", PASSWORD, agency, role)
+            tokens[(role, agency)] = store.create_token(f"{role}@{agency}", "hit")
+    held_id = store.report_id(ReportRef("agency-a", "HELD-1"))
+    store.close()
+    guess = _doc("agency-b", "GUESS-1", "green", True, "+6590001111")
+    b = {"Authorization": f"Bearer {tokens[('victim_support', 'agency-b')]}"}
+    a = {"Authorization": f"Bearer {tokens[('analyst', 'agency-a')]}"}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        posted = client.post("/api/reports", json=guess, headers=b)
+        assert posted.status_code == 201
+        ring = posted.json()["cluster_id"]
+        seen = client.get(f"/api/reports/{held_id}", headers=b)
+        assert seen.status_code == 200 and seen.json()["access"] == "exists"
+        assert posted.json()["held_elsewhere"] == ["agency-a"]  # the hit: whom to ask
+        assert "document" not in seen.json() and "indicators" not in seen.json()
+        for url in (
+            f"/api/clusters/{ring}",
+            f"/console/clusters/{ring}",
+            f"/console/reports/{held_id}",
+            "/api/clusters",
+            "/console/search?q=HELD",
+        ):
+            body = client.get(url, headers=b).text
+            assert "NARR-HELD-1" not in body and "CONTACT-HELD-1" not in body, url
+            assert "handle_held_1" not in body, url
+        assert client.get(f"/api/reports/{held_id}/attachments/0", headers=b).status_code in (
+            403, 404)  # fmt: skip
+        # agency-a reads agency-b's report: agency-b put it into agency-a's ring itself.
+        mine = client.get(f"/api/reports/{posted.json()['id']}", headers=a).json()
+        assert mine["access"] == "content"
+        # agency-a confirms the match: agency-b may now read under the TLP rules.
+        cid = client.get(f"/api/reports/{held_id}", headers=a).json()["cluster_id"]
+        ok = client.post(f"/console/clusters/{cid}/share", data={"agency": "agency-b"},
+                         headers=a, follow_redirects=False)  # fmt: skip
+        assert ok.status_code == 303
+        after = client.get(f"/api/reports/{held_id}", headers=b).json()
+        assert after["access"] == "content" and "NARR-HELD-1" in after["document"]["narrative"]
+        # Only the owning agency can share its reports, and only with an agency in the ring.
+        no = client.post(f"/console/clusters/{cid}/share", data={"agency": "agency-c"},
+                         headers=a, follow_redirects=False)  # fmt: skip
+        assert no.status_code == 404
+    check = Store.open(settings)
+    try:
+        shares = [e for e in check.audit_entries() if e.action == "ring.share"]
+        assert [e.actor for e in shares] == ["user:analyst@agency-a@agency-a"]
+    finally:
+        check.close()

@@ -60,6 +60,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/keys/watch"): "reports.read",
     ("POST", "/console/clusters/{cluster_id}/case"): "clusters.edit",
     ("POST", "/console/clusters/{cluster_id}/notes"): "clusters.edit",
+    ("POST", "/console/clusters/{cluster_id}/share"): "clusters.edit",
     ("POST", "/console/clusters/{cluster_id}/exports"): "evidence.download",
     ("GET", "/console/exports"): "evidence.download",
     ("GET", "/console/exports/{job_id}/download"): "evidence.download",

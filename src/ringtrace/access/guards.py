@@ -178,3 +178,16 @@ def authorise_export(sh: Sharing, cluster_id: int) -> list[int]:
     if not readable:
         raise Forbidden("no report of this ring is shared with your agency in full")
     return readable
+
+
+def authorise_share(sh: Sharing, cluster_id: int, to_agency: str) -> None:
+    """Confirming a hit: a ring the viewer sees, shared with another agency that holds a
+    report in it (the one that matched). Only the viewer's own agency's reports are shared."""
+    if not sh.cluster_visible(cluster_id):
+        raise NotFound(f"no ring {cluster_id}")
+    if to_agency == sh.principal.agency:
+        raise InvalidReport("your agency sees its own reports already", field="agency")
+    ids = sh.store.ids_of(sh.store.cluster(cluster_id).reports)
+    sh.prefetch(ids.values())
+    if not any(sh.owner_of(rid) == to_agency for rid in ids.values()):
+        raise NotFound(f"no report of {to_agency} in ring {cluster_id}")

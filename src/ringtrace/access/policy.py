@@ -12,6 +12,9 @@ Sharing between agencies (TLP 2.0 and the reporter's consent):
 - An agency sees all of its own reports.
 - A report of another agency is visible only when it sits in a cluster with one of the
   viewer's own reports (a shared ring). Then:
+  - if its agency did not share it with the viewer (it did not submit it into a ring the
+    viewer was already in, and did not confirm the match): only that it exists and whose it
+    is (a hit), whatever its marking;
   - TLP CLEAR, GREEN or AMBER: its indicators are shared. Its content (narrative, messages,
     payments, attachments) is shared only if the reporter consented to sharing.
   - TLP AMBER+STRICT or RED: only the fact that such a report is linked, and its agency;
@@ -71,13 +74,23 @@ class View(IntEnum):
 
 
 def report_view(
-    viewer_agency: str, owner_agency: str, tlp: str, consent_share: bool, shared_cluster: bool
+    viewer_agency: str,
+    owner_agency: str,
+    tlp: str,
+    consent_share: bool,
+    shared_cluster: bool,
+    *,
+    shared_by_owner: bool,
 ) -> View:
+    """``shared_by_owner``: the owning agency put this report into the viewer's ring itself
+    (it held a key a report of the viewer's agency already held) or confirmed the match.
+    Without that, a shared ring is a hit: the viewer learns the report exists and whose it
+    is, and nothing from inside it (the viewer's own report joining the ring widens nothing)."""
     if viewer_agency == owner_agency:
         return View.FULL
     if not shared_cluster:
         return View.NONE
-    if tlp not in SHAREABLE_TLP:
+    if tlp not in SHAREABLE_TLP or not shared_by_owner:
         return View.EXISTS
     return View.CONTENT if consent_share else View.INDICATORS
 

@@ -23,6 +23,7 @@ class Sharing:
         self._consent: dict[int, bool] = {}
         self._entries: dict[int, tuple[str, str, int | None] | None] = {}
         self._views: dict[int, View] = {}
+        self._by_owner: dict[int, bool] = {}
 
     @cached_property
     def _codes(self) -> set[str]:
@@ -80,8 +81,43 @@ class Sharing:
         owner = self.owner(source)
         shared = cluster is not None and cluster in self.shared_clusters
         if owner != self.principal.agency and shared and tlp in SHAREABLE_TLP:
-            return report_view(self.principal.agency, owner, tlp, self._consent_of(report_id), True)
-        return report_view(self.principal.agency, owner, tlp, False, shared)
+            by_owner = self._shared_by_owner(report_id)
+            consent = by_owner and self._consent_of(report_id)
+            return report_view(self.principal.agency, owner, tlp, consent, True,
+                               shared_by_owner=by_owner)  # fmt: skip
+        return report_view(self.principal.agency, owner, tlp, False, shared,
+                           shared_by_owner=False)  # fmt: skip
+
+    def _candidate(self, report_id: int) -> bool:
+        """Another agency's shareable report in one of the viewer's rings: whether its agency
+        shared it with the viewer decides between a hit and the TLP rules."""
+        entry = self._entries.get(report_id)
+        if entry is None:
+            return False
+        source, tlp, cluster = entry
+        return (
+            tlp in SHAREABLE_TLP
+            and cluster is not None
+            and cluster in self.shared_clusters
+            and self.owner(source) != self.principal.agency
+        )
+
+    def _shared_by_owner(self, report_id: int) -> bool:
+        """Its agency put it into the viewer's ring (it holds a key that a report of the
+        viewer's agency held before it arrived) or confirmed the match to the viewer's
+        agency. Never because a report of the viewer's joined a ring that held it: that is a
+        hit, and what is behind a hit is for the owning agency to give. Asked in batches of
+        every report read so far."""
+        if report_id not in self._by_owner:
+            pending = [r for r in self._entries if r not in self._by_owner and self._candidate(r)]
+            if report_id not in pending:
+                pending.append(report_id)
+            agency = self.principal.agency
+            yes = self.store.reports_brought_in(agency, pending)
+            yes |= self.store.reports_confirmed_to(agency, pending)
+            for rid in pending:
+                self._by_owner[rid] = rid in yes
+        return self._by_owner[report_id]
 
     def visible_page(self, *, limit: int, offset: int) -> list[ReportSummary]:
         """Summaries of the reports the viewer may know exist (no document is opened to

@@ -349,3 +349,15 @@ export_jobs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
 )
+
+# A match confirmed by the owning agency: its report may be read by another agency under the
+# TLP rules (access/sharing.py). Without a row, a ring shared only because the other agency's
+# report joined it is a hit: the report exists, and whose it is.
+report_shares = Table(
+    "report_shares",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id"), primary_key=True),
+    Column("agency", String(200), primary_key=True),  # the agency it is shared with
+    Column("confirmed_by", String(300), nullable=False),  # the actor of the owning agency
+    Column("confirmed_at", DateTime(timezone=True), nullable=False),
+)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ringtrace.access.policy import Principal, View, redact_document
+from ringtrace.access.sharing import Sharing
 from ringtrace.domain.models import Cluster
 from ringtrace.errors import Forbidden, InvalidReport, NotFound
 from ringtrace.ingest import ingest
@@ -67,14 +68,26 @@ async def post_report(request: Request) -> JSONResponse:
     if result.created and brings_apk(received):
         request.app.state.jobs.kick()  # APK evidence is analysed in the background
     doc = received.doc
+    hits: list[str] = []
+    if result.linked and result.cluster_id is not None:
+        hits = await run_in_threadpool(held_elsewhere, _store(request), who, result.cluster_id)
     payload = {
         "id": result.report_id, "source": doc.source, "external_id": doc.external_id,
         "received_at": doc.received_at.astimezone(UTC).isoformat(),
         "country": doc.country, "tlp": doc.tlp,
         "cluster_id": result.cluster_id if result.linked else None,
-        "created": result.created,
+        "created": result.created, "held_elsewhere": hits,
     }  # fmt: skip
     return JSONResponse(payload, status_code=201 if result.created else 200)
+
+
+def held_elsewhere(store: Any, who: Principal, cluster_id: int) -> list[str]:
+    """A hit, not a look inside: the agencies holding reports in the ring that the submitter
+    may only know exist (so it can ask them), read through the sharing rules."""
+    sh = Sharing(store, who)
+    members = store.ids_of(store.cluster(cluster_id).reports)
+    sh.prefetch(members.values())
+    return sorted({sh.owner_of(r) for r in members.values() if sh.view(r) == View.EXISTS})
 
 
 @router.get("/reports")

@@ -124,6 +124,22 @@ def ring_note(
     return RedirectResponse(f"/console/clusters/{cluster_id}#case", status_code=303)
 
 
+@router.post("/clusters/{cluster_id}/share")
+def ring_share(
+    request: Request,
+    cluster_id: int,
+    agency: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Confirm a hit: share the viewer's agency's reports in this ring with another agency
+    that holds a report in it (they become readable to it under the TLP rules; audited)."""
+    request.state.csrf_form = csrf
+    who = require(request, "clusters.edit")
+    guards.authorise_share(sharing(request, who), cluster_id, agency)
+    _store(request).confirm_share(cluster_id, who.agency, agency, actor=who.actor)
+    return RedirectResponse(f"/console/clusters/{cluster_id}#case", status_code=303)
+
+
 # -- exports ---------------------------------------------------------------------------------
 
 
