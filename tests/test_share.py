@@ -28,7 +28,7 @@ def _doc(source: str, ext: str, when: str, **fields: Any) -> dict[str, Any]:
     return {"external_id": ext, "source": source, "received_at": when, **fields}
 
 
-def _world(store: Store) -> None:
+def _world(store: Store, *, confirmed: bool = True) -> None:
     docs = [
         _doc("agency-a", "A-1", "2024-07-01T10:00:00+08:00", tlp="green",
              reporter={"country": "SG", "contact": "victim-a1@mail.invalid", "consent_share": True},
@@ -53,6 +53,9 @@ def _world(store: Store) -> None:
     import_lines(store, [line(d) for d in docs])
     store.ensure_agency("agency-a")
     store.ensure_agency("agency-b")
+    if confirmed:  # agency-b's report joined agency-a's ring; agency-a confirmed the match
+        for cid, _ in store.cluster_ids(min_size=2):
+            store.confirm_share(cid, "agency-a", "agency-b", actor="user:lead@agency-a")
 
 
 def _canonical(bundle: dict[str, Any]) -> str:
@@ -88,6 +91,18 @@ def test_export_is_valid_deterministic_and_matches_the_golden_file(sqlite_store:
     rels = [o for o in bundle["objects"] if o["type"] == "relationship"]
     assert any("shared by 4 reports" in r["description"] for r in rels)
     _assert_golden(GOLDEN, bundle)
+
+
+def test_partner_export_before_the_match_is_confirmed(sqlite_store: Store) -> None:
+    """agency-b's report joined agency-a's ring: a hit. Until agency-a confirms, a partner
+    export for agency-b carries nothing of agency-a's reports but that they exist."""
+    _world(sqlite_store, confirmed=False)
+    [(cid, _)] = sqlite_store.cluster_ids()
+    text = json.dumps(export(sqlite_store, cluster_id=cid, agency="agency-b",
+                             include_narratives=True))  # fmt: skip
+    assert "NARR-B1" in text  # its own
+    for hidden in ("NARR-A1", "chat-priv", "NARR-PRIVATE", WALLET, "mail.invalid"):
+        assert hidden not in text, hidden
 
 
 def test_partner_export_respects_markings_and_consent(sqlite_store: Store) -> None:

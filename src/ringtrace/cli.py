@@ -139,7 +139,7 @@ def init(ctx: typer.Context) -> None:
         import secrets
 
         password = secrets.token_urlsafe(15)
-        store.add_user("admin", password, settings.home_agency, "admin")
+        store.add_user("admin", password, settings.home_agency, "instance_admin")
         typer.echo(f"first admin created: user 'admin' of agency {settings.home_agency!r}, "
                    f"password {password}  (shown once; keep it safe)")  # fmt: skip
 
@@ -1002,7 +1002,11 @@ def user_add(
     username: Annotated[str, typer.Argument(help="Login name.")],
     agency: Annotated[str, typer.Option(help="Code of the user's agency (its reports' source).")],
     role: Annotated[
-        str, typer.Option(help="victim_support, analyst, supervisor or admin.")
+        str,
+        typer.Option(
+            help="victim_support, analyst, supervisor, admin or instance_admin "
+            "(an admin who reads every agency's audit log)."
+        ),
     ] = "analyst",
     totp: Annotated[bool, typer.Option(help="Enrol an authenticator app (TOTP).")] = False,
     email: Annotated[

@@ -83,8 +83,9 @@ def authorise_assignee(sh: Sharing, assignee: str) -> None:
 
 
 def instance_admin(sh: Sharing) -> bool:
-    """An admin of the agency running the instance sees every agency's audit entries."""
-    return sh.principal.role == "admin" and sh.principal.agency == sh.store.home_agency
+    """The instance's administrator (its own role, not any admin of the home agency) sees
+    every agency's audit entries."""
+    return sh.principal.can("audit.read_all")
 
 
 def visible_audit(sh: Sharing, entries: list[AuditEntry]) -> list[AuditEntry]:

@@ -7,6 +7,9 @@ Roles (each includes what the ones before it may do, except where noted):
   evidence.
 - ``supervisor``: also assigns triage work to others and reads the audit log.
 - ``admin``: also manages users and tokens.
+- ``instance_admin``: an admin who also reads every agency's audit entries (the operator of
+  the instance; ``ringtrace init`` makes the first user one). Every other role reads only
+  the entries about its own agency.
 
 Sharing between agencies (TLP 2.0 and the reporter's consent):
 - An agency sees all of its own reports.
@@ -28,7 +31,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-ROLES = ("victim_support", "analyst", "supervisor", "admin")
+ROLES = ("victim_support", "analyst", "supervisor", "admin", "instance_admin")
+_ADMINS = frozenset({"admin", "instance_admin"})
 SHAREABLE_TLP = frozenset({"clear", "green", "amber"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -36,11 +40,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.write": frozenset(ROLES),
     "clusters.read": frozenset(ROLES),
     "triage.work": frozenset(ROLES),
-    "clusters.edit": frozenset({"analyst", "supervisor", "admin"}),
-    "evidence.download": frozenset({"analyst", "supervisor", "admin"}),
-    "triage.assign": frozenset({"supervisor", "admin"}),
-    "audit.read": frozenset({"supervisor", "admin"}),
-    "users.manage": frozenset({"admin"}),
+    "clusters.edit": frozenset({"analyst", "supervisor"}) | _ADMINS,
+    "evidence.download": frozenset({"analyst", "supervisor"}) | _ADMINS,
+    "triage.assign": frozenset({"supervisor"}) | _ADMINS,
+    "audit.read": frozenset({"supervisor"}) | _ADMINS,
+    "audit.read_all": frozenset({"instance_admin"}),
+    "users.manage": _ADMINS,
 }
 
 

@@ -940,6 +940,7 @@ class Store:
     ) -> list[LinkKey]:
         """Mark two reports as unrelated: cut every key they share directly. Returns the
         keys cut; if they are still connected through others, ``explain`` shows the rest."""
+        reason = analyst.require_reason(reason)  # before the suffix below makes any reason long
         ra, rb = self.report_id(a), self.report_id(b)
         shared = {i.key for i in self.report(ra).indicators if i.linkable} & {
             i.key for i in self.report(rb).indicators if i.linkable
