@@ -429,11 +429,24 @@ def _requests(rule: Rule, path: str, world: World) -> Iterator[tuple[Subject | N
         yield s, url, data
 
 
+def _audit(world: World) -> list[Any]:
+    store = Store.open(world.settings)
+    try:
+        return store.audit_entries()
+    finally:
+        store.close()
+
+
+def _audit_seq(world: World) -> int:
+    return max((e.seq for e in _audit(world)), default=0)
+
+
 def test_access_matrix(client: TestClient, world: World) -> None:
     """Every route x anonymous and every role x relation x TLP: the status the rules give,
     and no canary of what the viewer may not see, in any answer."""
     failures: list[str] = []
     checked = 0
+    start = _audit_seq(world)
     submitted = iter(range(10**6))
     for (method, path), rule in sorted(RULES.items()):
         for subject, url, data in _requests(rule, path, world):
@@ -491,13 +504,21 @@ def test_access_matrix(client: TestClient, world: World) -> None:
                 elif status not in (403, 404):
                     failures.append(f"{who} {where}: {status}, must be refused")
     assert checked > 1000
+    assert not failures, f"{len(failures)} of {checked} wrong:\n" + "\n".join(failures[:40])
     # Every refused or invalid decision changed nothing: each report is in the ring it was.
     store = Store.open(world.settings)
     try:
         entries = store.report_entries([s.id for s in world.subjects])
     finally:
         store.close()
+    # Every entry the requests wrote names the caller (the public side as itself), never the
+    # operating-system user running the server.
+    actors = {f"user:{role}-a@{VIEWER}" for role in ROLES} | {"web-public", "login"}
+    written = [e for e in _audit(world) if e.seq > start]
+    assert written, "the matrix wrote no audit entry: the check below would prove nothing"
+    assert {e.actor for e in written} <= actors, {
+        (e.actor, e.action) for e in written if e.actor not in actors
+    }
     moved = [f"{s.ref.external_id}: ring {s.ring} -> {entries[s.id][2]}"
              for s in world.subjects if entries[s.id][2] != s.ring]  # fmt: skip
     assert not moved, moved
-    assert not failures, f"{len(failures)} of {checked} wrong:\n" + "\n".join(failures[:40])
