@@ -38,4 +38,7 @@ def seed_demo(settings: Settings) -> Store:
     import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
     for source in {d["source"] for d in scenario.reports}:
         store.ensure_agency(source)
+    from ringtrace.demo.partners import confirm_all_matches
+
+    confirm_all_matches(store)  # as `ringtrace demo` does
     return store

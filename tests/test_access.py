@@ -387,11 +387,15 @@ def test_submitting_into_another_agencys_ring_is_a_hit_not_a_look_inside(
             assert "handle_held_1" not in body, url
         assert client.get(f"/api/reports/{held_id}/attachments/0", headers=b).status_code in (
             403, 404)  # fmt: skip
+        page = client.get(f"/console/clusters/{ring}", headers=b).text
+        assert 'id="hits"' in page and "agency-a" in page.split('id="hits"')[1][:200]
         # agency-a reads agency-b's report: agency-b put it into agency-a's ring itself.
         mine = client.get(f"/api/reports/{posted.json()['id']}", headers=a).json()
         assert mine["access"] == "content"
         # agency-a confirms the match: agency-b may now read under the TLP rules.
         cid = client.get(f"/api/reports/{held_id}", headers=a).json()["cluster_id"]
+        form = client.get(f"/console/clusters/{cid}", headers=a).text
+        assert 'id="share-form"' in form and '<option value="agency-b">' in form
         ok = client.post(f"/console/clusters/{cid}/share", data={"agency": "agency-b"},
                          headers=a, follow_redirects=False)  # fmt: skip
         assert ok.status_code == 303

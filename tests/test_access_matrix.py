@@ -235,7 +235,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/taxii2/api/collections/{cid}/objects/"): Rule(
         "reports.read", urls=_taxii_urls("objects/")),
     ("POST", "/taxii2/api/collections/{cid}/objects/"): Rule(
-        "reports.write", urls=_taxii_urls("objects/")[:1], data={"objects": []}),
+        "reports.write", urls=_taxii_urls("objects/")[:1], data={"objects": [
+            {"type": "identity", "spec_version": "2.1", "name": "matrix",
+             "id": "identity--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+             "created": "2024-07-01T00:00:00.000Z", "modified": "2024-07-01T00:00:00.000Z",
+             "identity_class": "organization"},
+            {"type": "report", "spec_version": "2.1", "name": "matrix", "published":
+             "2024-07-01T00:00:00.000Z", "report_types": ["threat-report"],
+             "id": "report--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0062",
+             "created": "2024-07-01T00:00:00.000Z", "modified": "2024-07-01T00:00:00.000Z",
+             "object_refs": ["identity--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"],
+             "description": "a report posted over TAXII by the matrix"},
+        ]}),
 }  # fmt: skip
 
 
@@ -516,6 +527,8 @@ def test_access_matrix(client: TestClient, world: World) -> None:
     actors = {f"user:{role}-a@{VIEWER}" for role in ROLES} | {"web-public", "login"}
     written = [e for e in _audit(world) if e.seq > start]
     assert written, "the matrix wrote no audit entry: the check below would prove nothing"
+    taxii = [e for e in written if e.action == "report.create" and "report--0c7b5b88" in e.subject]
+    assert taxii, "the TAXII post stored no report: its audit entry went unchecked"
     assert {e.actor for e in written} <= actors, {
         (e.actor, e.action) for e in written if e.actor not in actors
     }

@@ -499,6 +499,9 @@ def demo(
         store.add_user(name, DEMO_PASSWORD, agency, role)
     for source in sorted({d["source"] for d in scenario.reports}):
         store.ensure_agency(source)
+    from ringtrace.demo.partners import confirm_all_matches
+
+    confirm_all_matches(store)  # the demo's agencies are partners: no hit left unconfirmed
     typer.echo(f"demo logins (password {DEMO_PASSWORD!r}): "
                + ", ".join(f"{n} ({r}, {a})" for n, a, r in DEMO_USERS))  # fmt: skip
     store.close()

@@ -76,6 +76,10 @@ def ring_context(
         "notes": store.ring_notes(cluster_id, who.agency),
         "agency_users": store.agency_users(who.agency),
         "statuses": ("new", "investigating", "referred", "closed"),
+        # Hits: agencies whose reports here the viewer may only know exist (to ask them);
+        # partners: those the viewer's agency may share its own reports here with.
+        "hits": sorted({agencies[r] for r in raw.reports if views[r] == "exists"}),
+        "partners": sorted(set(agencies.values()) - {who.agency}),
     }  # fmt: skip
 
 
