@@ -535,3 +535,45 @@ def test_access_matrix(client: TestClient, world: World) -> None:
     moved = [f"{s.ref.external_id}: ring {s.ring} -> {entries[s.id][2]}"
              for s in world.subjects if entries[s.id][2] != s.ring]  # fmt: skip
     assert not moved, moved
+
+
+# -- the command line --------------------------------------------------------------------
+
+# The CLI has no login and no roles: it runs on the server, as whoever holds the database and
+# its keys (the operator), and its audit entries name that operating-system user. What each
+# command does with data: "writes" (changes state; audited), "reads" (prints or exports
+# stored data: the operator's, all of it, unless it takes --agency, when the sharing rules
+# of that agency apply) or "none" (no stored data). A new command without a rule fails.
+CLI_RULES: dict[str, str] = {
+    "init": "writes", "import": "writes", "extract": "none", "clusters": "reads",
+    "rebuild": "writes", "serve": "none", "job": "writes", "worker": "writes", "demo": "writes",
+    "check": "reads", "link": "writes", "explain": "reads", "evaluate": "none",
+    "version": "none", "schema report": "none", "vault rotate-key": "writes",
+    "vault check": "reads", "audit verify": "reads", "audit anchor": "writes",
+    "evidence package": "reads", "evidence verify": "none", "report withdraw": "writes",
+    "export stix": "reads", "export misp": "reads", "export parquet": "reads",
+    "cluster merge": "writes", "cluster cut": "writes", "cluster unrelated": "writes",
+    "suggestions list": "reads", "suggestions accept": "writes",
+    "suggestions reject": "writes", "user add": "writes", "user token": "writes",
+    "apk analyze": "none", "apk process": "writes", "media hash": "none",
+    "media match": "reads", "media compare": "none", "takedown list": "reads",
+    "takedown status": "writes", "takedown export": "reads",
+}  # fmt: skip
+
+
+def test_every_cli_command_has_a_rule() -> None:
+    import typer
+
+    from ringtrace.cli import app
+
+    def walk(command: Any, prefix: tuple[str, ...] = ()) -> Iterator[str]:
+        subs = getattr(command, "commands", None)
+        if not subs:
+            yield " ".join(prefix)
+            return
+        for name, sub in subs.items():
+            yield from walk(sub, (*prefix, name))
+
+    commands = set(walk(typer.main.get_command(app)))
+    assert commands == set(CLI_RULES), sorted(commands ^ set(CLI_RULES))
+    assert set(CLI_RULES.values()) <= {"writes", "reads", "none"}
