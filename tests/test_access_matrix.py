@@ -341,6 +341,7 @@ def _build(settings: Settings) -> World:
     for role in ROLES:
         store.add_user(f"{role}-a", PASSWORD, VIEWER, role)
         tokens[role] = store.create_token(f"{role}-a", "matrix")
+    store.add_user("analyst-b", PASSWORD, OTHER, "analyst")  # someone work must not go to
     store.close()
     return World(settings, tokens, subjects, views)
 
@@ -535,6 +536,22 @@ def test_access_matrix(client: TestClient, world: World) -> None:
     moved = [f"{s.ref.external_id}: ring {s.ring} -> {entries[s.id][2]}"
              for s in world.subjects if entries[s.id][2] != s.ring]  # fmt: skip
     assert not moved, moved
+
+
+def test_work_goes_only_to_the_viewers_agency(client: TestClient, world: World) -> None:
+    """Assigning a report or a ring: a user of the assigner's agency, never another's (who
+    is answered as unknown)."""
+    own = next(s for s in world.subjects if s.relation == "own")
+    for role in sorted(PERMITTED["clusters.edit"] & {"supervisor", *ADMINS}):
+        h = {"Authorization": f"Bearer {world.tokens[role]}"}
+        for assignee, status in (("analyst-b", 404), ("analyst-a", 303)):
+            triage = client.post(f"/console/triage/{own.id}", headers=h,
+                                 data={"action": "assign", "assignee": assignee},
+                                 follow_redirects=False)  # fmt: skip
+            ring = client.post(f"/console/clusters/{own.ring}/case", headers=h,
+                               data={"status": "investigating", "owner": assignee},
+                               follow_redirects=False)  # fmt: skip
+            assert (triage.status_code, ring.status_code) == (status, status), (role, assignee)
 
 
 # -- the command line --------------------------------------------------------------------
