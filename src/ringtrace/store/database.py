@@ -1789,34 +1789,34 @@ class Store:
 
     def reports_brought_in(self, agency: str, candidates: Sequence[int]) -> set[int]:
         """Other agencies' reports among ``candidates`` that their agency brought into a ring
-        of ``agency``'s (store/visibility.py)."""
+        of ``agency``'s (store/report_shares.py)."""
         owned = self._owned_by(agency)
         if owned is None or not candidates:
             return set()
-        from ringtrace.store import visibility
+        from ringtrace.store import report_shares
 
         with self._connect() as conn:
-            return visibility.brought_in(conn, owned, candidates)
+            return report_shares.brought_in(conn, owned, candidates)
 
     def reports_confirmed_to(self, agency: str, candidates: Sequence[int]) -> set[int]:
         """Other agencies' reports among ``candidates`` whose agency confirmed the match to
-        ``agency`` (store/visibility.py)."""
+        ``agency`` (store/report_shares.py)."""
         if not candidates:
             return set()
-        from ringtrace.store import visibility
+        from ringtrace.store import report_shares
 
         with self._connect() as conn:
-            return visibility.confirmed_to(conn, agency, candidates)
+            return report_shares.confirmed_to(conn, agency, candidates)
 
     def confirm_share(self, cluster_id: int, agency: str, to_agency: str, *, actor: str) -> int:
         """``agency`` shares its reports in ring ``cluster_id`` with ``to_agency`` (a hit
         confirmed); audited. Returns how many were newly shared."""
-        from ringtrace.store import visibility
+        from ringtrace.store import report_shares
 
         owned = self._owned_by(agency)
         with self._write() as conn:
             cond = owned if owned is not None else reports.c.id.is_not(None)
-            return len(visibility.confirm(conn, cluster_id, cond, to_agency, actor=actor))
+            return len(report_shares.confirm(conn, cluster_id, cond, to_agency, actor=actor))
 
     def report_entries(self, ids: Iterable[int]) -> dict[int, tuple[str, str, int | None]]:
         """report id -> (source, tlp, cluster id when in a cluster of two or more)."""
