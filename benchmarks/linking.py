@@ -118,7 +118,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         t = time.perf_counter()
         import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
         ours_s = time.perf_counter() - t
-        predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+        predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()]
         store.close()
     print(line("ringtrace (SQLite, full)", pairwise(predicted, scenario.truth), ours_s, n))
     b3 = bcubed(predicted, scenario.truth)

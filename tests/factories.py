@@ -37,5 +37,5 @@ def seed_demo(settings: Settings) -> Store:
     scenario = generate()
     import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
     for source in {d["source"] for d in scenario.reports}:
-        store.ensure_agency(source)
+        store.accounts.ensure_agency(source)
     return store

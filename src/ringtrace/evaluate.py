@@ -80,7 +80,9 @@ def score_collection(lines: Sequence[str], truth: Mapping[Ref, Hashable]) -> Sco
         try:
             store.migrate()
             import_lines(store, lines)
-            predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+            predicted = [
+                [(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()
+            ]
         finally:
             store.close()
     refs = list(dict.fromkeys(_ref(line) for line in lines if line.strip()))

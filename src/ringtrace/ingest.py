@@ -13,14 +13,16 @@ from pathlib import Path
 from ringtrace.errors import ImportFailed, InvalidReport
 from ringtrace.indicators import extract_report
 from ringtrace.intake.received import DEFAULT_MAX_ATTACHMENT, Received, receive
-from ringtrace.store.database import AddResult, Store
+from ringtrace.services import intake
+from ringtrace.store.database import Store
+from ringtrace.store.rows import AddResult
 
 log = logging.getLogger(__name__)
 
 
 def ingest(store: Store, received: Received, actor: str | None = None) -> AddResult:
     """Store one validated report and link it."""
-    return store.add_report(received, extract_report(received.doc), actor)
+    return intake.submit(store, received, extract_report(received.doc), actor)
 
 
 @dataclass
@@ -64,7 +66,7 @@ def import_lines(
                     field="external_id",
                     line=number,
                 )
-            conflict = store.find_conflict(rec)
+            conflict = intake.find_conflict(store, rec)
             if conflict:
                 raise InvalidReport(conflict, field="external_id", line=number)
             seen.setdefault(ident, (number, rec.content_sha256))

@@ -111,11 +111,11 @@ def _objects_for(
 ) -> list[tuple[datetime, dict[str, Any]]]:
     store = request.app.state.store
     ex = stix.Exporter(store, agency=agency)
-    for cid, _ in store.cluster_ids():
+    for cid, _ in store.clusters.ids():
         ex.add_cluster(cid)
-    for r in store.reports(limit=10_000_000):
+    for r in store.reports.page(limit=10_000_000):
         ex.add_report(r.id)
-    added = store.ingested_times()
+    added = store.reports.ingested_times()
     out = []
     bundle_objects = {o["id"]: o for o in ex.bundle()["objects"]}
     marking = stix.TLP_IDS[level]

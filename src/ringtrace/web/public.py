@@ -35,6 +35,7 @@ from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict, InvalidReport, NotFound, RingtraceError
 from ringtrace.ingest import ingest
 from ringtrace.intake.received import Received, receive
+from ringtrace.services import decisions, erasure, notifications
 from ringtrace.store import Store
 from ringtrace.store.apk import brings_apk
 from ringtrace.triage import crisis_lines
@@ -343,7 +344,7 @@ def _route(request: Request, country: str) -> str:
     """The agency that receives this report (docs/access.md, "Where public reports go")."""
     store = _store(request)
     rules = routing(request)
-    staffed = store.staffed_agencies()
+    staffed = store.accounts.staffed_agencies()
     agency = rules.agency_for(country or None, staffed)
     if agency not in staffed:
         # Still stored (nothing acknowledged is lost), but an operator must act.
@@ -351,8 +352,8 @@ def _route(request: Request, country: str) -> str:
     elif rules.routes.get(country) not in (None, agency):
         log.warning("a public report went to the intake agency: its country's agency has no "
                     "active user")  # fmt: skip
-    if agency not in store.agency_codes():
-        store.ensure_agency(agency)
+    if agency not in store.accounts.agency_codes():
+        store.accounts.ensure_agency(agency)
     return agency
 
 
@@ -365,7 +366,7 @@ def _find(request: Request, external_id: str) -> tuple[str, int] | None:
     store = _store(request)
     for source in _sources(request):
         try:
-            return source, store.report_id(ReportRef(source, external_id))
+            return source, store.reports.id_of(ReportRef(source, external_id))
         except NotFound:
             continue
     return None
@@ -523,11 +524,11 @@ def _file(request: Request, received: Received, agency: str, told: _Told) -> Res
         return _again(request, agency, result.report_id, received.doc.external_id)
     if brings_apk(received):
         request.app.state.jobs.kick()
-    code = store.create_followup(result.report_id)
-    detail = store.report(result.report_id)
+    code = store.followups.create(result.report_id)
+    detail = store.reports.get(result.report_id)
     urgency = assess(detail.document, in_ring=False, received_at=detail.summary.received_at)
     if urgency.alert:
-        store.alert_crisis(agency, result.report_id, detail.summary.cluster_id or 0)
+        notifications.alert_crisis(store, agency, result.report_id, detail.summary.cluster_id or 0)
     resp = _see("/receipt")
     _set_sealed(request, resp, RECEIPT_COOKIE, {
         "source": agency, "ref": received.doc.external_id, "code": code,
@@ -543,7 +544,7 @@ def _again(request: Request, source: str, rid: int, external_id: str) -> Respons
     resp = _see("/receipt")
     if held is not None and held.get("ref") == external_id:
         return resp
-    code = _store(request).create_followup(rid, replace=True)
+    code = _store(request).followups.create(rid, replace=True)
     _set_sealed(request, resp, RECEIPT_COOKIE,
                 {"source": source, "ref": external_id, "code": code, "app": False})  # fmt: skip
     return resp
@@ -573,7 +574,7 @@ def _app_takes(store: Store, report_ids: list[int]) -> list[str]:
     _ = i18n.gettext_
     wanted: list[str] = []
     for rid in report_ids:
-        for analysis in store.apk_analyses(rid):
+        for analysis in store.apk.analyses(rid):
             result = analysis.get("result") or {}
             for perm in result.get("permissions", []) if isinstance(result, dict) else []:
                 what = _TAKES.get(str(perm.get("name")) if isinstance(perm, dict) else "")
@@ -586,7 +587,7 @@ def _app_takes(store: Store, report_ids: list[int]) -> list[str]:
 def _report_help(store: Store, rid: int) -> dict[str, Any]:
     """What a receipt or status page says about one report: crisis help, the app, the photos
     fingerprinted and the files received."""
-    detail = store.report(rid)
+    detail = store.reports.get(rid)
     doc = detail.document if isinstance(detail.document, dict) else {}
     reporter = doc.get("reporter") if isinstance(doc.get("reporter"), dict) else {}
     urgency = assess(doc, in_ring=False, received_at=detail.summary.received_at)
@@ -594,9 +595,9 @@ def _report_help(store: Store, rid: int) -> dict[str, Any]:
     app = any(str(a.get("filename", "")).lower().endswith(".apk") for a in files)
     ref = detail.summary.ref
     ids = [rid]
-    for n in range(1, store.followup_additions(rid) + 1):
+    for n in range(1, store.followups.additions(rid) + 1):
         try:
-            ids.append(store.report_id(ReportRef(ref.source, f"{ref.external_id}-A{n}")))
+            ids.append(store.reports.id_of(ReportRef(ref.source, f"{ref.external_id}-A{n}")))
         except NotFound:
             continue
     takes = _app_takes(store, ids)
@@ -606,7 +607,7 @@ def _report_help(store: Store, rid: int) -> dict[str, Any]:
         "country": str(reporter.get("country") or "") if isinstance(reporter, dict) else "",
         "app": app or bool(takes),
         "files": len(files),
-        "media": store.media_for_report(rid),
+        "media": store.media.for_report(rid),
     }
 
 
@@ -675,15 +676,15 @@ def _stage(store: Store, source: str, reference: str, rid: int) -> dict[str, Any
     never a count, and only when it is corroborated: the report asked for it, a person at the
     receiving agency has reviewed it, and its ring holds another report of that agency (so
     the agency's to share). An offender filing their own number learns nothing automatic."""
-    detail = store.report(rid)
-    triage = store.triage_status(rid)
+    detail = store.reports.get(rid)
+    triage = store.triage.status(rid)
     reporter = detail.document.get("reporter") if isinstance(detail.document, dict) else None
     wants_linked = isinstance(reporter, dict) and reporter.get("consent_status_linked") is True
     reviewed = triage in ("in_progress", "done", "referred")
     linked = False
     s = detail.summary
     if wants_linked and reviewed and not detail.withdrawn and s.cluster_size > 1:
-        members = store.reports(cluster_id=s.cluster_id, limit=100_000)
+        members = store.reports.page(cluster_id=s.cluster_id, limit=100_000)
         linked = any(
             m.id != rid
             and m.ref.source == source
@@ -697,7 +698,7 @@ def _stage(store: Store, source: str, reference: str, rid: int) -> dict[str, Any
         "referred": triage == "referred",
         "linked": linked,
         "wants_linked": wants_linked,
-        "additions": store.followup_additions(rid),
+        "additions": store.followups.additions(rid),
     }
 
 
@@ -707,7 +708,7 @@ def _opened(request: Request) -> tuple[str, str, int, str] | None:
     if held is None:
         return None
     source, ref, code = str(held["source"]), str(held["ref"]), str(held["code"])
-    rid = _store(request).check_followup(ReportRef(source, ref), code)
+    rid = _store(request).followups.check(ReportRef(source, ref), code)
     return (source, ref, rid, code) if rid is not None else None
 
 
@@ -753,7 +754,7 @@ def status_open(
     ref = reference.strip().upper()
     store = _store(request)
     for source in _sources(request):
-        rid = store.check_followup(ReportRef(source, ref), code)
+        rid = store.followups.check(ReportRef(source, ref), code)
         if rid is not None:
             resp = _see("/status")
             _set_sealed(request, resp, STATUS_COOKIE,
@@ -810,7 +811,7 @@ async def status_add(
         return refuse(e.message)
     if not (note.strip() or files):
         return _see("/status?note=empty")
-    n = store.followup_additions(rid) + 1
+    n = store.followups.additions(rid) + 1
     doc: dict[str, Any] = {
         "external_id": f"{ref}-A{n}",
         "source": source,
@@ -833,13 +834,14 @@ async def status_add(
     if brings_apk(received):
         request.app.state.jobs.kick()
     # The addition belongs with the report it follows up (an audited merge).
-    store.merge(
+    decisions.merge(
+        store,
         ReportRef(source, ref),
         ReportRef(source, doc["external_id"]),
         reason="an addition sent by the reporter with the follow-up code",
         actor="web-public",
     )
-    store.count_followup_addition(rid)
+    store.followups.count_addition(rid)
     return _see("/status?note=added")
 
 
@@ -855,10 +857,10 @@ def status_fingerprint(
         return opened
     _source, _ref, rid, _code = opened
     store = _store(request)
-    mine = {t["reference"]: t["status"] for t in store.media_for_report(rid)["takedown"]}
+    mine = {t["reference"]: t["status"] for t in store.media.for_report(rid)["takedown"]}
     if mine.get(takedown) not in (None, "withdrawn"):
         why = "taken off by the reporter with the follow-up code"
-        store.set_takedown_status(takedown, "withdrawn", actor="web-public", reason=why)
+        store.media.set_takedown_status(takedown, "withdrawn", actor="web-public", reason=why)
         return _see("/status?note=fingerprint")
     return _see("/status")
 
@@ -876,9 +878,11 @@ def status_withdraw(
     store = _store(request)
     if confirm == "1":
         reason = "withdrawn by the reporter with the follow-up code"
-        for n in range(1, store.followup_additions(rid) + 1):
-            store.withdraw(ReportRef(source, f"{ref}-A{n}"), reason=reason, actor="web-public")
-        store.withdraw(ReportRef(source, ref), reason=reason, actor="web-public")
+        for n in range(1, store.followups.additions(rid) + 1):
+            erasure.withdraw(
+                store, ReportRef(source, f"{ref}-A{n}"), reason=reason, actor="web-public"
+            )
+        erasure.withdraw(store, ReportRef(source, ref), reason=reason, actor="web-public")
     return _see("/status")
 
 
