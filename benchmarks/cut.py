@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ringtrace.domain.models import LinkKey
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.services import decisions
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 

@@ -26,10 +26,10 @@ from pathlib import Path
 from ringtrace.demo import generate
 from ringtrace.indicators import extract_report
 from ringtrace.indicators.warninglist import builtin
-from ringtrace.ingest import import_lines
 from ringtrace.intake.schema import parse_report
 from ringtrace.linking.evaluation import PairwiseScore, bcubed, pairwise
 from ringtrace.linking.specificity import WEAK_TYPES
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 

@@ -30,7 +30,7 @@ def seed_demo(settings: Settings) -> Store:
     """A migrated store holding the demo scenario, with an agency per source (the browser
     suites' common start). The caller closes it."""
     from ringtrace.demo import generate
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     store = Store.open(settings)
     store.migrate()

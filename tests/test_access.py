@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from ringtrace.access.policy import ROLES
 from ringtrace.domain.models import ReportRef
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web.app import create_app

@@ -21,8 +21,8 @@ from ringtrace.apk.sandbox import SandboxLimits, analyze_isolated
 from ringtrace.cli import app
 from ringtrace.domain.models import ReportRef
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import import_lines
 from ringtrace.services import apk_jobs, relink
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.apk_build import DEBIAN_PACKAGES, build_all, missing_tools

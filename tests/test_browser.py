@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.conftest import DATA, OUTPUT

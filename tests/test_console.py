@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from ringtrace.cli import app
 from ringtrace.domain.models import LinkKey
-from ringtrace.ingest import import_lines
 from ringtrace.services import triage_queue
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.triage.urgency import assess, deadline_phrases, phrases, self_harm_phrases

@@ -24,9 +24,9 @@ from ringtrace.demo import generate
 from ringtrace.errors import ConfigurationError, InvalidReport, NotFound
 from ringtrace.evidence.keys import TamperedData
 from ringtrace.evidence.package import verify
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.services import erasure, evidence_access, integrity_check, key_rotation, relink
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.tables import audit_log, reports
@@ -378,7 +378,7 @@ _WRITER = """
 import base64, json, os, sys
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from ringtrace.ingest import ingest
+from ringtrace.services.intake import ingest
 from ringtrace.intake.received import receive
 store = Store.open(Settings())
 big = os.urandom(3 * 1024 * 1024)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ringtrace.cli import app
 from ringtrace.evidence.audit import entry_hash
 from ringtrace.evidence.keys import TamperedData
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.tables import attachments, audit_log, reports

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
 from ringtrace.services import apk_jobs
+from ringtrace.services.intake import ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.tasks import RETRIES, JobQueue, QueuedJobs

@@ -20,13 +20,13 @@ from ringtrace.demo.scenario import CLASSES
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import InvalidReport
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.linking.batch import link
 from ringtrace.linking.engines import DuckDBEngine
 from ringtrace.linking.evaluation import bcubed, pairwise
 from ringtrace.linking.incremental import link_report
 from ringtrace.services import decisions, relink, suggestion_finder
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.store import Store
 from tests.factories import line, report
 

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from ringtrace.cli import app
 from ringtrace.errors import Conflict, InvalidMedia
-from ringtrace.ingest import import_lines
 from ringtrace.media import dihedral_hashes, hamming, hash_image
 from ringtrace.media.index import (
     BruteForceIndex,
@@ -24,6 +23,7 @@ from ringtrace.media.index import (
 )
 from ringtrace.media.video import compare_videos, hash_video
 from ringtrace.services import decisions, erasure, relink, suggestion_finder
+from ringtrace.services.intake import import_lines
 from ringtrace.store import Store
 from ringtrace.store.media import SyncedIndex
 from tests.conftest import DATA

@@ -16,10 +16,10 @@ from ringtrace.evaluate import load_truth, score
 from ringtrace.indicators import extract_report, extract_text
 from ringtrace.indicators.helplines import helplines
 from ringtrace.indicators.network import registrable_domain
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.services import decisions, erasure, relink, suggestion_finder
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.store import Store
 from tests.factories import line, report
 

@@ -15,10 +15,10 @@ from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict
 from ringtrace.evidence.keys import open_document
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.linking.evaluation import pairwise
 from ringtrace.services import intake, relink
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.tables import metadata, reports

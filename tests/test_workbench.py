@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ringtrace.domain.models import LinkKey, ReportRef
-from ringtrace.ingest import import_lines
 from ringtrace.linking.split import parts_without
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web.app import create_app

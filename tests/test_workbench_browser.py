@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ringtrace.ingest import import_lines
 from ringtrace.services import suggestion_finder
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from tests.conftest import OUTPUT
 from tests.factories import seed_demo

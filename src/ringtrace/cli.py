@@ -176,7 +176,7 @@ def import_(
 ) -> None:
     """Import reports: report-v1 JSON Lines, a STIX 2.1 bundle or a MISP event (their source
     kept), or CSV with --mapping. Re-importing the same report is a no-op."""
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     store = _open(_settings(ctx))
     if file == "-":
@@ -481,7 +481,7 @@ def demo(
 ) -> None:
     """Create a fresh demo database from the synthetic scenario and serve the site."""
     from ringtrace.demo import INTAKE_AGENCY, PUBLIC_ROUTES, generate
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / DEMO_MARKER).exists():

@@ -72,7 +72,7 @@ def score(
 
 def score_collection(lines: Sequence[str], truth: Mapping[Ref, Hashable]) -> Score:
     """Import JSON Lines reports into a temporary store, link them, and score the clusters."""
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
     from ringtrace.store import Store
 
     with tempfile.TemporaryDirectory(prefix="ringtrace-eval-") as tmp:

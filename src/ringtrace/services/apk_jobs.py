@@ -1,4 +1,4 @@
-"""apk_jobs (service)."""
+"""Running the queued APK analyses, each in a sandboxed child, and linking what they find."""
 
 from __future__ import annotations
 

@@ -1,8 +1,12 @@
-"""decisions (service)."""
+"""Analysts' decisions on clusters: merge, cut a key, mark two reports unrelated, accept or
+reject a suggestion. Each is audited with its reason and kept through every rebuild; only
+the clusters holding the affected keys are recomputed. Who may take a decision is checked
+by the caller with access/guards.py."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    Connection,
     select,
     update,
 )
@@ -32,22 +36,24 @@ def merge(
     reason = analyst.require_reason(reason)
     ra, rb = store.reports.id_of(a), store.reports.id_of(b)
     with store.write() as conn:
-        analyst.record_decision(
-            conn, actor or store.actor, kind="merge", report_a=ra, report_b=rb, reason=reason
-        )
-        analyst.apply_merges(conn)
-        cid = int(
-            conn.execute(
-                select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == ra)
-            ).scalar_one()
-        )
-        audit.append(
-            conn,
-            actor or store.actor,
-            "cluster.merge",
-            f"cluster:{cid}",
-            {"reports": [report_subject(a), report_subject(b)], "reason": reason},
-        )
+        return merge_in(conn, (a, ra), (b, rb), reason=reason, actor=actor or store.actor)
+
+
+def merge_in(
+    conn: Connection, a: tuple[ReportRef, int], b: tuple[ReportRef, int], *, reason: str,
+    actor: str,
+) -> int:  # fmt: skip
+    """:func:`merge` inside the caller's write transaction; returns the joined cluster."""
+    analyst.record_decision(conn, actor, kind="merge", report_a=a[1], report_b=b[1], reason=reason)
+    analyst.apply_merges(conn)
+    cid = int(
+        conn.execute(
+            select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == a[1])
+        ).scalar_one()
+    )
+    reports = [report_subject(a[0]), report_subject(b[0])]
+    audit.append(conn, actor, "cluster.merge", f"cluster:{cid}",
+                 {"reports": reports, "reason": reason})  # fmt: skip
     return cid
 
 

@@ -1,4 +1,4 @@
-"""erasure (service)."""
+"""Withdrawal: erase a reporter's personal data and evidence at their request."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""evidence_access (service)."""
+"""Reading an evidence file: every view is audited with the real actor."""
 
 from __future__ import annotations
 

@@ -1,16 +1,19 @@
 """Taking a report in: store it, its evidence and indicators, and link it, in one transaction.
 
-Every door (the API, the public form, a file import, a TAXII post) hands a received report
-here; many concurrent submissions share one write transaction (store/group_commit.py), and
-an acknowledgement always means stored.
+The pipeline is validate -> store as received -> extract -> link. Every door (the API, the
+public form, a file import, a TAXII post) hands a received report to :func:`ingest` (one) or
+:func:`import_lines` (a file); many concurrent submissions share one write transaction
+(store/group_commit.py), and an acknowledgement always means stored.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -22,8 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from ringtrace.domain.models import Indicator, LinkKey, ReportRef
 from ringtrace.errors import (
     Conflict,
+    ImportFailed,
+    InvalidReport,
 )
-from ringtrace.intake.received import Received
+from ringtrace.indicators import extract_report
+from ringtrace.intake.received import DEFAULT_MAX_ATTACHMENT, Received, receive
 from ringtrace.services import notifications
 from ringtrace.store import analyst, components
 from ringtrace.store import audit_log as audit
@@ -53,6 +59,7 @@ class _Batch:
     audit: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
 
 
+log = logging.getLogger(__name__)
 _writer_lock = threading.Lock()
 
 
@@ -69,10 +76,20 @@ def start_writer(store: Store) -> None:
     writer(store).start()
 
 
+# Run inside the report's own transaction, once it is stored and linked: (conn, report id).
+Then = Callable[[Connection, int], None]
+
+
 def submit(
-    store: Store, received: Received, found: Sequence[Indicator], actor: str | None = None
+    store: Store,
+    received: Received,
+    found: Sequence[Indicator],
+    actor: str | None = None,
+    *,
+    then: Then | None = None,
 ) -> AddResult:
-    """Store a report, its evidence and indicators, and link it, in one transaction.
+    """Store a report, its evidence and indicators, and link it, in one transaction (with
+    whatever ``then`` does, e.g. tie a follow-up to its report).
 
     The same ``(source, external_id)`` with the same content is a no-op; with different
     content it is a :class:`Conflict` (reports are never modified).
@@ -83,7 +100,9 @@ def submit(
     for blob in received.blobs:  # files first: a crash leaves at most an orphan file
         store.vault.put(blob.data)
     try:
-        report_id, cluster_id, mails = writer(store).submit((received, found, actor or store.actor))
+        report_id, cluster_id, mails = writer(store).submit(
+            (received, found, actor or store.actor, then)
+        )
     except IntegrityError:
         # Sent again (a retry, a re-import), or twice at once and the other copy won.
         existing = store.reports.existing(doc.source, doc.external_id)
@@ -142,17 +161,20 @@ def _store_all(store: Store, items: list[Any]) -> list[Any]:
     with store.read() as conn, conn.begin():
         cuts = analyst.cut_keys(conn)
         batch = _Batch(cuts=cuts)
-        for _, found, _ in items:
+        for _, found, _, _ in items:
             apply_policy(found, cuts)
-        ids = store.reports.insert_many(conn, [(received, found) for received, found, _ in items])
+        ids = store.reports.insert_many(
+            conn, [(received, found) for received, found, _, _ in items]
+        )
         if store.dialect == "postgresql":  # rows in; now the lock, to link
             store.take_link_lock(conn)
             if analyst.cut_keys(conn) != cuts:
                 raise _CutsChanged
-        out = [
-            _link_one(store, conn, batch, rid, received, found, actor)
-            for rid, (received, found, actor) in zip(ids, items, strict=True)
-        ]
+        out = []
+        for rid, (received, found, actor, then) in zip(ids, items, strict=True):
+            out.append(_link_one(store, conn, batch, rid, received, found, actor))
+            if then is not None:
+                then(conn, rid)
         audit.append_many(conn, batch.audit)
         return out
 
@@ -200,3 +222,76 @@ def find_conflict(store: Store, received: Received) -> str | None:
     if existing is not None and existing[1] != received.content_sha256:
         return "a report with this source and external_id already exists with other content"
     return None
+
+
+def ingest(
+    store: Store, received: Received, actor: str | None = None, *, then: Then | None = None
+) -> AddResult:
+    """Extract the indicators of one validated report, store it and link it."""
+    return submit(store, received, extract_report(received.doc), actor, then=then)
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    duplicates: int = 0
+    skipped: list[InvalidReport] = field(default_factory=list)
+
+
+def import_lines(
+    store: Store,
+    lines: Iterable[str],
+    *,
+    base_dir: Path | None = None,
+    skip_invalid: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT,
+    actor: str | None = None,
+) -> ImportSummary:
+    """Import a JSON Lines file.
+
+    Every line is validated before anything is stored. With an invalid line, nothing from
+    the file is imported (:class:`ImportFailed` lists every bad line) unless
+    ``skip_invalid``, in which case the valid lines are imported and the bad ones reported.
+    """
+    good: list[Received] = []
+    errors: list[InvalidReport] = []
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = receive(
+                line, line=number, base_dir=base_dir, max_attachment_bytes=max_attachment_bytes
+            )
+            ident = (rec.doc.source, rec.doc.external_id)
+            earlier = seen.get(ident)
+            if earlier is not None and earlier[1] != rec.content_sha256:
+                raise InvalidReport(
+                    f"same source and external_id as line {earlier[0]} with other content",
+                    field="external_id",
+                    line=number,
+                )
+            conflict = find_conflict(store, rec)
+            if conflict:
+                raise InvalidReport(conflict, field="external_id", line=number)
+            seen.setdefault(ident, (number, rec.content_sha256))
+            good.append(rec)
+        except InvalidReport as e:
+            errors.append(e)
+    if errors and not skip_invalid:
+        raise ImportFailed(errors)
+    summary = ImportSummary(skipped=errors)
+    for done, rec in enumerate(good, start=1):
+        result = ingest(store, rec, actor)
+        if result.created:
+            summary.created += 1
+        else:
+            summary.duplicates += 1
+        if progress:
+            progress(done, len(good))
+    log.info(
+        "import finished: %d new, %d already present, %d skipped",
+        summary.created, summary.duplicates, len(errors),
+    )  # fmt: skip
+    return summary

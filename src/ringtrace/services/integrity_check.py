@@ -1,4 +1,4 @@
-"""integrity_check (service)."""
+"""`ringtrace check`: report rows, the audit chain and its anchor, and the evidence files."""
 
 from __future__ import annotations
 

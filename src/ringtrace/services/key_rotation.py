@@ -1,4 +1,4 @@
-"""key_rotation (service)."""
+"""Key rotation: seal every document and evidence file under a new key, then retire the old."""
 
 from __future__ import annotations
 

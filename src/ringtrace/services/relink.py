@@ -1,4 +1,5 @@
-"""relink (service)."""
+"""Deriving everything again: re-extract every report's indicators and re-link (rebuild),
+and the batch linker's hand-off (export to Parquet, apply its assignments)."""
 
 from __future__ import annotations
 

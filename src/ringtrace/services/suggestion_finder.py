@@ -1,4 +1,5 @@
-"""suggestion_finder (service)."""
+"""Finding weak links for analysts: near-duplicate scripts (MinHash), shared lure images
+(PDQ) and keys held by unconnected reports (corroboration)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""triage_queue (service)."""
+"""An agency's triage queue: its reports, most urgent first, with the reasons."""
 
 from __future__ import annotations
 

@@ -191,7 +191,7 @@ async def add_objects(request: Request, cid: str) -> JSONResponse:
     for d in docs:
         if d["source"] != who.agency:
             d["source"] = f"{who.agency}:{d['source']}"[:200]
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     summary = await run_in_threadpool(
         functools.partial(import_lines, actor=who.actor),  # the API user, not the OS user

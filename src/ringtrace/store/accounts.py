@@ -1,9 +1,10 @@
-"""accounts (repository)."""
+"""Agencies, users, sessions and API tokens (repository over access/account_rows.py's SQL)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ringtrace.access import accounts as account_rows
 from ringtrace.errors import (
     AuthError,
 )
@@ -18,34 +19,24 @@ class AccountRepo:
         self.db = db
 
     def ensure_agency(self, code: str, name: str | None = None) -> None:
-        from ringtrace.access import accounts
-
         with self.db.write() as conn:
-            accounts.ensure_agency(conn, code, name)
+            account_rows.ensure_agency(conn, code, name)
 
     def agency_codes(self) -> set[str]:
-        from ringtrace.access import accounts
-
         with self.db.read() as conn:
-            return accounts.agency_codes(conn)
+            return account_rows.agency_codes(conn)
 
     def agency_of_user(self, username: str) -> str | None:
-        from ringtrace.access import accounts
-
         with self.db.read() as conn:
-            return accounts.agency_of_user(conn, username)
+            return account_rows.agency_of_user(conn, username)
 
     def staffed_agencies(self) -> set[str]:
-        from ringtrace.access import accounts
-
         with self.db.read() as conn:
-            return accounts.staffed_agencies(conn)
+            return account_rows.staffed_agencies(conn)
 
     def agency_users(self, agency: str) -> list[str]:
-        from ringtrace.access import accounts
-
         with self.db.read() as conn:
-            return accounts.agency_users(conn, agency)
+            return account_rows.agency_users(conn, agency)
 
     def add_user(
         self,
@@ -59,10 +50,8 @@ class AccountRepo:
         email: str | None = None,
     ) -> str | None:
         """Create a user (argon2id password); returns the TOTP secret when ``totp``."""
-        from ringtrace.access import accounts
-
         with self.db.write() as conn:
-            return accounts.add_user(
+            return account_rows.add_user(
                 conn,
                 self.db.keys(),
                 username,
@@ -75,28 +64,24 @@ class AccountRepo:
             )
 
     def count_users(self) -> int:
-        from ringtrace.access import accounts
-
         with self.db.read() as conn:
-            return accounts.count_users(conn)
+            return account_rows.count_users(conn)
 
     def login(
         self, username: str, password: str, code: str | None, hours: float
     ) -> tuple[Any, str]:
         """Verify a login and open a session: (principal, cookie value). Audited."""
-        from ringtrace.access import accounts
-
         try:
             with self.db.write() as conn:
-                who = accounts.verify_login(conn, self.db.keys(), username, password, code)
-                token, csrf = accounts.create_session(conn, who.user_id, hours)
+                who = account_rows.verify_login(conn, self.db.keys(), username, password, code)
+                token, csrf = account_rows.create_session(conn, who.user_id, hours)
                 audit.append(conn, who.actor, "login", f"user:{who.username}", {})
         except AuthError:
             # Recorded in a transaction of its own (the failed one is rolled back). What was
             # typed as a user name is named only if such a user exists: people sometimes type
             # their password there.
             with self.db.write() as conn:
-                known = accounts.user_exists(conn, username)
+                known = account_rows.user_exists(conn, username)
                 subject = f"user:{username}" if known else "user:(unknown)"
                 audit.append(conn, "login", "login.failed", subject, {})
             raise
@@ -105,23 +90,17 @@ class AccountRepo:
         return replace(who, csrf_token=csrf), token
 
     def logout(self, token: str) -> None:
-        from ringtrace.access import accounts
-
         with self.db.write() as conn:
-            accounts.end_session(conn, token)
+            account_rows.end_session(conn, token)
 
     def principal_for(self, *, session: str | None = None, token: str | None = None) -> Any:
-        from ringtrace.access import accounts
-
         with self.db.read() as conn:
             if token:
-                return accounts.token_principal(conn, token)
+                return account_rows.token_principal(conn, token)
             if session:
-                return accounts.session_principal(conn, session)
+                return account_rows.session_principal(conn, session)
         return None
 
     def create_token(self, username: str, name: str, actor: str | None = None) -> str:
-        from ringtrace.access import accounts
-
         with self.db.write() as conn:
-            return accounts.create_token(conn, username, name, actor=actor or self.db.actor)
+            return account_rows.create_token(conn, username, name, actor=actor or self.db.actor)

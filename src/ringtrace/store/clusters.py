@@ -1,4 +1,5 @@
-"""clusters (repository)."""
+"""Clusters (repository): ids and sizes, members with their shared keys, overviews, the
+chain of keys between two reports."""
 
 from __future__ import annotations
 

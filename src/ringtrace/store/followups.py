@@ -1,4 +1,4 @@
-"""followups (repository)."""
+"""Follow-up codes (repository): only a code's SHA-256 is stored; additions are counted."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    Connection,
     insert,
     select,
     update,
@@ -16,6 +17,7 @@ from ringtrace.domain.models import ReportRef
 from ringtrace.errors import (
     NotFound,
 )
+from ringtrace.store.tables import followups
 
 if TYPE_CHECKING:
     from ringtrace.store.database import Store
@@ -30,8 +32,6 @@ class FollowupRepo:
         ``replace``: a new code for a report whose first one never reached the reporter (the
         page showing it was cancelled by a second submit of the same form)."""
         import secrets
-
-        from ringtrace.store.tables import followups
 
         code = "-".join(secrets.token_hex(3).upper() for _ in range(4))
         with self.db.write() as conn:
@@ -56,8 +56,6 @@ class FollowupRepo:
         """The report id when ``code`` is this report's follow-up code, else None."""
         import hmac
 
-        from ringtrace.store.tables import followups
-
         try:
             rid = self.db.reports.id_of(ref)
         except NotFound:
@@ -69,26 +67,23 @@ class FollowupRepo:
         given = hashlib.sha256(code.strip().upper().encode()).hexdigest()
         return rid if row is not None and hmac.compare_digest(str(row[0]), given) else None
 
-    def count_addition(self, report_id: int) -> int:
-        from ringtrace.store.tables import followups
-
-        with self.db.write() as conn:
-            conn.execute(
-                update(followups)
-                .where(followups.c.report_id == report_id)
-                .values(additions=followups.c.additions + 1)
-            )
-            return int(
-                conn.execute(
-                    select(followups.c.additions).where(followups.c.report_id == report_id)
-                ).scalar_one()
-            )
-
     def additions(self, report_id: int) -> int:
-        from ringtrace.store.tables import followups
-
         with self.db.read() as conn:
             v = conn.execute(
                 select(followups.c.additions).where(followups.c.report_id == report_id)
             ).scalar()
         return int(v or 0)
+
+
+def count_addition(conn: Connection, report_id: int) -> int:
+    """Count one more addition to ``report_id`` in the caller's transaction; the new count."""
+    conn.execute(
+        update(followups)
+        .where(followups.c.report_id == report_id)
+        .values(additions=followups.c.additions + 1)
+    )
+    return int(
+        conn.execute(
+            select(followups.c.additions).where(followups.c.report_id == report_id)
+        ).scalar_one()
+    )

@@ -1,4 +1,6 @@
-"""reports (repository)."""
+"""Reports (repository): inserting a batch with its attachments and indicators, reading one
+report whole (decrypted, its row MAC checked) or pages of summaries, and mapping references
+to ids."""
 
 from __future__ import annotations
 

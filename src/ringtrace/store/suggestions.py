@@ -1,4 +1,5 @@
-"""suggestions (repository)."""
+"""Suggestions (repository): pairs of reports an analyst may link, with their score and the
+decision taken. Finding them is services/suggestion_finder.py."""
 
 from __future__ import annotations
 

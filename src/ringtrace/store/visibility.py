@@ -1,4 +1,5 @@
-"""visibility (repository)."""
+"""What one agency owns and which clusters it shares (repository; access/sharing.py decides
+what that lets a person see)."""
 
 from __future__ import annotations
 

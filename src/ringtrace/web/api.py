@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from ringtrace.access.policy import Principal, View, redact_document
 from ringtrace.domain.models import Cluster
 from ringtrace.errors import Forbidden, InvalidReport, NotFound
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
 from ringtrace.services import evidence_access
+from ringtrace.services.intake import ingest
 from ringtrace.store.apk import brings_apk
 from ringtrace.store.rows import ReportSummary, report_subject
 from ringtrace.web.auth import require, sharing

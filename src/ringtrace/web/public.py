@@ -33,9 +33,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ringtrace.access.routing import Routing
 from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict, InvalidReport, NotFound, RingtraceError
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import Received, receive
-from ringtrace.services import decisions, erasure, notifications
+from ringtrace.services import erasure, followups, notifications
+from ringtrace.services.intake import ingest
 from ringtrace.store import Store
 from ringtrace.store.apk import brings_apk
 from ringtrace.triage import crisis_lines
@@ -813,7 +813,7 @@ async def status_add(
         return _see("/status?note=empty")
     n = store.followups.additions(rid) + 1
     doc: dict[str, Any] = {
-        "external_id": f"{ref}-A{n}",
+        "external_id": followups.addition_ref(ReportRef(source, ref), n).external_id,
         "source": source,
         "follows_up": ref,
         "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -830,18 +830,9 @@ async def status_add(
         )
     except InvalidReport as e:
         return refuse(str(e))
-    ingest(store, received, "web-public")
+    followups.add(store, ReportRef(source, ref), rid, received, "web-public")
     if brings_apk(received):
         request.app.state.jobs.kick()
-    # The addition belongs with the report it follows up (an audited merge).
-    decisions.merge(
-        store,
-        ReportRef(source, ref),
-        ReportRef(source, doc["external_id"]),
-        reason="an addition sent by the reporter with the follow-up code",
-        actor="web-public",
-    )
-    store.followups.count_addition(rid)
     return _see("/status?note=added")
 
 
@@ -879,9 +870,8 @@ def status_withdraw(
     if confirm == "1":
         reason = "withdrawn by the reporter with the follow-up code"
         for n in range(1, store.followups.additions(rid) + 1):
-            erasure.withdraw(
-                store, ReportRef(source, f"{ref}-A{n}"), reason=reason, actor="web-public"
-            )
+            addition = followups.addition_ref(ReportRef(source, ref), n)
+            erasure.withdraw(store, addition, reason=reason, actor="web-public")
         erasure.withdraw(store, ReportRef(source, ref), reason=reason, actor="web-public")
     return _see("/status")
 
