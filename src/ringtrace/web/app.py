@@ -27,9 +27,8 @@ from ringtrace.errors import AuthError, RingtraceError
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.services import intake
 from ringtrace.settings import Settings
-from ringtrace.share import taxii
 from ringtrace.store import Store
-from ringtrace.web import api, auth, casework, console, i18n, public, report_view, workbench
+from ringtrace.web import api, auth, casework, console, i18n, public, report_view, taxii, workbench
 from ringtrace.web import ring as ring_view
 from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.limits import SMALL_BODY, BodyLimit, ClientAddress

@@ -22,9 +22,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -33,6 +31,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ringtrace.access.routing import Routing
 from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict, InvalidReport, NotFound, RingtraceError
+from ringtrace.intake.public_form import (
+    COUNTRIES,
+    MAX_FINGERPRINTS,
+    METHODS,
+    PublicForm,
+    parse_fingerprints,
+)
 from ringtrace.intake.received import Received, receive
 from ringtrace.services import erasure, followups, notifications
 from ringtrace.services.intake import ingest
@@ -51,44 +56,6 @@ CSRF_COOKIE = "rt_form"
 RECEIPT_COOKIE = "rt_receipt"
 STATUS_COOKIE = "rt_status"
 COOKIE_HOURS = 24
-MAX_FINGERPRINTS = 20  # per role and report: the takedown list is not a bulk upload
-COUNTRIES = [
-    ("", "Prefer not to say"),
-    ("HK", "Hong Kong"),
-    ("SG", "Singapore"),
-    ("MY", "Malaysia"),
-    ("IN", "India"),
-    ("KR", "Korea"),
-    ("TW", "Taiwan"),
-    ("GB", "United Kingdom"),
-    ("US", "United States"),
-]
-METHODS = [
-    ("crypto", "Cryptocurrency"),
-    ("bank_transfer", "Bank transfer"),
-    ("giftcard", "Gift card"),
-    ("paypal", "PayPal"),
-    ("cashapp", "Cash App"),
-    ("upi", "UPI"),
-    ("paynow", "PayNow"),
-    ("fps", "FPS"),
-    ("money_transfer", "Money transfer (Western Union and similar)"),
-    ("other", "Other"),
-]
-AGE_BANDS = ("under-18", "18-24", "25-34", "35-49", "50+")
-# Platforms a victim may name beside a handle ("@name (Instagram)"): report-v1 types.
-_PLATFORMS = {
-    "instagram": "instagram", "insta": "instagram", "ig": "instagram",
-    "telegram": "telegram", "tg": "telegram", "whatsapp": "whatsapp", "facebook": "facebook",
-    "messenger": "facebook", "fb": "facebook", "snapchat": "snapchat", "snap": "snapchat",
-    "tiktok": "tiktok", "wechat": "wechat", "weixin": "wechat", "微信": "wechat", "line": "line",
-    "kakaotalk": "kakaotalk", "kakao": "kakaotalk", "skype": "skype", "discord": "discord",
-    "twitter": "x", "x": "x",
-}  # fmt: skip
-_NAMED_HANDLE = re.compile(
-    r"^\s*@?(?P<h>[\w.\-]{2,64})\s*[(\[（]\s*(?P<p>[^)\]）]{1,20}?)\s*[)\]）]\s*$"
-    r"|^\s*(?P<p2>[^\s:：@]{1,20})\s*[:：]?\s*@(?P<h2>[\w.\-]{2,64})\s*$"
-)
 # No third-party request can come from these pages: everything is served from here.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -275,63 +242,6 @@ async def _attachments(request: Request, files: list[UploadFile]) -> list[dict[s
     return out
 
 
-def _money(
-    kind: str, amount: str, currency: str, method: str, account: str
-) -> dict[str, Any] | None:
-    entry: dict[str, Any] = {"kind": kind}
-    try:
-        if amount.strip():
-            entry["amount"] = float(Decimal(amount.strip().replace(",", "")))
-    except InvalidOperation:
-        entry["reference"] = amount.strip()[:100]
-    if currency.strip():
-        entry["currency"] = currency.strip().upper()[:3]
-    if method:
-        entry["method"] = method
-    if account.strip():
-        entry["account"] = account.strip()[:300]
-    return entry if len(entry) > 1 else None
-
-
-def _payments(
-    demanded: str, paid: str, currency: str, method: str, account: str
-) -> list[dict[str, Any]]:
-    """What was demanded (with how and where, even without an amount) and, only when the
-    person wrote an amount they paid, a payment: an empty or zero "paid" is no payment."""
-    method = method if method in dict(METHODS) else ""
-    paid_amount = paid.strip()
-    paid_something = bool(paid_amount) and paid_amount.replace(",", "").strip("0.") != ""
-    out = [
-        _money("demanded", demanded, currency, method, "" if paid_something else account),
-        _money("paid", paid_amount, currency, method, account) if paid_something else None,
-    ]
-    return [p for p in out if p]
-
-
-def _identifier(line: str) -> dict[str, str]:
-    """One line of "who they are": a handle named with its platform ("@lisa.wong.88
-    (Instagram)", "Telegram: @name") becomes that platform's identifier; anything else is
-    kept as written for the extractors to read."""
-    m = _NAMED_HANDLE.match(line)
-    if m:
-        handle = m.group("h") or m.group("h2")
-        platform = _PLATFORMS.get((m.group("p") or m.group("p2") or "").strip().casefold())
-        if platform and handle:
-            return {"type": platform, "value": handle.lstrip("@")}
-    return {"type": "other", "value": line.strip()}
-
-
-def _fingerprints(media_hashes: str) -> list[Any]:
-    hashes = json.loads(media_hashes or "[]")
-    if not isinstance(hashes, list):
-        raise ValueError("media_hashes: not a list")
-    for role in ("own", "lure"):
-        n = sum(1 for h in hashes if isinstance(h, dict) and h.get("role") == role)
-        if n > MAX_FINGERPRINTS:
-            raise InvalidReport(f"at most {MAX_FINGERPRINTS} photos of each kind")
-    return hashes
-
-
 # -- routing ------------------------------------------------------------------------------
 
 
@@ -416,7 +326,7 @@ async def submit(
     _ = i18n.gettext_
     if (stop := _guard(request, csrf)) is not None:
         return stop
-    told = _Told(
+    told = PublicForm(
         narrative, age_band, country if country in {c for c, _n in COUNTRIES if c} else "",
         platform, identifiers, messages, demanded, paid, currency, method, account, app_link,
         contact, consent_contact == "1", consent_share == "1", consent_linked == "1",
@@ -436,10 +346,10 @@ async def submit(
         if found is not None:
             return _again(request, *found, external_id)
         try:
-            hashes = _fingerprints(media_hashes)
+            hashes = parse_fingerprints(media_hashes)
             files = await _attachments(request, evidence or [])
             agency = _route(request, told.country)
-            doc = told.document(external_id, agency, files, hashes)
+            doc = told.document(external_id, agency, files, hashes, i18n.current())
             received = receive(
                 json.dumps(doc, ensure_ascii=False),
                 max_attachment_bytes=request.app.state.settings.max_attachment_bytes,
@@ -458,65 +368,7 @@ async def submit(
             return _again(request, *found, external_id)
 
 
-@dataclass(frozen=True)
-class _Told:
-    """What the person wrote in the report form, as sent."""
-
-    narrative: str
-    age_band: str
-    country: str  # one of COUNTRIES, or ""
-    platform: str
-    identifiers: str
-    messages: str
-    demanded: str
-    paid: str
-    currency: str
-    method: str
-    account: str
-    app_link: str
-    contact: str
-    consent_contact: bool
-    consent_share: bool
-    consent_linked: bool
-
-    def document(
-        self, external_id: str, agency: str, files: list[dict[str, Any]], hashes: list[Any]
-    ) -> dict[str, Any]:
-        """The report-v1 document (plus ``media_hashes``), owned by ``agency``."""
-        reporter: dict[str, Any] = {"language": i18n.current()}
-        if self.country:
-            reporter["country"] = self.country
-        if self.age_band in AGE_BANDS:
-            reporter["age_band"] = self.age_band
-        if self.contact.strip():
-            reporter["contact"] = self.contact.strip()[:500]
-        reporter["consent_contact"] = self.consent_contact
-        reporter["consent_share"] = self.consent_share
-        reporter["consent_status_linked"] = self.consent_linked
-        idents = [_identifier(ln) for ln in self.identifiers.splitlines() if ln.strip()]
-        if self.app_link.strip():
-            idents.append({"type": "other", "value": self.app_link.strip()})
-        said = self.messages.strip()
-        doc: dict[str, Any] = {
-            "format": "ringtrace.report/1",
-            "external_id": external_id,
-            "source": agency,
-            "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "reporter": reporter,
-            "platform_first_contact": self.platform.strip()[:500] or None,
-            "narrative": self.narrative.strip() or None,
-            "messages": [{"from": "offender", "text": said}] if said else [],
-            "offender_identifiers": idents,
-            "payments": _payments(
-                self.demanded, self.paid, self.currency, self.method, self.account
-            ),
-            "attachments": files,
-            "media_hashes": hashes,
-        }
-        return {k: v for k, v in doc.items() if v not in (None, [])}
-
-
-def _file(request: Request, received: Received, agency: str, told: _Told) -> Response:
+def _file(request: Request, received: Received, agency: str, told: PublicForm) -> Response:
     """Store the report, alert the agency when it is urgent, and redirect to its receipt."""
     store = _store(request)
     result = ingest(store, received, "web-public")
