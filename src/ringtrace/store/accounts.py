@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ringtrace.access import accounts as account_rows
 from ringtrace.errors import (
@@ -11,6 +11,7 @@ from ringtrace.errors import (
 from ringtrace.store import audit_log as audit
 
 if TYPE_CHECKING:
+    from ringtrace.access.policy import Principal
     from ringtrace.store.database import Store
 
 
@@ -69,7 +70,7 @@ class AccountRepo:
 
     def login(
         self, username: str, password: str, code: str | None, hours: float
-    ) -> tuple[Any, str]:
+    ) -> tuple[Principal, str]:
         """Verify a login and open a session: (principal, cookie value). Audited."""
         try:
             with self.db.write() as conn:
@@ -93,7 +94,9 @@ class AccountRepo:
         with self.db.write() as conn:
             account_rows.end_session(conn, token)
 
-    def principal_for(self, *, session: str | None = None, token: str | None = None) -> Any:
+    def principal_for(
+        self, *, session: str | None = None, token: str | None = None
+    ) -> Principal | None:
         with self.db.read() as conn:
             if token:
                 return account_rows.token_principal(conn, token)

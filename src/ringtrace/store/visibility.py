@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    ColumnElement,
+    Select,
     func,
     or_,
     select,
@@ -37,7 +39,7 @@ class VisibilityRepo:
         with self.db.read() as conn:
             return [utc(r[0]) for r in conn.execute(q if owned is None else q.where(owned))]
 
-    def owned_by(self, agency: str) -> Any:
+    def owned_by(self, agency: str) -> ColumnElement[bool] | None:
         """SQL condition: the report belongs to ``agency`` (its source, or the home agency
         for sources that are no agency here; as :meth:`Sharing.owner`). None when that is
         every report: the home agency of an instance with no other agency (no need to
@@ -50,7 +52,7 @@ class VisibilityRepo:
         return reports.c.source == agency if agency in codes else reports.c.id.is_(None)
 
     @staticmethod
-    def _multi() -> Any:
+    def _multi() -> Select[tuple[Any]]:
         return (
             select(report_clusters.c.cluster_id)
             .group_by(report_clusters.c.cluster_id)
