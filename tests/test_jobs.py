@@ -145,7 +145,9 @@ def test_a_running_job_is_not_run_twice_but_a_dead_workers_is(
             release.wait(10)
             raise ApkError("not_apk", "planted")
 
-        t = threading.Thread(target=first.run_apk_analyses, kwargs={"analyze": slow}, name="one")
+        t = threading.Thread(
+            target=apk_jobs.run, args=(first,), kwargs={"analyze": slow}, name="one"
+        )
         t.start()
         assert started.wait(10)
         assert apk_jobs.run(second, analyze=slow) == {"done": 0, "failed": 0, "retry": 0}
