@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from ringtrace.domain.models import ReportRef
 from ringtrace.evidence.integrity import report_mac
 from ringtrace.evidence.keys import KeyRing
-from ringtrace.ingest import import_lines
 from ringtrace.services import erasure, integrity_check, triage_queue
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.integrity import REPORT_COLUMNS
