@@ -20,7 +20,7 @@ from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web import i18n
 from ringtrace.web.app import create_app
-from ringtrace.web.public import PostLimiter
+from ringtrace.web.throttle import PostLimiter
 
 PUBLIC_TEMPLATES = (
     "public_base.html", "index.html", "crisis.html", "receipt.html", "status.html",

@@ -30,9 +30,8 @@ from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web import api, auth, casework, console, i18n, public, report_view, taxii, workbench
 from ringtrace.web import ring as ring_view
-from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.limits import SMALL_BODY, BodyLimit, ClientAddress
-from ringtrace.web.public import PostLimiter
+from ringtrace.web.throttle import LoginThrottle, PostLimiter, rate_limit_storage
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("ringtrace.access")
@@ -141,14 +140,16 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.jobs = QueuedJobs(JobQueue(settings))
     else:
         app.state.jobs = BackgroundAnalyses(app.state.store)
-    app.state.login_throttle = LoginThrottle()
+    # Rate limits count in Redis when configured, so several processes share them.
+    app.state.rate_limits = rate_limit_storage(settings)
+    app.state.login_throttle = LoginThrottle(app.state.rate_limits)
     templates_dir = resources.files("ringtrace.web").joinpath("templates")
     app.state.templates = Jinja2Templates(directory=str(templates_dir))
     i18n.install(app.state.templates.env)
     app.state.templates.env.filters["keyurl"] = ring_view.key_href
     app.state.templates.env.filters["fromjson"] = json.loads
     app.state.templates.env.filters["where"] = report_view.field_words
-    app.state.post_limiter = PostLimiter()
+    app.state.post_limiter = PostLimiter(storage=app.state.rate_limits)
     app.state.client_address = ClientAddress(settings.trusted_proxy_list)
     app.mount(
         "/static",

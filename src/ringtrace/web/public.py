@@ -18,9 +18,7 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -65,27 +63,6 @@ CSP = (
 # Paths that are not the public site: their errors keep the console's or the API's form.
 _NOT_PUBLIC = ("/console", "/api", "/taxii2", "/login", "/logout", "/healthz", "/readyz",
                "/openapi.json")  # fmt: skip
-
-
-class PostLimiter:
-    """At most ``limit`` form posts per client address in ``window_s`` (a surge or a script,
-    not a person, hits it)."""
-
-    def __init__(self, limit: int = 60, window_s: float = 600.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen[client]
-            while q and q[0] < now - self.window_s:
-                q.popleft()
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
 
 
 class _OnePerForm:
