@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ringtrace import __version__
 from ringtrace.errors import AuthError, RingtraceError
 from ringtrace.intake.schema import ReportDocument
+from ringtrace.jobs import runner_for
 from ringtrace.services import intake
 from ringtrace.settings import Settings
 from ringtrace.store import Store
@@ -111,8 +112,6 @@ class SecurityHeaders:
 def create_app(settings: Settings) -> FastAPI:
     from contextlib import asynccontextmanager
 
-    from ringtrace.web.jobs import BackgroundAnalyses
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs.start()
@@ -134,12 +133,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = Store.open(settings)
-    if settings.redis_url:  # several processes: jobs go through Redis to `ringtrace worker`
-        from ringtrace.tasks import JobQueue, QueuedJobs
-
-        app.state.jobs = QueuedJobs(JobQueue(settings))
-    else:
-        app.state.jobs = BackgroundAnalyses(app.state.store)
+    # Background jobs: through Redis to `ringtrace worker` processes, or on a thread here.
+    app.state.jobs = runner_for(settings, app.state.store)
     # Rate limits count in Redis when configured, so several processes share them.
     app.state.rate_limits = rate_limit_storage(settings)
     app.state.login_throttle = LoginThrottle(app.state.rate_limits)

@@ -37,6 +37,7 @@ from ringtrace.intake.public_form import (
     parse_fingerprints,
 )
 from ringtrace.intake.received import Received, receive
+from ringtrace.jobs import APK_ANALYSES
 from ringtrace.services import erasure, followups, notifications
 from ringtrace.services.intake import ingest
 from ringtrace.store import Store
@@ -352,7 +353,7 @@ def _file(request: Request, received: Received, agency: str, told: PublicForm) -
     if not result.created:  # the same document, stored meanwhile by another process
         return _again(request, agency, result.report_id, received.doc.external_id)
     if brings_apk(received):
-        request.app.state.jobs.kick()
+        request.app.state.jobs.submit(APK_ANALYSES)
     code = store.followups.create(result.report_id)
     detail = store.reports.get(result.report_id)
     urgency = assess(detail.document, in_ring=False, received_at=detail.summary.received_at)
@@ -661,7 +662,7 @@ async def status_add(
         return refuse(str(e))
     followups.add(store, ReportRef(source, ref), rid, received, "web-public")
     if brings_apk(received):
-        request.app.state.jobs.kick()
+        request.app.state.jobs.submit(APK_ANALYSES)
     return _see("/status?note=added")
 
 
