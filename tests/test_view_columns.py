@@ -76,7 +76,7 @@ def test_the_kept_urgency_is_what_the_document_says(seeded: Store) -> None:
     assert [v.consent_share for v in views.values()] == [False, True, False, False]
 
 
-def test_the_triage_page_opens_no_document(
+def test_the_triage_and_search_pages_open_no_document(
     backend_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = backend_settings.model_copy(update={"home_agency": "agency-a"})
@@ -95,11 +95,15 @@ def test_the_triage_page_opens_no_document(
         return real_open(self, sealed, aad, what=what)
 
     monkeypatch.setattr(KeyRing, "open", counting_open)  # every decryption goes through it
+    headers = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(settings), base_url="https://testserver") as client:
-        page = client.get("/console/triage", headers={"Authorization": f"Bearer {token}"})
+        page = client.get("/console/triage", headers=headers)
+        search = client.get("/console/search", params={"q": PHONE}, headers=headers)
     assert page.status_code == 200, page.text
     assert "the reporter is under 18" in page.text and "deadline within hours" in page.text
     assert page.text.index("A-MINOR") < page.text.index("A-PLAIN")
+    assert search.status_code == 200 and "A-HOURS" in search.text and "A-RING" in search.text
+    assert "A-PLAIN" not in search.text
     assert opened == []
 
 

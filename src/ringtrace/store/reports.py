@@ -187,6 +187,14 @@ class ReportRepo:
         with self.db.read() as conn:
             return [self._summary(row) for row in conn.execute(q)]
 
+    def summaries(self, ids: Sequence[int]) -> dict[int, ReportSummary]:
+        """These reports' summaries (a page's worth), without opening their documents."""
+        if not ids:
+            return {}
+        q = self._summaries().where(reports.c.id.in_(sorted(set(ids))))
+        with self.db.read() as conn:
+            return {int(row.id): self._summary(row) for row in conn.execute(q)}
+
     @staticmethod
     def _summary(row: Any) -> ReportSummary:
         return ReportSummary(
