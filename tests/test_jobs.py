@@ -229,7 +229,9 @@ def test_the_settings_choose_the_runner(tmp_path: Path, redis_url: str) -> None:
         store.migrate()
         runner = runner_for(settings, store)
         assert isinstance(runner, kind) and isinstance(runner, JobRunner)
-        assert isinstance(create_app(settings).state.jobs, kind)  # what the routes call
+        app = create_app(settings)
+        assert isinstance(app.state.jobs, kind)  # what the routes call
+        app.state.store.close()
         with pytest.raises(ValueError, match="no job kind"):
             runner.submit("apk.analyse")  # a typo is a bug, not a silent no-op
         store.close()
