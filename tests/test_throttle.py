@@ -113,3 +113,11 @@ def test_doubling_waits_and_devices_are_shared(redis_url: str) -> None:
     assert 1 < b.wait_s("victim-helper", "192.0.2.99") <= 2
     assert b.wait_s("victim-helper", "192.0.2.99", device=device) == 0  # the known browser
     assert b.wait_s("victim-helper", "192.0.2.99", second_factor=True) == 0
+
+
+def test_redis_away_answers_503_not_unlimited(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "redis://127.0.0.1:1/0")  # nothing listens there
+    with TestClient(create_app(settings), base_url="https://testserver",
+                    raise_server_exceptions=False) as client:  # fmt: skip
+        assert _login(client, PASSWORD) == 503
+        assert _post(client) == 503

@@ -8,17 +8,20 @@ demo, one process). Each limit counts over a moving window (``MovingWindowRateLi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import secrets
 import time
+from collections.abc import Iterator
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import ConfigurationError as LimitsConfigurationError
+from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from ringtrace.errors import ConfigurationError
+from ringtrace.errors import ConfigurationError, StoreUnavailable
 from ringtrace.settings import Settings
 
 KEY_PREFIX = "ringtrace-limits"
@@ -32,12 +35,25 @@ def rate_limit_storage(settings: Settings) -> Storage:
         return MemoryStorage()
     redis = url.startswith(("redis://", "rediss://", "redis+unix://"))
     try:
-        storage = storage_from_string(url, **({"key_prefix": KEY_PREFIX} if redis else {}))
+        options: dict[str, float | str | bool] = {"key_prefix": KEY_PREFIX} if redis else {}
+        storage = storage_from_string(url, wrap_exceptions=True, **options)
     except LimitsConfigurationError as e:
         raise ConfigurationError(f"RINGTRACE_RATE_LIMIT_URL: {e}") from e
     if not isinstance(storage, Storage):  # an async:// storage: the routes are not async
         raise ConfigurationError("RINGTRACE_RATE_LIMIT_URL: an async storage cannot be used")
     return storage
+
+
+@contextlib.contextmanager
+def _available() -> Iterator[None]:
+    """The storage did not answer (Redis down): 503, try again. Not "no limit": an attacker
+    who can break Redis must not get unlimited guesses."""
+    try:
+        yield
+    except StorageError as e:
+        raise StoreUnavailable(
+            "the rate-limit store is unavailable; nothing was done, please retry"
+        ) from e
 
 
 class LoginThrottle:
@@ -96,6 +112,10 @@ class LoginThrottle:
         self, user: str, source: str, *, second_factor: bool = False, device: str | None = None
     ) -> float:
         """Seconds before this attempt may be tried (0: go on)."""
+        with _available():
+            return self._wait_s(user, source, second_factor, device)
+
+    def _wait_s(self, user: str, source: str, second_factor: bool, device: str | None) -> float:
         keys = self._keys(user, source)
         waits = [self._wait(keys["pair"]), self._wait(keys["source"])]
         trusted = second_factor or (
@@ -106,6 +126,10 @@ class LoginThrottle:
         return max(waits)
 
     def failed(self, user: str, source: str) -> None:
+        with _available():
+            self._failed(user, source)
+
+    def _failed(self, user: str, source: str) -> None:
         for kind, key in self._keys(user, source).items():
             item = self._items[kind]
             self.limiter.hit(item, key)
@@ -118,6 +142,10 @@ class LoginThrottle:
     def succeeded(self, user: str, source: str) -> str:
         """Forget this pair's failures; a device token for the browser's cookie."""
         keys = self._keys(user, source)
+        with _available():
+            return self._succeeded(keys)
+
+    def _succeeded(self, keys: dict[str, str]) -> str:
         self.limiter.clear(self._items["pair"], keys["pair"])
         self.storage.clear(f"login/wait/{keys['pair']}")
         token = secrets.token_urlsafe(24)
@@ -135,4 +163,5 @@ class PostLimiter:
         self.item = RateLimitItemPerSecond(limit, window_s, namespace="public-post")
 
     def allow(self, client: str) -> bool:
-        return self.limiter.hit(self.item, client)
+        with _available():
+            return self.limiter.hit(self.item, client)
