@@ -28,7 +28,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ringtrace.domain.models import ReportRef
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web.app import create_app
@@ -124,7 +124,7 @@ def _unrelated(s: Subject) -> bool:
 
 
 def _taxii_urls(suffix: str) -> tuple[str, ...]:
-    from ringtrace.share.taxii import LEVELS, collection_id
+    from ringtrace.web.taxii import LEVELS, collection_id
 
     return tuple(f"/taxii2/api/collections/{collection_id(lv)}/{suffix}" for lv in LEVELS)
 
@@ -289,7 +289,7 @@ def _build(settings: Settings) -> World:
     store = Store.open(settings)
     store.migrate()
     for agency in (VIEWER, OTHER):
-        store.ensure_agency(agency)
+        store.accounts.ensure_agency(agency)
     # Arrival order matters (who put a report into whose ring), so import in steps.
     rows: list[tuple[dict[str, Any], str, str]] = []  # (doc, relation or "", tlp)
     rows.append((_doc(VIEWER, "A-SOLO-1", "amber", ["ringsolo"]), "", "amber"))
@@ -310,9 +310,9 @@ def _build(settings: Settings) -> World:
         ]
     for doc, _, _ in rows:
         import_lines(store, [line(doc)])
-    ids = {d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"]))
+    ids = {d["external_id"]: store.reports.id_of(ReportRef(d["source"], d["external_id"]))
            for d, _, _ in rows}  # fmt: skip
-    entries = store.report_entries(ids.values())
+    entries = store.visibility.report_entries(ids.values())
 
     def ring_of(ext: str) -> int:
         cid = entries[ids[ext]][2]
@@ -339,9 +339,9 @@ def _build(settings: Settings) -> World:
             views[ext] = FULL if doc["source"] == VIEWER else NONE
     tokens = {}
     for role in ROLES:
-        store.add_user(f"{role}-a", PASSWORD, VIEWER, role)
-        tokens[role] = store.create_token(f"{role}-a", "matrix")
-    store.add_user("analyst-b", PASSWORD, OTHER, "analyst")  # someone work must not go to
+        store.accounts.add_user(f"{role}-a", PASSWORD, VIEWER, role)
+        tokens[role] = store.accounts.create_token(f"{role}-a", "matrix")
+    store.accounts.add_user("analyst-b", PASSWORD, OTHER, "analyst")  # someone work must not go to
     store.close()
     return World(settings, tokens, subjects, views)
 
@@ -444,7 +444,7 @@ def _requests(rule: Rule, path: str, world: World) -> Iterator[tuple[Subject | N
 def _audit(world: World) -> list[Any]:
     store = Store.open(world.settings)
     try:
-        return store.audit_entries()
+        return store.audit.entries()
     finally:
         store.close()
 
@@ -520,7 +520,7 @@ def test_access_matrix(client: TestClient, world: World) -> None:
     # Every refused or invalid decision changed nothing: each report is in the ring it was.
     store = Store.open(world.settings)
     try:
-        entries = store.report_entries([s.id for s in world.subjects])
+        entries = store.visibility.report_entries([s.id for s in world.subjects])
     finally:
         store.close()
     # Every entry the requests wrote names the caller (the public side as itself), never the

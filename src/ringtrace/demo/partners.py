@@ -12,9 +12,9 @@ ACTOR = "demo:partners"
 def confirm_all_matches(store: Any) -> int:
     """Every agency shares its reports in every ring it has with the other agencies there.
     Returns how many (ring, agency, partner) confirmations were made."""
-    members = {cid: rids for cid, rids in store.cluster_members().items() if len(rids) > 1}
-    entries = store.report_entries([r for rids in members.values() for r in rids])
-    codes = store.agency_codes()
+    members = {cid: rids for cid, rids in store.clusters.members().items() if len(rids) > 1}
+    entries = store.visibility.report_entries([r for rids in members.values() for r in rids])
+    codes = store.accounts.agency_codes()
     made = 0
     for cid, rids in sorted(members.items()):
         agencies = {
@@ -23,6 +23,6 @@ def confirm_all_matches(store: Any) -> int:
         }
         for agency in sorted(agencies):
             for partner in sorted(agencies - {agency}):
-                store.confirm_share(cid, agency, partner, actor=ACTOR)
+                store.visibility.confirm_share(cid, agency, partner, actor=ACTOR)
                 made += 1
     return made
