@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ringtrace.cli import app
+from ringtrace.domain.models import ReportRef
 from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.share.stix import export, to_reports, validate
@@ -243,10 +244,12 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
         mine.migrate()
         phone = [{"type": "phone", "value": "+852 6123 4567"}]
         new = _doc("agency-b", "B-NEW", "2024-08-01T09:00:00+08:00", offender_identifiers=phone)
-        import_lines(mine, [line(new)])
+        # ... and one it holds from a partner of its own: still agency B's, never the home's.
+        relayed = _doc("partner-x", "P-1", "2024-08-02T09:00:00+08:00", offender_identifiers=phone)
+        import_lines(mine, [line(new), line(relayed)])
         status = amber.add_objects(export(mine))
         mine.close()
-        assert (status.status, status.success_count, status.failure_count) == ("complete", 1, 0)
+        assert (status.status, status.success_count, status.failure_count) == ("complete", 2, 0)
     unique = {o["id"]: o for o in objects}
     bundle = {"type": "bundle", "id": "bundle--6f0e6c4d-2d6a-4b52-9e3e-0f3c8a8d9f10",
               "objects": list(unique.values())}  # fmt: skip
@@ -258,7 +261,14 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     b.close()
     a = Store.open(a_settings)
     [(cid, _)] = a.clusters.ids()
-    assert "B-NEW" in {r.external_id for r in a.clusters.get(cid).reports}  # joined A's ring
+    members = {(r.source, r.external_id) for r in a.clusters.get(cid).reports}
+    assert ("agency-b", "B-NEW") in members  # joined A's ring
+    assert ("agency-b", "partner-x/P-1") in members  # the writer's report, its origin kept
+    assert (
+        a.visibility.owned_report_ids("agency-a")
+        & {a.reports.id_of(ReportRef("agency-b", "partner-x/P-1"))}
+        == set()
+    )
     a.close()
 
 
