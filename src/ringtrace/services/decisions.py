@@ -5,12 +5,15 @@ by the caller with access/guards.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import (
     Connection,
     select,
     update,
 )
 
+from ringtrace.access import guards
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import (
     Conflict,
@@ -27,6 +30,9 @@ from ringtrace.store.tables import (
     report_clusters,
     suggestions,
 )
+
+if TYPE_CHECKING:
+    from ringtrace.access.sharing import Sharing
 
 
 def merge(
@@ -165,3 +171,43 @@ def decide_suggestion(
                 "reason": reason,
             },
         )
+
+
+# -- the same decisions, taken by a person of an agency ---------------------------------------
+# Each checks, before anything changes, that the person may see every report and key the
+# decision touches (access/guards.py), and audits it under the person's name.
+
+
+def cut_for(sh: Sharing, cluster_id: int, key: LinkKey, *, reason: str) -> list[int]:
+    """A cut from a ring's page (the key must be one the person sees there)."""
+    guards.authorise_cut(sh, cluster_id, key)
+    return cut(sh.store, key, reason=reason, actor=sh.principal.actor)
+
+
+def unrelated_for(sh: Sharing, report_a: int, report_b: int, *, reason: str) -> list[LinkKey]:
+    guards.authorise_unrelated(sh, report_a, report_b)
+    refs = sh.store.reports.refs([report_a, report_b])
+    return unrelated(
+        sh.store, refs[report_a], refs[report_b], reason=reason, actor=sh.principal.actor
+    )
+
+
+def merge_for(sh: Sharing, cluster_a: int, cluster_b: int, *, reason: str) -> int:
+    anchor_a, anchor_b = guards.authorise_merge(sh, cluster_a, cluster_b)
+    return merge(sh.store, anchor_a, anchor_b, reason=reason, actor=sh.principal.actor)
+
+
+def decide_suggestion_for(
+    sh: Sharing, suggestion_id: int, *, accept: bool, reason: str
+) -> int | None:
+    """Accept or reject a suggestion both of whose reports the person may decide on; the
+    ring the two reports are now in when accepted."""
+    found = [s for s in sh.store.suggestions.find(status=None) if s["id"] == suggestion_id]
+    if not found:
+        raise NotFound(f"no suggestion {suggestion_id}")
+    ra = sh.store.reports.id_of(ReportRef(**found[0]["a"]))
+    rb = sh.store.reports.id_of(ReportRef(**found[0]["b"]))
+    guards.authorise_suggestion(sh, ra, rb)
+    decide_suggestion(sh.store, suggestion_id, accept=accept, reason=reason,
+                      actor=sh.principal.actor)  # fmt: skip
+    return sh.store.reports.get(ra).summary.cluster_id if accept else None

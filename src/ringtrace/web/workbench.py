@@ -183,10 +183,10 @@ def ring_cut(
     who = require(request, "clusters.edit")
     link_key = _key(key)
     sh = sharing(request, who)
-    guards.authorise_cut(sh, cluster_id, link_key)
     store = _store(request)
-    before = list(store.reports.ids_of(store.clusters.get(cluster_id).reports).values())
-    decisions.cut(store, link_key, reason=reason, actor=who.actor)
+    before = (list(store.reports.ids_of(store.clusters.get(cluster_id).reports).values())
+              if sh.cluster_visible(cluster_id) else [])  # fmt: skip
+    decisions.cut_for(sh, cluster_id, link_key, reason=reason)
     return RedirectResponse(_landing(sharing(request, who), store, before, cluster_id), 303)
 
 
@@ -217,12 +217,10 @@ def ring_unrelated(
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
     sh = sharing(request, who)
-    guards.authorise_unrelated(sh, report_a, report_b)
     store = _store(request)
     before = (list(store.reports.ids_of(store.clusters.get(cluster_id).reports).values())
               if sh.cluster_visible(cluster_id) else [report_a, report_b])  # fmt: skip
-    refs = store.reports.refs([report_a, report_b])
-    decisions.unrelated(store, refs[report_a], refs[report_b], reason=reason, actor=who.actor)
+    decisions.unrelated_for(sh, report_a, report_b, reason=reason)
     return RedirectResponse(_landing(sharing(request, who), store, before, cluster_id), 303)
 
 
@@ -273,8 +271,7 @@ def merge_rings(
     """Join two rings for a reason (audited; kept through rebuilds)."""
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
-    anchor_a, anchor_b = guards.authorise_merge(sharing(request, who), a, b)
-    cid = decisions.merge(_store(request), anchor_a, anchor_b, reason=reason, actor=who.actor)
+    cid = decisions.merge_for(sharing(request, who), a, b, reason=reason)
     return RedirectResponse(f"/console/clusters/{cid}?merged={a},{b}", status_code=303)
 
 
@@ -350,17 +347,10 @@ def suggestion_decide(
     """Accept (merge the two rings) or reject a suggestion, with a reason; audited."""
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
-    sh = sharing(request, who)
-    store = _store(request)
-    found = [s for s in store.suggestions.find(status=None) if s["id"] == suggestion_id]
-    if not found or decision not in ("accept", "reject"):
+    if decision not in ("accept", "reject"):
         raise NotFound(f"no suggestion {suggestion_id}")
-    ra = store.reports.id_of(ReportRef(**found[0]["a"]))
-    rb = store.reports.id_of(ReportRef(**found[0]["b"]))
-    guards.authorise_suggestion(sh, ra, rb)
-    decisions.decide_suggestion(store, suggestion_id, accept=decision == "accept", reason=reason,
-                            actor=who.actor)  # fmt: skip
-    if decision == "accept":
-        cid = store.reports.get(ra).summary.cluster_id
+    cid = decisions.decide_suggestion_for(sharing(request, who), suggestion_id,
+                                          accept=decision == "accept", reason=reason)  # fmt: skip
+    if cid is not None:
         return RedirectResponse(f"/console/clusters/{cid}?accepted={suggestion_id}", 303)
     return RedirectResponse("/console/suggestions", status_code=303)
