@@ -26,6 +26,7 @@ from ringtrace.linking.batch import link
 from ringtrace.linking.engines import DuckDBEngine
 from ringtrace.linking.evaluation import bcubed, pairwise
 from ringtrace.linking.incremental import link_report
+from ringtrace.linking.specificity import SpecificityModel
 from ringtrace.store import Store
 from tests.factories import line, report
 
@@ -87,7 +88,7 @@ def test_generic_values_are_excluded_by_the_batch_rules() -> None:
         "(1,'ip','9.9.9.9',true),(2,'ip','9.9.9.9',true),(3,'ip','9.9.9.9',true),(4,'ip','9.9.9.9',true),"
         "(1,'phone','+1',true),(2,'phone','+1',true)) t(report_id, key_type, key_value, linkable)"
     )
-    result = link(DuckDBEngine(con), "k", generic_df=3)
+    result = link(DuckDBEngine(con), "k", model=SpecificityModel(generic_df=3))
     assert result.assignments == {1: 1, 2: 1}  # 9.9.9.9 is generic; the phone still links
 
 

@@ -38,9 +38,13 @@ def merges(conn: Connection) -> list[tuple[int, int, str]]:
     ]
 
 
-def apply_cuts(conn: Connection, report_ids: list[int] | None = None) -> None:
-    """Mark every indicator of a cut key as not linking, with the analyst's reason."""
-    for key, reason in cut_keys(conn).items():
+def apply_cuts(
+    conn: Connection, report_ids: list[int] | None = None, *, only: LinkKey | None = None
+) -> None:
+    """Mark every indicator of a cut key (or of the cut key ``only``) as not linking, with
+    the analyst's reason."""
+    cuts = cut_keys(conn)
+    for key, reason in cuts.items() if only is None else [(only, cuts[only])]:
         q = update(indicators).where(indicators.c.type == key.type, indicators.c.value == key.value)
         if report_ids is not None:
             q = q.where(indicators.c.report_id.in_(report_ids))

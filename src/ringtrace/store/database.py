@@ -68,7 +68,6 @@ from ringtrace.store.group_commit import GroupCommit
 from ringtrace.store.tables import (
     attachments,
     indicators,
-    media_hashes,
     report_clusters,
     reports,
     suggestions,
@@ -547,40 +546,9 @@ class Store:
 
         A withdrawn report has no document left; the indicators its reporter's consent let us
         keep are kept as they are and linked again."""
-        ring = self.keys()
-        with self._write() as conn:
-            withdrawn = select(reports.c.id).where(reports.c.withdrawn_at.is_not(None))
-            conn.execute(delete(indicators).where(indicators.c.report_id.not_in(withdrawn)))
-            conn.execute(delete(media_hashes))
-            cuts = analyst.cut_keys(conn)
-            count = 0
-            rows = conn.execute(
-                select(
-                    reports.c.id, reports.c.source, reports.c.external_id, reports.c.document,
-                    reports.c.document_key, reports.c.withdrawn_at,
-                ).order_by(reports.c.id)
-            )  # fmt: skip
-            for r in rows.all():
-                if r.withdrawn_at is not None:
-                    continue  # its kept indicators stay as they are
-                text = open_document(
-                    ring, r.document, r.document_key, _aad(r.source, r.external_id),
-                    what=f"report {r.source}/{r.external_id}",
-                )  # fmt: skip
-                doc = ReportDocument.model_validate_json(text)
-                found = extract(doc)
-                _apply_policy(found, cuts)
-                self._insert_indicators(conn, r.id, found)
-                media_store.insert_lure(conn, r.id, doc)
-                # APK link keys come from the stored analyses; nothing is analysed again.
-                apk_found = apk_store.new_keys(conn, r.id, apk_store.done_keys(conn, r.id))
-                _apply_policy(apk_found, cuts)
-                self._insert_indicators(conn, r.id, apk_found)
-                count += 1
-            components.full_recompute(conn)
-            audit.append(conn, self.actor, "store.rebuild", "store", {"reports": count})
-        media_store.SyncedIndex(self.media_dir / "lure").reset()
-        return count
+        from ringtrace.store import rebuild
+
+        return rebuild.rebuild(self, extract)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -923,7 +891,7 @@ class Store:
                 key_value=key.value,
                 reason=reason,
             )
-            analyst.apply_cuts(conn, holders)
+            analyst.apply_cuts(conn, holders, only=key)
             # Only the clusters and core groups that hold the key can change.
             components.recompute_around(conn, set(holders))
             after = sorted({
