@@ -27,6 +27,7 @@ from ringtrace.linking.engines import DuckDBEngine
 from ringtrace.linking.evaluation import bcubed, pairwise
 from ringtrace.linking.incremental import link_report
 from ringtrace.linking.specificity import SpecificityModel
+from ringtrace.linking.unionfind import UnionFind
 from ringtrace.store import Store
 from tests.factories import line, report
 
@@ -375,3 +376,7 @@ def test_rounds_find_the_components_of_any_graph(edges: list[tuple[int, int]]) -
         engine.con.executemany("INSERT INTO given VALUES (?, ?)", edges)
     result = connected_components_from_edges(engine, "given", "a", "b")
     assert result.assignments == _components_by_union_find(edges)
+    # The store's local recompute and the split preview use this one union-find.
+    uf = UnionFind()
+    uf.union_by_key((n, i) for i, (a, b) in enumerate(edges) if a != b for n in (a, b))
+    assert uf.labels() == result.assignments

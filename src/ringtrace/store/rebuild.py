@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 
-from ringtrace.domain.models import Indicator
+from ringtrace.domain.models import Indicator, ReportRef
 from ringtrace.evidence.keys import open_document
+from ringtrace.intake.received import Received
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.store import analyst, components
 from ringtrace.store import apk as apk_store
@@ -119,3 +120,33 @@ def relink(store: Store, tries: int = 3) -> int:
     with store._write() as conn:
         result, upto, _ = components.batch_recompute(lambda: nullcontext(conn))
         return components.apply_result(conn, result, upto)
+
+
+def bulk_load(
+    store: Store, items: Sequence[tuple[Received, Sequence[Indicator]]], actor: str | None = None
+) -> list[int]:
+    """Store many new reports with their indicators in one transaction without linking them
+    one by one: for loading a large collection (a migration, ``benchmarks/cut.py``). The
+    caller links them afterwards with :func:`relink`, which gives the store the online
+    linker would have (the benchmark checks that on a sample). Reports already stored are
+    an error here, not a no-op as for :meth:`Store.add_report`. Their audit entries say
+    ``cluster_id: null``: the clusters are decided by the relink."""
+    from ringtrace.store.database import _apply_policy, report_subject
+
+    for received, _ in items:
+        for blob in received.blobs:
+            store.vault.put(blob.data)
+    with store._write() as conn:
+        cuts = analyst.cut_keys(conn)
+        for _, found in items:
+            _apply_policy(found, cuts)
+        ids = store._insert_many(conn, items)
+        audit.append_many(conn, [
+            (actor or store.actor, "report.create",
+             report_subject(ReportRef(rec.doc.source, rec.doc.external_id)),
+             {"report_id": rid, "content_sha256": rec.content_sha256,
+              "attachments": [b.sha256 for b in rec.blobs], "indicators": len(found),
+              "cluster_id": None})
+            for rid, (rec, found) in zip(ids, items, strict=True)
+        ])  # fmt: skip
+    return ids
