@@ -223,3 +223,27 @@ def test_a_decision_during_the_batch_run_makes_it_run_again(
     assert _state(sqlite_store) == after  # the second run saw the cut
     with sqlite_store.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM decisions")).scalar_one() == 1
+
+
+def test_a_merge_outlives_cuts_and_withdrawals_near_it(store: Store) -> None:
+    """The local recompute keeps an analyst's merge of two rings that share nothing, when
+    a cut or a withdrawal regroups one side, exactly as a rebuild does."""
+
+    def ring(phone: str, n: int) -> list[ReportRef]:
+        refs = []
+        for _ in range(n):
+            doc = report(offender_identifiers=[{"type": "phone", "value": phone}])
+            ingest(store, receive(line(doc)))
+            refs.append(ReportRef(doc["source"], doc["external_id"]))
+        return refs
+
+    a, b = ring("+85291234567", 3), ring("+6581234567", 3)
+    store.merge(a[1], b[2], reason="the same man in an undercover chat")
+    store.cut(LinkKey("phone", "+85291234567"), reason="a shared call centre")
+    store.withdraw(b[0], reason="the reporter asked")
+    ids = {r: store.report_id(r) for r in a + b}
+    local = _state(store)
+    assert local["clusters"][ids[a[1]]] == local["clusters"][ids[b[2]]] == ids[a[1]]
+    assert local["clusters"][ids[a[0]]] == ids[a[0]]  # cut off: nothing else joins it
+    store.rebuild(extract_report)
+    assert _state(store) == local
