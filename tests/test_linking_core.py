@@ -247,3 +247,42 @@ def test_a_merge_outlives_cuts_and_withdrawals_near_it(store: Store) -> None:
     assert local["clusters"][ids[a[0]]] == ids[a[0]]  # cut off: nothing else joins it
     store.rebuild(extract_report)
     assert _state(store) == local
+
+
+def test_a_core_key_turning_generic_and_back_regroups_locally(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server held by two rings joins them; once more reports hold it than the generic
+    threshold (3 here) it stops linking and the rings part, and a withdrawal that brings it
+    back under the threshold joins them again; each time as the batch linker computes."""
+    from ringtrace.linking.specificity import DEFAULT
+
+    # The store links with the default model: lower its threshold for this test only.
+    monkeypatch.setattr(type(DEFAULT), "__setattr__", object.__setattr__)
+    monkeypatch.setattr(DEFAULT, "generic_df", 3)
+
+    def add(*ids: dict[str, str]) -> ReportRef:
+        doc = report(offender_identifiers=list(ids))
+        ingest(store, receive(line(doc)))
+        return ReportRef(doc["source"], doc["external_id"])
+
+    server = {"type": "ip", "value": "185.244.30.71"}
+    x, y = {"type": "phone", "value": "+85291234567"}, {"type": "phone", "value": "+6581234567"}
+    a = [add(x, server), add(x)]
+    b = [add(y, server), add(y)]
+
+    def check() -> dict[int, int]:
+        online = _state(store)
+        result, _, _ = components.batch_recompute(store._connect)
+        assert {r: result.assignments.get(r, r) for r in online["clusters"]} == online["clusters"]
+        assert {r: result.core.get(r, r) for r in online["core"]} == online["core"]
+        return {r: online["clusters"][store.report_id(r)] for r in a + b}
+
+    assert len(set(check().values())) == 1  # one ring through the server
+    extra = add(server)
+    assert len(set(check().values())) == 1  # 3 holders: still specific
+    add(server)
+    parted = check()
+    assert parted[a[0]] == parted[a[1]] != parted[b[0]] == parted[b[1]]
+    store.withdraw(extra, reason="the reporter asked")  # no consent: its keys go
+    assert len(set(check().values())) == 1
