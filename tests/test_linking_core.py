@@ -126,9 +126,11 @@ def test_online_and_duckdb_agree_on_each_class_alone(sqlite_store: Store, cls: s
 _BIG = ("indicators", "reports", "report_clusters", "report_core", "audit_log", "attachments")
 
 
-def test_a_cut_reads_only_through_indexes(sqlite_store: Store) -> None:
-    """No statement a cut runs scans a whole table that grows with the store: every read
-    of reports, indicators, groups and clusters goes through an index (SQLite's plan)."""
+@pytest.mark.parametrize("action", ["cut", "unrelated", "merge", "withdraw"])
+def test_analysts_decisions_read_only_through_indexes(sqlite_store: Store, action: str) -> None:
+    """No statement a cut, an "unrelated", a merge or a withdrawal runs scans a whole table
+    that grows with the store: every read of reports, indicators, groups and clusters goes
+    through an index (SQLite's plan)."""
     ring = [
         ingest(sqlite_store, receive(line(report(
             offender_identifiers=[{"type": "phone", "value": "+85291234567"},
@@ -146,8 +148,16 @@ def test_a_cut_reads_only_through_indexes(sqlite_store: Store) -> None:
         if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
             seen.append((statement, params))
 
+    refs = sqlite_store.refs(ring)
     event.listen(sqlite_store.engine, "before_cursor_execute", record)
-    sqlite_store.cut(LinkKey("phone", "+85291234567"), reason="not the same caller")
+    if action == "cut":
+        sqlite_store.cut(LinkKey("phone", "+85291234567"), reason="not the same caller")
+    elif action == "unrelated":
+        sqlite_store.unrelated(refs[ring[0]], refs[ring[1]], reason="not the same caller")
+    elif action == "merge":
+        sqlite_store.merge(refs[ring[0]], refs[ring[1]], reason="an undercover chat")
+    else:
+        sqlite_store.withdraw(refs[ring[0]], reason="the reporter asked")
     event.remove(sqlite_store.engine, "before_cursor_execute", record)
     assert len(seen) > 5
     scans = []
@@ -165,7 +175,9 @@ def test_a_cut_reads_only_through_indexes(sqlite_store: Store) -> None:
                 if full and not stops:
                     scans.append((detail, statement.split()[:12]))
     assert scans == []
-    assert len({sqlite_store.assignments()[r] for r in ring}) == 4
+    after = sqlite_store.assignments()
+    parted = {"cut": 4, "unrelated": 4, "merge": 1, "withdraw": 1}[action]
+    assert len({after[r] for r in ring[1:]}) == min(parted, 3)
 
 
 def test_a_rebuild_lets_submissions_through_and_links_them(sqlite_store: Store) -> None:

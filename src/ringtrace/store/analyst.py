@@ -51,9 +51,10 @@ def apply_cuts(
         conn.execute(q.values(linkable=False, excluded_reason=CUT_PREFIX + reason))
 
 
-def apply_merges(conn: Connection) -> None:
-    """Union the clusters of every merged pair (after automatic linking)."""
-    for a, b, _ in merges(conn):
+def apply_merges(conn: Connection, pairs: list[tuple[int, int]] | None = None) -> None:
+    """Union the clusters of every merged pair (or of ``pairs`` only: a new merge), after
+    automatic linking."""
+    for a, b in pairs if pairs is not None else [(a, b) for a, b, _ in merges(conn)]:
         ca = conn.execute(
             select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == a)
         ).scalar()

@@ -861,7 +861,7 @@ class Store:
             analyst.record_decision(
                 conn, actor or self.actor, kind="merge", report_a=ra, report_b=rb, reason=reason
             )
-            analyst.apply_merges(conn)
+            analyst.apply_merges(conn, [(ra, rb)])
             cid = int(
                 conn.execute(
                     select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == ra)
