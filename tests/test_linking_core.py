@@ -298,3 +298,25 @@ def test_a_core_key_turning_generic_and_back_regroups_locally(
     assert parted[a[0]] == parted[a[1]] != parted[b[0]] == parted[b[1]]
     store.withdraw(extra, reason="the reporter asked")  # no consent: its keys go
     assert len(set(check().values())) == 1
+
+
+@pytest.mark.slow
+def test_spark_computes_what_the_online_linker_kept(sqlite_store: Store, tmp_path: Any) -> None:
+    """Spark, from the Parquet export, gives the clusters, core groups and key statuses of
+    the online linker on the all-classes scenario with a merge and a cut."""
+    from ringtrace.linking.batch import link
+    from ringtrace.linking.engines import SparkEngine
+
+    refs = _scenario(sqlite_store, frozenset(CLASSES), 300)
+    sqlite_store.merge(refs[0], refs[1], reason="linked by an undercover conversation")
+    sqlite_store.cut(LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over")
+    online = _state(sqlite_store)
+    sqlite_store.export_parquet(tmp_path)
+    engine = SparkEngine(SparkEngine.local())
+    keys, merges = (
+        engine.dialect.parquet(str(tmp_path / f)) for f in ("keys.parquet", "merges.parquet")
+    )
+    result = link(engine, keys, merges, strength=True, details=True)
+    assert {r: result.assignments.get(r, r) for r in online["clusters"]} == online["clusters"]
+    assert {r: result.core.get(r, r) for r in online["core"]} == online["core"]
+    assert {(t, v): rules.reason(k, n) for t, v, k, n in result.statuses} == online["statuses"]
