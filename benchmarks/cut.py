@@ -9,8 +9,8 @@ more, a submission failed, or an acknowledged report is not in the store afterwa
 
 Building through the online linker takes hours at 1,000,000 reports, so the store is built
 the way a migration would load it: each report received and extracted as on ingest, stored
-in bulk (``store.rebuild.bulk_load``), then linked with the batch linker
-(``store.rebuild.relink``). Before that, ``--sample`` reports are built both ways (ingest
+in bulk (``services.relink.bulk_load``), then linked with the batch linker
+(``services.relink.relink``). Before that, ``--sample`` reports are built both ways (ingest
 one by one, and bulk + relink) and the two stores compared: clusters, core groups and every
 indicator's status must be identical, or the benchmark stops.
 
@@ -35,11 +35,12 @@ from sqlalchemy import select
 
 from ringtrace.domain.models import LinkKey
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
+from ringtrace.services import decisions
+from ringtrace.services.intake import ingest
+from ringtrace.services.relink import bulk_load, relink
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from ringtrace.store.rebuild import bulk_load, relink
 from ringtrace.store.tables import indicators, report_clusters, report_core
 
 
@@ -139,7 +140,7 @@ def main() -> None:
         data = args.data_dir or Path(tmp) / "store"
         store = Store.open(Settings(data_dir=data, actor="bench", database_url=args.database_url))
         store.migrate()
-        have = store.count_reports()
+        have = store.reports.count()
         if have == 0:
             t = time.perf_counter()
             build(store, docs)
@@ -171,12 +172,12 @@ def main() -> None:
         cuts = []
         for phone in random.Random(args.seed).sample(rings, min(args.cuts, len(rings))):
             s = time.perf_counter()
-            store.cut(LinkKey("phone", phone), reason="benchmark")
+            decisions.cut(store, LinkKey("phone", phone), reason="benchmark")
             cuts.append(time.perf_counter() - s)
             time.sleep(0.2)
         stop.set()
         worker.join()
-        placed = store.assignments()
+        placed = store.clusters.assignments()
         lost = [r for r in acked if r not in placed]
         store.close()
     print(f"load average after: {os.getloadavg()[0]:.1f}")

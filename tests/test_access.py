@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from ringtrace.access.policy import ROLES
 from ringtrace.domain.models import ReportRef
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web.app import create_app
@@ -68,13 +68,14 @@ def world(backend_settings: Settings) -> Iterator[tuple[Settings, dict[str, Any]
     import_lines(store, [line(d) for d in docs])
     tokens = {}
     for agency in AGENCIES:
-        store.ensure_agency(agency)
+        store.accounts.ensure_agency(agency)
         for role in ROLES:
             name = f"{role}@{agency}"
-            store.add_user(name, PASSWORD, agency, role)
-            tokens[(role, agency)] = store.create_token(name, "matrix")
+            store.accounts.add_user(name, PASSWORD, agency, role)
+            tokens[(role, agency)] = store.accounts.create_token(name, "matrix")
     ids = {
-        d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"])) for d in docs
+        d["external_id"]: store.reports.id_of(ReportRef(d["source"], d["external_id"]))
+        for d in docs
     }
     meta = {
         "tokens": tokens, "ids": ids,
@@ -163,7 +164,7 @@ def test_role_permissions_and_audit(world: tuple[Settings, dict[str, Any]]) -> N
         h = {"Authorization": f"Bearer {meta['tokens'][('analyst', 'agency-a')]}"}
         client.get(f"/api/reports/{meta['ids']['B-0']}", headers=h)
         s = Store.open(settings)
-        views = [e for e in s.audit_entries(["report:agency-b/B-0"]) if e.action == "report.view"]
+        views = [e for e in s.audit.entries(["report:agency-b/B-0"]) if e.action == "report.view"]
         s.close()
         assert views and views[-1].actor == "user:analyst@agency-a@agency-a"
         bad = client.get("/api/reports", headers={"Authorization": "Bearer rt_forged"})
@@ -183,7 +184,7 @@ def test_login_session_csrf_and_logout(world: tuple[Settings, dict[str, Any]]) -
         assert _login(client, "analyst@agency-a", "wrong password!!").status_code == 401
         assert _login(client, "my-secret-password-typed-here", "x" * 12).status_code == 401
         store = Store.open(settings)
-        failed = [e for e in store.audit_entries() if e.action == "login.failed"]
+        failed = [e for e in store.audit.entries() if e.action == "login.failed"]
         store.close()
         assert [e.subject for e in failed] == ["user:analyst@agency-a", "user:(unknown)"]
         assert all("my-secret-password" not in e.subject + e.details for e in failed)
@@ -220,7 +221,7 @@ def test_totp_and_throttle(world: tuple[Settings, dict[str, Any]]) -> None:
 
     settings, _ = world
     s = Store.open(settings)
-    secret = s.add_user("two-factor", PASSWORD, "agency-a", "analyst", totp=True)
+    secret = s.accounts.add_user("two-factor", PASSWORD, "agency-a", "analyst", totp=True)
     s.close()
     assert secret
     with TestClient(create_app(settings), base_url="https://testserver",
@@ -245,7 +246,9 @@ def _add_hidden_ring(settings: Settings) -> dict[str, int]:
         for n in (1, 2)
     ]  # fmt: skip
     import_lines(store, [line(d) for d in docs])
-    ids = {d["external_id"]: store.report_id(ReportRef("agency-b", d["external_id"])) for d in docs}
+    ids = {
+        d["external_id"]: store.reports.id_of(ReportRef("agency-b", d["external_id"])) for d in docs
+    }
     store.close()
     return ids
 
@@ -271,11 +274,11 @@ def test_a_cut_needs_every_holder_of_the_key_in_view(
         assert cut.status_code == 403, cut.text
     store = Store.open(settings)
     try:
-        assert store.report(hidden["B-HID-1"]).summary.cluster_id == (
-            store.report(hidden["B-HID-2"]).summary.cluster_id
+        assert store.reports.get(hidden["B-HID-1"]).summary.cluster_id == (
+            store.reports.get(hidden["B-HID-2"]).summary.cluster_id
         )
-        assert store.report(hidden["B-HID-1"]).summary.cluster_size == 2
-        assert not [e for e in store.audit_entries() if e.action == "cluster.split"]
+        assert store.reports.get(hidden["B-HID-1"]).summary.cluster_size == 2
+        assert not [e for e in store.audit.entries() if e.action == "cluster.split"]
     finally:
         store.close()
 

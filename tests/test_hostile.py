@@ -36,9 +36,9 @@ def world(sqlite_settings: Settings) -> Iterator[tuple[Settings, dict[str, str]]
     )
     store = Store.open(settings)
     store.migrate()
-    store.add_user("writer", PASSWORD, "test-agency", "admin")
-    token = store.create_token("writer", "hostile tests")
-    secret = store.add_user("with-code", PASSWORD, "test-agency", "analyst", totp=True)
+    store.accounts.add_user("writer", PASSWORD, "test-agency", "admin")
+    token = store.accounts.create_token("writer", "hostile tests")
+    secret = store.accounts.add_user("with-code", PASSWORD, "test-agency", "analyst", totp=True)
     store.close()
     yield settings, {"token": token, "totp": secret or ""}
 
@@ -57,7 +57,7 @@ def _auth(world: tuple[Settings, dict[str, str]]) -> dict[str, str]:
 def _count(settings: Settings) -> int:
     store = Store.open(settings)
     try:
-        return store.count_reports()
+        return store.reports.count()
     finally:
         store.close()
 
@@ -359,8 +359,8 @@ def hostile_client(
     )
     store = Store.open(settings)
     store.migrate()
-    store.add_user("fuzzer", PASSWORD, "test-agency", "admin")
-    token = store.create_token("fuzzer", "fuzzing")
+    store.accounts.add_user("fuzzer", PASSWORD, "test-agency", "admin")
+    token = store.accounts.create_token("fuzzer", "fuzzing")
     store.close()
     app = create_app(settings)
     app.state.post_limiter = PostLimiter(limit=10**9)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
+from ringtrace.services import apk_jobs
+from ringtrace.services.intake import ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.tasks import RETRIES, JobQueue, QueuedJobs
@@ -51,8 +52,8 @@ def queued(tmp_path: Path, redis_url: str) -> Iterator[tuple[Settings, Store, Jo
 
 
 def _statuses(store: Store) -> list[str]:
-    rid = store.reports(limit=1)[0].id
-    return [a["status"] for a in store.apk_analyses(rid)]
+    rid = store.reports.page(limit=1)[0].id
+    return [a["status"] for a in store.apk.analyses(rid)]
 
 
 def test_a_worker_process_runs_what_the_server_enqueued(
@@ -144,10 +145,12 @@ def test_a_running_job_is_not_run_twice_but_a_dead_workers_is(
             release.wait(10)
             raise ApkError("not_apk", "planted")
 
-        t = threading.Thread(target=first.run_apk_analyses, kwargs={"analyze": slow}, name="one")
+        t = threading.Thread(
+            target=apk_jobs.run, args=(first,), kwargs={"analyze": slow}, name="one"
+        )
         t.start()
         assert started.wait(10)
-        assert second.run_apk_analyses(analyze=slow) == {"done": 0, "failed": 0, "retry": 0}
+        assert apk_jobs.run(second, analyze=slow) == {"done": 0, "failed": 0, "retry": 0}
         release.set()
         t.join(10)
         assert runs == ["one"]
@@ -159,7 +162,7 @@ def test_a_running_job_is_not_run_twice_but_a_dead_workers_is(
         with first.engine.begin() as conn:
             conn.execute(sa.text("UPDATE apk_analyses SET status = 'running'"))
         release.set()
-        counts = second.run_apk_analyses(analyze=slow)
+        counts = apk_jobs.run(second, analyze=slow)
         assert counts["failed"] == 1 and _statuses(second) == ["failed"]
     finally:
         first.close()
@@ -176,7 +179,7 @@ def test_the_batch_linker_runs_as_a_job_with_a_result(tmp_path: Path, redis_url:
     store.migrate()
     for i in range(4):  # two pairs sharing a number each
         ingest(store, receive(line(report(narrative=f"WhatsApp +8526{150 + i // 2:03d}4567"))))
-    before = store.cluster_ids()
+    before = store.clusters.ids()
     env = {
         **os.environ,
         "RINGTRACE_DATA_DIR": str(settings.data_dir),
@@ -193,5 +196,5 @@ def test_the_batch_linker_runs_as_a_job_with_a_result(tmp_path: Path, redis_url:
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)["result"]
     assert result["engine"] == "duckdb" and result["reports"] == 4 and result["clusters"] == 2
-    assert store.cluster_ids() == before  # the batch linker agrees with the online one
+    assert store.clusters.ids() == before  # the batch linker agrees with the online one
     store.close()

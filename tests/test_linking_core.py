@@ -19,13 +19,13 @@ from ringtrace.demo import generate
 from ringtrace.demo.scenario import CLASSES
 from ringtrace.domain.models import Indicator, LinkKey, ReportRef
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.intake.schema import ReportDocument
 from ringtrace.linking import specificity as rules
 from ringtrace.linking.specificity import PAYMENT_TYPES, SpecificityModel, is_automatic
+from ringtrace.services import decisions, erasure, relink
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.store import Store, components
-from ringtrace.store import rebuild as rebuild_store
 from ringtrace.store.tables import indicators, report_clusters, report_core
 from tests.factories import line, report
 
@@ -95,19 +95,19 @@ def test_online_rebuild_and_duckdb_agree_on_every_class(store: Store) -> None:
     computes the clusters, core groups and key statuses the online linker kept, and a
     rebuild (derived again, clustered on DuckDB, taken over) leaves them exactly so."""
     refs = _scenario(store, frozenset(CLASSES), 300)
-    store.merge(refs[0], refs[1], reason="linked by an undercover conversation")
-    store.cut(LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over")
+    decisions.merge(store, refs[0], refs[1], reason="linked by an undercover conversation")
+    decisions.cut(store, LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over")
     online = _state(store)
     assert any("mule" in why for why in online["statuses"].values())
     assert any(rules.UNCORROBORATED in why for why in online["statuses"].values())
-    result, upto, _ = components.batch_recompute(store._connect)
+    result, upto, _ = components.batch_recompute(store.read)
     assert upto == max(online["clusters"])
     assert {r: result.assignments.get(r, r) for r in online["clusters"]} == online["clusters"]
     assert {r: result.core.get(r, r) for r in online["core"]} == online["core"]
     batch_statuses = {(t, v): rules.reason(kind, n) for t, v, kind, n in result.statuses}
     assert batch_statuses == online["statuses"]
     assert batch_link.run(store, "duckdb", write=False).differences == 0
-    assert store.rebuild(extract_report) == len(refs)
+    assert relink.rebuild(store, extract_report) == len(refs)
     assert _state(store) == online
 
 
@@ -115,7 +115,7 @@ def test_online_rebuild_and_duckdb_agree_on_every_class(store: Store) -> None:
 def test_online_and_duckdb_agree_on_each_class_alone(sqlite_store: Store, cls: str) -> None:
     _scenario(sqlite_store, frozenset({cls}), 80)
     online = _state(sqlite_store)
-    result, _, _ = components.batch_recompute(sqlite_store._connect)
+    result, _, _ = components.batch_recompute(sqlite_store.read)
     assert {r: result.assignments.get(r, r) for r in online["clusters"]} == online["clusters"]
     assert {r: result.core.get(r, r) for r in online["core"]} == online["core"]
     assert {(t, v): rules.reason(k, n) for t, v, k, n in result.statuses} == online["statuses"]
@@ -148,16 +148,18 @@ def test_analysts_decisions_read_only_through_indexes(sqlite_store: Store, actio
         if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
             seen.append((statement, params))
 
-    refs = sqlite_store.refs(ring)
+    refs = sqlite_store.reports.refs(ring)
     event.listen(sqlite_store.engine, "before_cursor_execute", record)
     if action == "cut":
-        sqlite_store.cut(LinkKey("phone", "+85291234567"), reason="not the same caller")
+        decisions.cut(sqlite_store, LinkKey("phone", "+85291234567"), reason="not the same caller")
     elif action == "unrelated":
-        sqlite_store.unrelated(refs[ring[0]], refs[ring[1]], reason="not the same caller")
+        decisions.unrelated(
+            sqlite_store, refs[ring[0]], refs[ring[1]], reason="not the same caller"
+        )
     elif action == "merge":
-        sqlite_store.merge(refs[ring[0]], refs[ring[1]], reason="an undercover chat")
+        decisions.merge(sqlite_store, refs[ring[0]], refs[ring[1]], reason="an undercover chat")
     else:
-        sqlite_store.withdraw(refs[ring[0]], reason="the reporter asked")
+        erasure.withdraw(sqlite_store, refs[ring[0]], reason="the reporter asked")
     event.remove(sqlite_store.engine, "before_cursor_execute", record)
     assert len(seen) > 5
     scans = []
@@ -175,7 +177,7 @@ def test_analysts_decisions_read_only_through_indexes(sqlite_store: Store, actio
                 if full and not stops:
                     scans.append((detail, statement.split()[:12]))
     assert scans == []
-    after = sqlite_store.assignments()
+    after = sqlite_store.clusters.assignments()
     parted = {"cut": 4, "unrelated": 4, "merge": 1, "withdraw": 1}[action]
     assert len({after[r] for r in ring[1:]}) == min(parted, 3)
 
@@ -203,10 +205,10 @@ def test_a_rebuild_lets_submissions_through_and_links_them(sqlite_store: Store) 
 
     worker = threading.Thread(target=submit)
     worker.start()
-    sqlite_store.rebuild(slow_extract)
+    relink.rebuild(sqlite_store, slow_extract)
     worker.join(5)
     assert acked, "the submission waited for the rebuild"
-    clusters = sqlite_store.assignments()
+    clusters = sqlite_store.clusters.assignments()
     assert {clusters[r.report_id] for r in first} == {clusters[acked[0]]} == {first[0].report_id}
 
 
@@ -221,17 +223,19 @@ def test_a_decision_during_the_batch_run_makes_it_run_again(
         out = real(*args, **kwargs)
         calls.append(1)
         if len(calls) == 1:  # an analyst cuts while the batch linker runs
-            sqlite_store.cut(LinkKey("ip", "185.244.30.71"), reason="the rotator's server")
+            decisions.cut(
+                sqlite_store, LinkKey("ip", "185.244.30.71"), reason="the rotator's server"
+            )
         return out
 
     monkeypatch.setattr(components, "batch_recompute", with_a_cut_meanwhile)
     local = _state(sqlite_store)
-    rebuild_store.relink(sqlite_store)
+    relink.relink(sqlite_store)
     assert len(calls) == 2
     after = _state(sqlite_store)
     assert after["clusters"] != local["clusters"]  # the cut split the rotating ring
     monkeypatch.undo()
-    rebuild_store.relink(sqlite_store)
+    relink.relink(sqlite_store)
     assert _state(sqlite_store) == after  # the second run saw the cut
     with sqlite_store.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM decisions")).scalar_one() == 1
@@ -250,14 +254,14 @@ def test_a_merge_outlives_cuts_and_withdrawals_near_it(store: Store) -> None:
         return refs
 
     a, b = ring("+85291234567", 3), ring("+6581234567", 3)
-    store.merge(a[1], b[2], reason="the same man in an undercover chat")
-    store.cut(LinkKey("phone", "+85291234567"), reason="a shared call centre")
-    store.withdraw(b[0], reason="the reporter asked")
-    ids = {r: store.report_id(r) for r in a + b}
+    decisions.merge(store, a[1], b[2], reason="the same man in an undercover chat")
+    decisions.cut(store, LinkKey("phone", "+85291234567"), reason="a shared call centre")
+    erasure.withdraw(store, b[0], reason="the reporter asked")
+    ids = {r: store.reports.id_of(r) for r in a + b}
     local = _state(store)
     assert local["clusters"][ids[a[1]]] == local["clusters"][ids[b[2]]] == ids[a[1]]
     assert local["clusters"][ids[a[0]]] == ids[a[0]]  # cut off: nothing else joins it
-    store.rebuild(extract_report)
+    relink.rebuild(store, extract_report)
     assert _state(store) == local
 
 
@@ -285,10 +289,10 @@ def test_a_core_key_turning_generic_and_back_regroups_locally(
 
     def check() -> dict[int, int]:
         online = _state(store)
-        result, _, _ = components.batch_recompute(store._connect)
+        result, _, _ = components.batch_recompute(store.read)
         assert {r: result.assignments.get(r, r) for r in online["clusters"]} == online["clusters"]
         assert {r: result.core.get(r, r) for r in online["core"]} == online["core"]
-        return {r: online["clusters"][store.report_id(r)] for r in a + b}
+        return {r: online["clusters"][store.reports.id_of(r)] for r in a + b}
 
     assert len(set(check().values())) == 1  # one ring through the server
     extra = add(server)
@@ -296,7 +300,7 @@ def test_a_core_key_turning_generic_and_back_regroups_locally(
     add(server)
     parted = check()
     assert parted[a[0]] == parted[a[1]] != parted[b[0]] == parted[b[1]]
-    store.withdraw(extra, reason="the reporter asked")  # no consent: its keys go
+    erasure.withdraw(store, extra, reason="the reporter asked")  # no consent: its keys go
     assert len(set(check().values())) == 1
 
 
@@ -308,10 +312,12 @@ def test_spark_computes_what_the_online_linker_kept(sqlite_store: Store, tmp_pat
     from ringtrace.linking.engines import SparkEngine
 
     refs = _scenario(sqlite_store, frozenset(CLASSES), 300)
-    sqlite_store.merge(refs[0], refs[1], reason="linked by an undercover conversation")
-    sqlite_store.cut(LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over")
+    decisions.merge(sqlite_store, refs[0], refs[1], reason="linked by an undercover conversation")
+    decisions.cut(
+        sqlite_store, LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over"
+    )
     online = _state(sqlite_store)
-    sqlite_store.export_parquet(tmp_path)
+    relink.export_parquet(sqlite_store, tmp_path)
     engine = SparkEngine(SparkEngine.local())
     keys, merges = (
         engine.dialect.parquet(str(tmp_path / f)) for f in ("keys.parquet", "merges.parquet")

@@ -78,8 +78,8 @@ def secured(sqlite_settings: Settings) -> Iterator[tuple[TestClient, dict[str, s
     store.migrate()
     tokens = {}
     for role in ROLES:
-        store.add_user(f"{role}-user", PASSWORD, "test-agency", role)
-        tokens[role] = store.create_token(f"{role}-user", "security tests")
+        store.accounts.add_user(f"{role}-user", PASSWORD, "test-agency", role)
+        tokens[role] = store.accounts.create_token(f"{role}-user", "security tests")
     store.close()
     with TestClient(create_app(settings), base_url="https://testserver",
                     raise_server_exceptions=False) as client:  # fmt: skip

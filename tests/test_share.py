@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ringtrace.cli import app
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.share.stix import export, to_reports, validate
 from ringtrace.store import Store
@@ -51,8 +51,8 @@ def _world(store: Store) -> None:
                                    {"type": "iban", "value": "GB82 WEST 1234 5698 7654 32"}]),
     ]  # fmt: skip
     import_lines(store, [line(d) for d in docs])
-    store.ensure_agency("agency-a")
-    store.ensure_agency("agency-b")
+    store.accounts.ensure_agency("agency-a")
+    store.accounts.ensure_agency("agency-b")
 
 
 def _canonical(bundle: dict[str, Any]) -> str:
@@ -73,7 +73,7 @@ def _assert_golden(path: Path, value: dict[str, Any]) -> None:
 
 def test_export_is_valid_deterministic_and_matches_the_golden_file(sqlite_store: Store) -> None:
     _world(sqlite_store)
-    [(cid, size)] = sqlite_store.cluster_ids()
+    [(cid, size)] = sqlite_store.clusters.ids()
     assert size == 4
     bundle = export(sqlite_store, cluster_id=cid)
     assert validate(bundle) == []
@@ -92,7 +92,7 @@ def test_export_is_valid_deterministic_and_matches_the_golden_file(sqlite_store:
 
 def test_partner_export_respects_markings_and_consent(sqlite_store: Store) -> None:
     _world(sqlite_store)
-    [(cid, _)] = sqlite_store.cluster_ids()
+    [(cid, _)] = sqlite_store.clusters.ids()
     for_b = export(sqlite_store, cluster_id=cid, agency="agency-b", include_narratives=True)
     assert validate(for_b) == []
     text = json.dumps(for_b)
@@ -193,10 +193,10 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     a = Store.open(a_settings)
     a.migrate()
     _world(a)
-    a.add_user("b-robot", "partner machine password", "agency-b", "analyst")
-    token = a.create_token("b-robot", "taxii pull from agency-b")
-    [(cid, _)] = a.cluster_ids()
-    shared = {r.external_id for r in a.cluster(cid).reports} - {"A-2"}  # A-2 is TLP:RED
+    a.accounts.add_user("b-robot", "partner machine password", "agency-b", "analyst")
+    token = a.accounts.create_token("b-robot", "taxii pull from agency-b")
+    [(cid, _)] = a.clusters.ids()
+    shared = {r.external_id for r in a.clusters.get(cid).reports} - {"A-2"}  # A-2 is TLP:RED
     a.close()
     with serving(a_settings) as url:
 
@@ -238,12 +238,12 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     b = Store.open(Settings(data_dir=tmp_path / "b"))
     b.migrate()
     import_lines(b, [json.dumps(d) for d in to_reports(bundle, "taxii")])
-    [(b_cid, _)] = b.cluster_ids()
-    assert {r.external_id for r in b.cluster(b_cid).reports} == shared
+    [(b_cid, _)] = b.clusters.ids()
+    assert {r.external_id for r in b.clusters.get(b_cid).reports} == shared
     b.close()
     a = Store.open(a_settings)
-    [(cid, _)] = a.cluster_ids()
-    assert "B-NEW" in {r.external_id for r in a.cluster(cid).reports}  # joined A's ring
+    [(cid, _)] = a.clusters.ids()
+    assert "B-NEW" in {r.external_id for r in a.clusters.get(cid).reports}  # joined A's ring
     a.close()
 
 
@@ -258,7 +258,7 @@ def test_misp_event_export_golden_loadable_and_round_trip(
     from ringtrace.share.misp import event_to_report, export_event
 
     _world(sqlite_store)
-    [(cid, _)] = sqlite_store.cluster_ids()
+    [(cid, _)] = sqlite_store.clusters.ids()
     event = export_event(sqlite_store, cid)
     assert export_event(sqlite_store, cid) == event  # deterministic
     loaded = MISPEvent()
@@ -290,7 +290,7 @@ def test_cli_misp_export_and_import(tmp_path: Path) -> None:
     runner.invoke(app, ["init"], env=src)
     store = Store.open(Settings(data_dir=tmp_path / "src"))
     _world(store)
-    [(cid, _)] = store.cluster_ids()
+    [(cid, _)] = store.clusters.ids()
     store.close()
     out = tmp_path / "event.json"
     r = runner.invoke(app, ["export", "misp", str(cid), "--output", str(out)], env=src)
@@ -334,7 +334,7 @@ def test_csv_import_with_a_mapping(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "imported 2 new" in r.stdout, r.output
     assert "already present" in runner.invoke(app, cmd, env=env).stdout
     store = Store.open(Settings(data_dir=tmp_path / "d"))
-    [cluster] = store.clusters()  # the same phone, written two ways, links them
+    [cluster] = store.clusters.many()  # the same phone, written two ways, links them
     assert {r.external_id for r in cluster.reports} == {"MY-1", "MY-2"}
     store.close()
     bad = dict(rules, identifiers={"Mobile": "phone"})

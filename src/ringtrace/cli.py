@@ -19,6 +19,15 @@ import typer
 from ringtrace import __version__
 from ringtrace.domain.models import ReportRef
 from ringtrace.errors import ImportFailed, InvalidReport, RingtraceError, UnsafeBind
+from ringtrace.services import (
+    apk_jobs,
+    decisions,
+    erasure,
+    integrity_check,
+    key_rotation,
+    relink,
+    suggestion_finder,
+)
 from ringtrace.settings import Settings
 
 P = ParamSpec("P")
@@ -132,14 +141,14 @@ def init(ctx: typer.Context) -> None:
     store = _open(settings, ready=False)
     store.migrate()
     settings.vault_dir.mkdir(parents=True, exist_ok=True)
-    store.ensure_agency(settings.home_agency)
+    store.accounts.ensure_agency(settings.home_agency)
     where = (settings.database_url and store.dialect) or str(settings.sqlite_path)
     typer.echo(f"ready: {where} (schema {store.schema_revision()})")
-    if store.count_users() == 0:
+    if store.accounts.count_users() == 0:
         import secrets
 
         password = secrets.token_urlsafe(15)
-        store.add_user("admin", password, settings.home_agency, "admin")
+        store.accounts.add_user("admin", password, settings.home_agency, "admin")
         typer.echo(f"first admin created: user 'admin' of agency {settings.home_agency!r}, "
                    f"password {password}  (shown once; keep it safe)")  # fmt: skip
 
@@ -167,7 +176,7 @@ def import_(
 ) -> None:
     """Import reports: report-v1 JSON Lines, a STIX 2.1 bundle or a MISP event (their source
     kept), or CSV with --mapping. Re-importing the same report is a no-op."""
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     store = _open(_settings(ctx))
     if file == "-":
@@ -212,10 +221,10 @@ def import_(
         f"imported {summary.created} new, {summary.duplicates} already present, "
         f"{len(summary.skipped)} skipped"
     )
-    pending = len(store.apk_pending())
+    pending = len(store.apk.pending())
     if pending:
         typer.echo(f"analysing {pending} APK(s) from the evidence…", err=True)
-        counts = store.run_apk_analyses()
+        counts = apk_jobs.run(store)
         typer.echo(f"APKs: {counts['done']} analysed, {counts['failed']} could not be analysed")
 
 
@@ -295,7 +304,7 @@ def clusters(
 ) -> None:
     """List every cluster of two or more reports with the keys that hold it together."""
     store = _open(_settings(ctx))
-    found = store.clusters()
+    found = store.clusters.many()
     if as_json:
         typer.echo(
             json.dumps({"clusters": [c.to_dict() for c in found]}, ensure_ascii=False, indent=2)
@@ -316,8 +325,8 @@ def rebuild(ctx: typer.Context) -> None:
     from ringtrace.indicators import extract_report
 
     store = _open(_settings(ctx))
-    n = store.rebuild(extract_report)
-    typer.echo(f"rebuilt {n} reports into {len(store.cluster_ids())} clusters")
+    n = relink.rebuild(store, extract_report)
+    typer.echo(f"rebuilt {n} reports into {len(store.clusters.ids())} clusters")
 
 
 def check_bind(host: str) -> None:
@@ -362,7 +371,7 @@ def _serve(
     from ringtrace.access.routing import Routing, unstaffed
 
     routes = Routing(settings.public_routes, settings.intake_agency)
-    for problem in unstaffed(routes, store.staffed_agencies()):
+    for problem in unstaffed(routes, store.accounts.staffed_agencies()):
         typer.echo(f"warning: {problem} (docs/access.md)", err=True)
     store.close()
     typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/)"
@@ -472,7 +481,7 @@ def demo(
 ) -> None:
     """Create a fresh demo database from the synthetic scenario and serve the site."""
     from ringtrace.demo import INTAKE_AGENCY, PUBLIC_ROUTES, generate
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / DEMO_MARKER).exists():
@@ -492,13 +501,13 @@ def demo(
     lines = [json.dumps(d, ensure_ascii=False) for d in scenario.reports]
     summary = import_lines(store, lines)
     typer.echo(
-        f"demo: {summary.created} synthetic reports, {len(store.cluster_ids())} clusters "
+        f"demo: {summary.created} synthetic reports, {len(store.clusters.ids())} clusters "
         f"in {data_dir}"
     )
     for name, agency, role in DEMO_USERS:
-        store.add_user(name, DEMO_PASSWORD, agency, role)
+        store.accounts.add_user(name, DEMO_PASSWORD, agency, role)
     for source in sorted({d["source"] for d in scenario.reports}):
-        store.ensure_agency(source)
+        store.accounts.ensure_agency(source)
     typer.echo(f"demo logins (password {DEMO_PASSWORD!r}): "
                + ", ".join(f"{n} ({r}, {a})" for n, a, r in DEMO_USERS))  # fmt: skip
     store.close()
@@ -514,7 +523,7 @@ def vault_rotate_key(ctx: typer.Context) -> None:
     """Seal every evidence file and document key under a new key, then retire the old one.
     Safe while the server runs: readers pick up the new key file as it changes."""
     store = _open(_settings(ctx))
-    done = store.rotate_keys()
+    done = key_rotation.rotate(store)
     typer.echo(
         f"re-sealed {done['files']} evidence files and {done['documents']} document keys; "
         f"retired {done['retired_keys']} old key(s)"
@@ -526,7 +535,7 @@ def vault_rotate_key(ctx: typer.Context) -> None:
 def vault_check(ctx: typer.Context) -> None:
     """Open every evidence file and check it against its name; exit 7 on any problem."""
     store = _open(_settings(ctx))
-    problems = store.check_evidence()
+    problems = integrity_check.check_evidence(store)
     for p in problems:
         typer.echo(f"bad: {p}", err=True)
     if problems:
@@ -542,7 +551,7 @@ def check(ctx: typer.Context) -> None:
     problem; when all is well, the audit chain's head is anchored again."""
     store = _open(_settings(ctx))
     try:
-        problems = store.check()
+        problems = integrity_check.check(store)
     finally:
         store.close()
     for p in problems:
@@ -563,13 +572,13 @@ def audit_verify(
 ) -> None:
     """Check the audit chain; name the first entry that was edited, deleted or reordered."""
     store = _open(_settings(ctx))
-    result = store.verify_audit()
+    result = store.audit.verify()
     if not result.ok:
         typer.echo(f"audit log broken at entry {result.first_bad}: {result.problem}", err=True)
         raise typer.Exit(7)
     if anchor is not None:
         saved = json.loads(anchor.read_text())
-        match = [e for e in store.audit_entries() if e.seq == saved["seq"]]
+        match = [e for e in store.audit.entries() if e.seq == saved["seq"]]
         if not match or match[0].hash != saved["hash"]:
             typer.echo(f"audit log does not contain anchor entry {saved['seq']} as saved", err=True)
             raise typer.Exit(7)
@@ -581,7 +590,7 @@ def audit_verify(
 def audit_anchor(ctx: typer.Context) -> None:
     """Print the chain head as JSON, to be kept somewhere else (detects a rewritten log)."""
     store = _open(_settings(ctx))
-    result = store.verify_audit()
+    result = store.audit.verify()
     if not result.ok or result.head is None:
         typer.echo(
             "error: the audit log is empty or broken; run `ringtrace audit verify`", err=True
@@ -632,7 +641,7 @@ def report_withdraw(
     """Erase a reporter's personal data and evidence at their request (audited)."""
     from ringtrace.domain.models import ReportRef
 
-    done = _open(_settings(ctx)).withdraw(ReportRef(source, external_id), reason=reason)
+    done = erasure.withdraw(_open(_settings(ctx)), ReportRef(source, external_id), reason=reason)
     typer.echo(
         f"withdrawn: {done['files_deleted']} evidence files erased, "
         f"{done['indicators_kept']} offender indicators kept, {done['indicators_deleted']} removed"
@@ -687,7 +696,7 @@ def export_stix(
         except ValueError:
             raise InvalidReport("--since must be an ISO 8601 date or time") from None
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    ids = [store.report_id(_ref(report))] if report else None
+    ids = [store.reports.id_of(_ref(report))] if report else None
     bundle = export(store, agency=partner, cluster_id=cluster, report_ids=ids, since=when,
                     include_narratives=narratives)  # fmt: skip
     errors = validate(bundle)
@@ -697,7 +706,7 @@ def export_stix(
         json.dumps(bundle, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
     )
     details = {"partner": partner, "objects": len(bundle["objects"]), "since": since}
-    store.record("export.stix", f"cluster:{cluster}" if cluster else "store", details)
+    store.audit.record("export.stix", f"cluster:{cluster}" if cluster else "store", details)
     typer.echo(f"{len(bundle['objects'])} STIX objects written to {output}")
 
 
@@ -719,7 +728,7 @@ def export_misp(
     output.write_text(
         json.dumps(event, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8"
     )
-    store.record("export.misp", f"cluster:{cluster}", {"partner": partner})
+    store.audit.record("export.misp", f"cluster:{cluster}", {"partner": partner})
     typer.echo(f"MISP event {event['Event']['uuid']} written to {output}")
 
 
@@ -729,7 +738,7 @@ def export_parquet(
     ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="Folder to write.")]
 ) -> None:
     """Write reports.parquet, keys.parquet and merges.parquet for the batch linkers."""
-    counts = _open(_settings(ctx)).export_parquet(folder)
+    counts = relink.export_parquet(_open(_settings(ctx)), folder)
     typer.echo(
         f"wrote {counts['reports']} reports, {counts['keys']} keys, "
         f"{counts['merges']} merges to {folder}"
@@ -793,11 +802,11 @@ def explain(
     """The shortest chain of shared keys that puts two reports in one cluster."""
     store = _open(_settings(ctx))
     ra, rb = _ref(a), _ref(b)
-    chain = store.explain(ra, rb)
+    chain = store.clusters.explain(ra, rb)
     if chain is None:
         typer.echo(f"{a} and {b} are not in the same cluster", err=True)
         raise typer.Exit(1)
-    refs = store.refs([h.from_report for h in chain] + [h.to_report for h in chain])
+    refs = store.reports.refs([h.from_report for h in chain] + [h.to_report for h in chain])
     hops = [
         {
             "from": refs[h.from_report].to_dict(), "to": refs[h.to_report].to_dict(),
@@ -827,7 +836,7 @@ def cluster_merge(
     reason: Annotated[str, typer.Option(help="Why (required; audited).")],
 ) -> None:
     """Join two clusters."""
-    cid = _open(_settings(ctx)).merge(_ref(a), _ref(b), reason=reason)
+    cid = decisions.merge(_open(_settings(ctx)), _ref(a), _ref(b), reason=reason)
     typer.echo(f"merged into cluster {cid}")
 
 
@@ -844,7 +853,7 @@ def cluster_cut(
     """Stop one key from linking (split what it held together)."""
     from ringtrace.domain.models import LinkKey
 
-    after = _open(_settings(ctx)).cut(LinkKey(key_type, value), reason=reason)
+    after = decisions.cut(_open(_settings(ctx)), LinkKey(key_type, value), reason=reason)
     typer.echo(f"cut {key_type}:{value}; its reports are now in {len(after)} cluster(s): {after}")
 
 
@@ -858,9 +867,9 @@ def cluster_unrelated(
 ) -> None:
     """Mark two reports as unrelated: cut every key they share directly."""
     store = _open(_settings(ctx))
-    cut = store.unrelated(_ref(a), _ref(b), reason=reason)
+    cut = decisions.unrelated(store, _ref(a), _ref(b), reason=reason)
     typer.echo(f"cut {len(cut)} shared key(s): " + ", ".join(f"{k.type}:{k.value}" for k in cut))
-    if store.explain(_ref(a), _ref(b)) is not None:
+    if store.clusters.explain(_ref(a), _ref(b)) is not None:
         typer.echo("they are still linked through other reports; see `ringtrace explain`")
 
 
@@ -954,9 +963,9 @@ def suggestions_list(
     """Suggested links between clusters, strongest first."""
     store = _open(_settings(ctx))
     if refresh:
-        new = store.refresh_suggestions(threshold)
+        new = suggestion_finder.refresh(store, threshold)
         typer.echo(f"{new} new suggestion(s)", err=True)
-    rows = store.suggestions(None if status == "all" else status)
+    rows = store.suggestions.find(None if status == "all" else status)
     if as_json:
         typer.echo(json.dumps({"suggestions": rows}, ensure_ascii=False, indent=2))
         return
@@ -975,7 +984,7 @@ def suggestions_accept(
     reason: Annotated[str, typer.Option(help="Why (required; audited).")],
 ) -> None:
     """Accept a suggestion: merge the two clusters."""
-    _open(_settings(ctx)).decide_suggestion(suggestion, accept=True, reason=reason)
+    decisions.decide_suggestion(_open(_settings(ctx)), suggestion, accept=True, reason=reason)
     typer.echo(f"suggestion {suggestion} accepted: clusters merged")
 
 
@@ -987,7 +996,7 @@ def suggestions_reject(
     reason: Annotated[str, typer.Option(help="Why (required; audited).")],
 ) -> None:
     """Reject a suggestion; it will not be suggested again."""
-    _open(_settings(ctx)).decide_suggestion(suggestion, accept=False, reason=reason)
+    decisions.decide_suggestion(_open(_settings(ctx)), suggestion, accept=False, reason=reason)
     typer.echo(f"suggestion {suggestion} rejected")
 
 
@@ -1012,7 +1021,7 @@ def user_add(
     """Add a user. The password is read from standard input (at least 12 characters)."""
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt(
         "password", hide_input=True, confirmation_prompt=True)  # fmt: skip
-    secret = _open(_settings(ctx)).add_user(
+    secret = _open(_settings(ctx)).accounts.add_user(
         username, password, agency, role, totp=totp, email=email
     )
     typer.echo(f"user {username} added ({role}, {agency})")
@@ -1028,7 +1037,7 @@ def user_token(
     name: Annotated[str, typer.Option(help="What the token is for.")],
 ) -> None:
     """Create an API token for a user; use it as `Authorization: Bearer TOKEN`."""
-    token = _open(_settings(ctx)).create_token(username, name)
+    token = _open(_settings(ctx)).accounts.create_token(username, name)
     typer.echo(token)
 
 
@@ -1100,7 +1109,7 @@ def apk_process(ctx: typer.Context) -> None:
     def progress(done: int, total: int) -> None:
         typer.echo(f"  analysed {done}/{total} APK(s)", err=True)
 
-    counts = store.run_apk_analyses(progress=progress)
+    counts = apk_jobs.run(store, progress=progress)
     typer.echo(f"{counts['done']} analysed, {counts['failed']} failed, "
                f"{counts['retry']} to retry")  # fmt: skip
 
@@ -1174,7 +1183,7 @@ def media_match(
     if not queries:
         typer.echo(f"nothing to match (every hash had quality below {MIN_QUALITY})", err=True)
         raise typer.Exit(1)
-    found = _open(_settings(ctx)).match_media([q for _, q in queries], threshold)
+    found = _open(_settings(ctx)).media.match([q for _, q in queries], threshold)
     out = [{"query": n, "pdq": q, "matches": m} for (n, q), m in zip(queries, found, strict=True)]
     if as_json:
         typer.echo(json.dumps({"results": out}, indent=2))
@@ -1215,7 +1224,7 @@ def takedown_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Entries of the takedown list (hashes only)."""
-    rows = _open(_settings(ctx)).takedown_entries(status)
+    rows = _open(_settings(ctx)).media.takedown_entries(status)
     if as_json:
         typer.echo(json.dumps({"entries": rows}, indent=2))
         return
@@ -1232,7 +1241,7 @@ def takedown_status(
     reason: Annotated[str, typer.Option(help="Why (required; audited).")],
 ) -> None:
     """Move an entry along received -> active -> removed (or withdrawn)."""
-    old = _open(_settings(ctx)).set_takedown_status(reference, status, reason=reason)
+    old = _open(_settings(ctx)).media.set_takedown_status(reference, status, reason=reason)
     typer.echo(f"{reference}: {old} -> {status}")
 
 
@@ -1247,7 +1256,7 @@ def takedown_export_cmd(
     """Export the takedown list for platforms (docs/media.md describes the format)."""
     from ringtrace.media.files import takedown_export
 
-    rows = _open(_settings(ctx)).takedown_entries(status)
+    rows = _open(_settings(ctx)).media.takedown_entries(status)
     output.write_text(takedown_export(rows, fmt), encoding="utf-8")
     typer.echo(f"{len(rows)} {status} entr{'y' if len(rows) == 1 else 'ies'} written to {output}")
 

@@ -22,6 +22,7 @@ from huey import RedisHuey, crontab
 from huey.api import Huey
 
 from ringtrace.errors import ConfigurationError
+from ringtrace.services import apk_jobs
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 
@@ -46,7 +47,7 @@ class JobQueue:
 
         @self.huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, name="apk.analyses")  # type: ignore[untyped-decorator]
         def apk_analyses() -> None:
-            counts = self.store().run_apk_analyses()
+            counts = apk_jobs.run(self.store())
             extra = {"event": "job", "job": "apk.analyses", "count": sum(counts.values())}
             log.info("apk analyses: %s", counts, extra=extra)
 
@@ -63,7 +64,7 @@ class JobQueue:
 
         @self.huey.periodic_task(crontab(minute="*"), name="apk.sweep")  # type: ignore[untyped-decorator]
         def sweep() -> None:
-            if self.store().apk_pending():
+            if self.store().apk.pending():
                 apk_analyses()
 
         self.apk_analyses: Any = apk_analyses

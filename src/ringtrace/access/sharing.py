@@ -10,7 +10,8 @@ from ringtrace.access.policy import SHAREABLE_TLP, Principal, View, report_view
 from ringtrace.domain.models import Cluster, ClusterLink, ReportRef
 
 if TYPE_CHECKING:
-    from ringtrace.store.database import ReportSummary, Store
+    from ringtrace.store.database import Store
+    from ringtrace.store.rows import ReportSummary
 
 
 class Sharing:
@@ -26,7 +27,7 @@ class Sharing:
 
     @cached_property
     def _codes(self) -> set[str]:
-        return self.store.agency_codes()
+        return self.store.accounts.agency_codes()
 
     def owner(self, source: str) -> str:
         return source if source in self._codes else self.store.home_agency
@@ -38,7 +39,7 @@ class Sharing:
         return self._entries.get(report_id)
 
     def seed(self, entries: dict[int, tuple[str, str, int | None]]) -> None:
-        """Entries the caller has just read (see :meth:`Store.clusters_with_ids`)."""
+        """Entries the caller has just read (see ``ClusterRepo.with_ids``)."""
         for rid, entry in entries.items():
             self._entries.setdefault(rid, entry)
 
@@ -46,21 +47,21 @@ class Sharing:
         """Read the entries of many reports in one go (before asking ``view`` of each)."""
         missing = [r for r in report_ids if r not in self._entries]
         if missing:
-            found = self.store.report_entries(missing)
+            found = self.store.visibility.report_entries(missing)
             for rid in missing:
                 self._entries[rid] = found.get(rid)
 
     @cached_property
     def own_reports(self) -> set[int]:
-        return self.store.owned_report_ids(self.principal.agency)
+        return self.store.visibility.owned_report_ids(self.principal.agency)
 
     @cached_property
     def shared_clusters(self) -> set[int]:
-        return self.store.shared_cluster_ids(self.principal.agency)
+        return self.store.visibility.shared_cluster_ids(self.principal.agency)
 
     def _consent_of(self, report_id: int) -> bool:
         if report_id not in self._consent:
-            doc = self.store.report(report_id).document
+            doc = self.store.reports.get(report_id).document
             reporter = doc.get("reporter") if isinstance(doc, dict) else None
             self._consent[report_id] = bool(
                 isinstance(reporter, dict) and reporter.get("consent_share") is True
@@ -86,7 +87,7 @@ class Sharing:
     def visible_page(self, *, limit: int, offset: int) -> list[ReportSummary]:
         """Summaries of the reports the viewer may know exist (no document is opened to
         decide this), newest first."""
-        return self.store.visible_reports_page(
+        return self.store.visibility.reports_page(
             self.principal.agency, self.shared_clusters, limit=limit, offset=offset
         )
 

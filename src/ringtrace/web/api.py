@@ -13,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from ringtrace.access.policy import Principal, View, redact_document
 from ringtrace.domain.models import Cluster
 from ringtrace.errors import Forbidden, InvalidReport, NotFound
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
+from ringtrace.services import evidence_access
+from ringtrace.services.intake import ingest
 from ringtrace.store.apk import brings_apk
-from ringtrace.store.database import ReportSummary, report_subject
+from ringtrace.store.rows import ReportSummary, report_subject
 from ringtrace.web.auth import require, sharing
 from ringtrace.web.dependencies import store as _store
 
@@ -98,7 +99,7 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
     if view == View.NONE:
         raise NotFound(f"no report {report_id}")
     store = _store(request)
-    d = store.report(report_id)
+    d = store.reports.get(report_id)
     out: dict[str, Any] = {
         **summary_dict(d.summary), "agency": sh.owner_of(report_id), "access": view.name.lower(),
         "withdrawn": d.withdrawn,
@@ -118,9 +119,9 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
         out["apk_analyses"] = [
             {k: a[k] for k in ("position", "filename", "sha256", "status", "error_code",
                                "error_message", "result")}
-            for a in store.apk_analyses(report_id)
+            for a in store.apk.analyses(report_id)
         ]  # fmt: skip
-        store.record("report.view", report_subject(d.summary.ref),
+        store.audit.record("report.view", report_subject(d.summary.ref),
                      {"access": view.name.lower(), "via": "api"}, actor=who.actor)  # fmt: skip
     return out
 
@@ -131,7 +132,9 @@ def get_attachment(request: Request, report_id: int, position: int) -> Response:
     who = require(request, "evidence.download")
     if sharing(request, who).view(report_id) < View.CONTENT:
         raise NotFound(f"no report {report_id}")
-    att, data = _store(request).attachment(report_id, position, actor=who.actor)
+    att, data = evidence_access.view_attachment(
+        _store(request), report_id, position, actor=who.actor
+    )
     return Response(
         data,
         media_type=att.detected_type or "application/octet-stream",
@@ -146,7 +149,7 @@ def get_attachment(request: Request, report_id: int, position: int) -> Response:
 def visible_cluster_sizes(request: Request, who: Principal) -> list[tuple[int, int]]:
     """The viewer's clusters with their sizes, largest first."""
     sh = sharing(request, who)
-    return [(cid, n) for cid, n in _store(request).cluster_ids() if sh.cluster_visible(cid)]
+    return [(cid, n) for cid, n in _store(request).clusters.ids() if sh.cluster_visible(cid)]
 
 
 def visible_cluster_ids(request: Request, who: Principal) -> list[int]:
@@ -165,7 +168,7 @@ def visible_clusters(
     if not ids:
         return []
     entries: dict[int, tuple[str, str, int | None]] = {}
-    clusters, report_ids = store.clusters_with_ids(ids, entries)
+    clusters, report_ids = store.clusters.with_ids(ids, entries)
     sh.seed(entries)
     return [sh.filter_cluster(c, report_ids) for c in clusters]
 
@@ -185,7 +188,7 @@ def get_cluster(request: Request, cluster_id: int) -> dict[str, Any]:
         raise NotFound(f"no cluster {cluster_id}")
     store = _store(request)
     c = sh.filter_cluster(
-        store.cluster(cluster_id), store.ids_of(store.cluster(cluster_id).reports)
+        store.clusters.get(cluster_id), store.reports.ids_of(store.clusters.get(cluster_id).reports)
     )
     out = c.to_dict()
     out["excluded"] = [

@@ -25,10 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ringtrace import __version__
 from ringtrace.errors import AuthError, RingtraceError
 from ringtrace.intake.schema import ReportDocument
+from ringtrace.services import intake
 from ringtrace.settings import Settings
-from ringtrace.share import taxii
 from ringtrace.store import Store
-from ringtrace.web import api, auth, casework, console, i18n, public, report_view, workbench
+from ringtrace.web import api, auth, casework, console, i18n, public, report_view, taxii, workbench
 from ringtrace.web import ring as ring_view
 from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.limits import SMALL_BODY, BodyLimit, ClientAddress
@@ -261,7 +261,7 @@ def from_environment() -> FastAPI:
     # start this process's group-commit writer now, then lower the priority of this thread,
     # from which the event loop and the request threads inherit theirs. (Lowering needs no
     # privilege; the writer keeps the normal priority.)
-    app.state.store.start_writer()
+    intake.start_writer(app.state.store)
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + 5)
     return app

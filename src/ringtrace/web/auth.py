@@ -114,11 +114,11 @@ def principal(request: Request) -> Principal | None:
     header = request.headers.get("authorization", "")
     who: Principal | None = None
     if header.lower().startswith("bearer "):
-        who = _store(request).principal_for(token=header[7:].strip())
+        who = _store(request).accounts.principal_for(token=header[7:].strip())
         if who is None:
             raise AuthError("the API token is not valid")
     elif request.cookies.get(COOKIE):
-        who = _store(request).principal_for(session=request.cookies[COOKIE])
+        who = _store(request).accounts.principal_for(session=request.cookies[COOKIE])
     request.state.principal = who
     return who
 
@@ -184,7 +184,9 @@ def login(
             status_code=429, headers={"Retry-After": str(max(1, round(wait)))},
         )  # fmt: skip
     try:
-        _, token = _store(request).login(username, password, code or None, settings.session_hours)
+        _, token = _store(request).accounts.login(
+            username, password, code or None, settings.session_hours
+        )
     except AuthError:
         throttle.failed(username, source)
         return templates.TemplateResponse(  # type: ignore[no-any-return]
@@ -195,7 +197,7 @@ def login(
     # A fresh session id at every login (no fixation); the old cookie, if any, is ended.
     old = request.cookies.get(COOKIE)
     if old:
-        _store(request).logout(old)
+        _store(request).accounts.logout(old)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(
         COOKIE, token, httponly=True, secure=settings.secure_cookies, samesite="strict",
@@ -212,7 +214,7 @@ def login(
 def logout(request: Request) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
-        _store(request).logout(token)
+        _store(request).accounts.logout(token)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from ringtrace.services import apk_jobs
 from ringtrace.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class BackgroundAnalyses:
             if self._stop.is_set():
                 break
             try:
-                counts = self.store.run_apk_analyses()
+                counts = apk_jobs.run(self.store)
                 if any(counts.values()):
                     log.info("apk analyses: %s", counts)
             except Exception:  # keep the worker alive; the job stays queued for the next try

@@ -111,11 +111,11 @@ def _objects_for(
 ) -> list[tuple[datetime, dict[str, Any]]]:
     store = request.app.state.store
     ex = stix.Exporter(store, agency=agency)
-    for cid, _ in store.cluster_ids():
+    for cid, _ in store.clusters.ids():
         ex.add_cluster(cid)
-    for r in store.reports(limit=10_000_000):
+    for r in store.reports.page(limit=10_000_000):
         ex.add_report(r.id)
-    added = store.ingested_times()
+    added = store.reports.ingested_times()
     out = []
     bundle_objects = {o["id"]: o for o in ex.bundle()["objects"]}
     marking = stix.TLP_IDS[level]
@@ -191,7 +191,7 @@ async def add_objects(request: Request, cid: str) -> JSONResponse:
     for d in docs:
         if d["source"] != who.agency:
             d["source"] = f"{who.agency}:{d['source']}"[:200]
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     summary = await run_in_threadpool(
         functools.partial(import_lines, actor=who.actor),  # the API user, not the OS user
