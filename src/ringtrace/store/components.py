@@ -542,10 +542,7 @@ def apply_result(conn: Connection, result: BatchResult, upto: int) -> int:
     """Take over a batch result covering the reports up to ``upto``: every key's automatic
     status, the core groups and the clusters. Reports added since are then linked on top,
     as the online linker would have (:func:`recompute_around`). Returns how many reports
-    changed cluster."""
-    before = dict(
-        conn.execute(select(report_clusters.c.report_id, report_clusters.c.cluster_id)).all()
-    )
+    the result moved to another cluster."""
     conn.execute(
         update(indicators)
         .where(indicators.c.excluded_reason.startswith(GENERIC_PREFIX))
@@ -562,12 +559,20 @@ def apply_result(conn: Connection, result: BatchResult, upto: int) -> int:
             [{"t": t, "v": v, "why": rules.reason(kind, n)} for t, v, kind, n in result.statuses],
         )  # fmt: skip
     ids = [int(r) for r in conn.execute(select(reports.c.id).order_by(reports.c.id)).scalars()]
+    moved = 0
     for table, labels in ((report_core, result.core), (report_clusters, result.assignments)):
-        conn.execute(delete(table))
-        col = "core_id" if table is report_core else "cluster_id"
-        out = [{"report_id": r, col: labels.get(r, r)} for r in ids]
-        for i in range(0, len(out), 50_000):
-            conn.execute(insert(table), out[i : i + 50_000])
+        col = table.c.core_id if table is report_core else table.c.cluster_id
+        current = dict(conn.execute(select(table.c.report_id, col)).all())
+        # Only the rows that change are written: a rebuild that changes nothing writes
+        # nothing here, however large the store.
+        changed = [r for r in ids if current.get(r) != labels.get(r, r)]
+        if table is report_clusters:
+            moved = len(changed)
+        for chunk in _chunks(changed, 10_000):
+            conn.execute(delete(table).where(table.c.report_id.in_(chunk)))
+            conn.execute(
+                insert(table), [{"report_id": r, col.key: labels.get(r, r)} for r in chunk]
+            )
     newer = {r for r in ids if r > upto}
     if newer:
         held: set[LinkKey] = set()
@@ -581,7 +586,4 @@ def apply_result(conn: Connection, result: BatchResult, upto: int) -> int:
                 )
             )
         recompute_around(conn, newer, keys=sorted(held))
-    after = dict(
-        conn.execute(select(report_clusters.c.report_id, report_clusters.c.cluster_id)).all()
-    )
-    return sum(1 for r in ids if before.get(r) != after[r])
+    return moved
