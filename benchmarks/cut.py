@@ -127,6 +127,9 @@ def main() -> None:
     ap.add_argument("--reports", type=int, default=50_000)
     ap.add_argument("--cuts", type=int, default=9)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--cut-seed", type=int, default=None, help="which rings to cut (a reused store: others)"
+    )
     ap.add_argument("--sample", type=int, default=3_000, help="reports built both ways")
     ap.add_argument("--data-dir", type=Path, default=None, help="keep (or reuse) the store here")
     ap.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite")
@@ -170,7 +173,9 @@ def main() -> None:
         worker.start()
         time.sleep(0.5)  # submissions under way before the first cut
         cuts = []
-        for phone in random.Random(args.seed).sample(rings, min(args.cuts, len(rings))):
+        for phone in random.Random(args.seed if args.cut_seed is None else args.cut_seed).sample(
+            rings, min(args.cuts, len(rings))
+        ):
             s = time.perf_counter()
             decisions.cut(store, LinkKey("phone", phone), reason="benchmark")
             cuts.append(time.perf_counter() - s)
