@@ -191,6 +191,7 @@ def main() -> None:
         f"cut on {args.reports} reports: median {median * 1000:.1f} ms, "
         f"worst {max(cuts) * 1000:.1f} ms over {len(cuts)} cuts"
     )
+    print("each cut (ms, sorted):", " ".join(f"{c * 1000:.0f}" for c in sorted(cuts)))
     print(
         f"submissions meanwhile: {len(acked)} acknowledged, {len(failures)} failed, "
         f"{len(lost)} acknowledged but not stored; acknowledged in median "
