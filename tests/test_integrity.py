@@ -51,7 +51,11 @@ def test_a_clean_store_checks_out(store: Store, backend_settings: Settings) -> N
 @pytest.mark.parametrize(
     ("column", "value"),
     [("tlp", "green"), ("country", "SG"), ("source", "other-agency"),
-     ("received_at", datetime(2020, 1, 1, tzinfo=UTC))],
+     ("received_at", datetime(2020, 1, 1, tzinfo=UTC)),
+     # The columns kept for lists: consent opens the document to other agencies, urgency
+     # decides what is read first.
+     ("consent_share", True), ("urgency_points", 100), ("urgency_crisis", True),
+     ("urgency_reasons", "[\"the reporter is under 18\"]")],
 )  # fmt: skip
 def test_an_edited_report_row_is_found_and_not_served(
     store: Store, backend_settings: Settings, column: str, value: object
@@ -62,6 +66,8 @@ def test_an_edited_report_row_is_found_and_not_served(
     with pytest.raises(TamperedData, match="integrity"):
         store.reports.get(ids[1])
     store.reports.get(ids[0])  # the others are still served
+    with pytest.raises(TamperedData, match="integrity"):  # lists check the row too
+        store.reports.views([ids[1]])
     code, out = _check(backend_settings)
     assert code == 7 and f"report {ids[1]}" in out, out
 

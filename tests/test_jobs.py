@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 
 from ringtrace.intake.received import receive
+from ringtrace.jobs import APK_ANALYSES, LINK_BATCH, JobRunner, runner_for
+from ringtrace.jobs.queued import HueyRunner
+from ringtrace.jobs.threads import ThreadRunner
 from ringtrace.services import apk_jobs
 from ringtrace.services.intake import ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from ringtrace.tasks import RETRIES, JobQueue, QueuedJobs
+from ringtrace.tasks import RETRIES, JobQueue
 from tests.conftest import redis_at
 from tests.factories import line, report
 
@@ -39,16 +42,20 @@ def queued(tmp_path: Path, redis_url: str) -> Iterator[tuple[Settings, Store, Jo
     settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
     store = Store.open(settings)
     store.migrate()
+    _apk_report(store)
+    try:
+        yield settings, store, JobQueue(settings)
+    finally:
+        store.close()
+
+
+def _apk_report(store: Store) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:  # named like an APK, no manifest: analysis fails
         z.writestr("classes.dex", b"dex\n035\x00" + bytes(64))
     apk = base64.b64encode(buf.getvalue()).decode()
     doc = report(attachments=[{"filename": "private.apk", "content_base64": apk}])
     ingest(store, receive(line(doc)))
-    try:
-        yield settings, store, JobQueue(settings)
-    finally:
-        store.close()
 
 
 def _statuses(store: Store) -> list[str]:
@@ -61,7 +68,7 @@ def test_a_worker_process_runs_what_the_server_enqueued(
 ) -> None:
     settings, store, queue = queued
     assert _statuses(store) == ["queued"]
-    QueuedJobs(queue).kick()  # what a server process does after storing the report
+    HueyRunner(queue).submit(APK_ANALYSES)  # what a server process does after storing a report
     assert queue.huey.pending_count() == 1
     env = {**os.environ, "RINGTRACE_DATA_DIR": str(settings.data_dir),
            "RINGTRACE_REDIS_URL": settings.redis_url or ""}  # fmt: skip
@@ -198,3 +205,56 @@ def test_the_batch_linker_runs_as_a_job_with_a_result(tmp_path: Path, redis_url:
     assert result["engine"] == "duckdb" and result["reports"] == 4 and result["clusters"] == 2
     assert store.clusters.ids() == before  # the batch linker agrees with the online one
     store.close()
+
+
+# -- one protocol, two runners ----------------------------------------------------------------
+
+
+def _until(check: object, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_settings_choose_the_runner(tmp_path: Path, redis_url: str) -> None:
+    from ringtrace.web.app import create_app
+
+    alone = Settings(data_dir=tmp_path / "alone")
+    shared = Settings(data_dir=tmp_path / "shared", redis_url=redis_url)
+    for settings, kind in ((alone, ThreadRunner), (shared, HueyRunner)):
+        store = Store.open(settings)
+        store.migrate()
+        runner = runner_for(settings, store)
+        assert isinstance(runner, kind) and isinstance(runner, JobRunner)
+        app = create_app(settings)
+        assert isinstance(app.state.jobs, kind)  # what the routes call
+        app.state.store.close()
+        with pytest.raises(ValueError, match="no job kind"):
+            runner.submit("apk.analyse")  # a typo is a bug, not a silent no-op
+        store.close()
+
+
+def test_the_thread_runner_runs_what_is_submitted(tmp_path: Path) -> None:
+    """The runner's own look every ``poll_s`` is an hour away: only the submission makes it
+    run the APK analysis now, and the batch linker after it."""
+    store = Store.open(Settings(data_dir=tmp_path / "data"))
+    store.migrate()
+    runner = ThreadRunner(store, poll_s=3600)
+    runner.start()
+    try:
+        assert _until(lambda: not runner._wake.is_set())  # its first look, at nothing
+        time.sleep(0.5)
+        _apk_report(store)
+        time.sleep(1)
+        assert _statuses(store) == ["queued"]  # nobody looked
+        assert runner.submit(APK_ANALYSES) is None  # no result kept on a thread
+        assert _until(lambda: _statuses(store) == ["failed"])  # finished: not an APK
+        runner.submit(LINK_BATCH, engine="duckdb")
+        assert _until(lambda: any(e.action == "clusters.batch_link"
+                                  for e in store.audit.entries()))  # fmt: skip
+    finally:
+        runner.stop()
+        store.close()

@@ -20,7 +20,7 @@ from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web import i18n
 from ringtrace.web.app import create_app
-from ringtrace.web.public import PostLimiter
+from ringtrace.web.throttle import PostLimiter
 
 PUBLIC_TEMPLATES = (
     "public_base.html", "index.html", "crisis.html", "receipt.html", "status.html",
@@ -427,11 +427,14 @@ def test_app_help_says_what_the_app_asked_for_in_the_reporters_language(
 ) -> None:
     from ringtrace.web.public import _app_takes
 
-    class Analysed:
-        def apk_analyses(self, report_id: int) -> list[dict[str, object]]:
+    class Analyses:
+        def analyses(self, report_id: int) -> list[dict[str, object]]:
             perms = ["android.permission.READ_SMS", "android.permission.READ_CONTACTS",
                      "android.permission.INTERNET", "android.permission.RECEIVE_SMS"]  # fmt: skip
             return [{"result": {"permissions": [{"name": p} for p in perms]}}]
+
+    class Analysed:
+        apk = Analyses()
 
     i18n.activate("ms")
     assert _app_takes(Analysed(), [1]) == ["senarai kenalan anda", "mesej teks anda"]  # type: ignore[arg-type]

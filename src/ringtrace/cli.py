@@ -777,11 +777,13 @@ def link(
     if queue:
         if dry_run or source is not None:
             raise typer.BadParameter("--queue links the whole store: no --dry-run or --from")
+        from ringtrace.jobs import LINK_BATCH
+        from ringtrace.jobs.queued import HueyRunner
         from ringtrace.tasks import JobQueue
 
         _open(settings).close()
-        job = JobQueue(settings).link_batch(engine)
-        typer.echo(job.id)
+        # Through Redis only: a thread of this command would end with it.
+        typer.echo(HueyRunner(JobQueue(settings)).submit(LINK_BATCH, engine=engine))
         return
     run = batch_link.run(_open(settings), engine, source, write=not dry_run)
     typer.echo(

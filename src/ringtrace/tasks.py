@@ -8,7 +8,7 @@ job that raised, and runs a sweep every minute for what a lost message or a kill
 left behind. Claiming a row is atomic, so a job sent twice runs once.
 
 Without ``RINGTRACE_REDIS_URL`` (the embedded demo) each server process runs the same work
-on a thread (web/jobs.py).
+on a thread. Either way callers go through one protocol (ringtrace/jobs/).
 """
 
 from __future__ import annotations
@@ -86,24 +86,3 @@ class JobQueue:
         """Consume jobs until SIGINT/SIGTERM (``ringtrace worker``)."""
         consumer = self.huey.create_consumer(workers=workers, worker_type="thread")
         consumer.run()
-
-
-class QueuedJobs:
-    """What a server process does with background work when a queue is configured: enqueue
-    it (the same interface as web/jobs.py's thread)."""
-
-    def __init__(self, queue: JobQueue) -> None:
-        self.queue = queue
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def kick(self) -> None:
-        try:
-            self.queue.apk_analyses()
-        except Exception as e:  # Redis away: the row is queued, the next sweep runs it
-            log.warning("could not enqueue a job (%s); the sweep will pick it up",
-                        type(e).__name__)  # fmt: skip

@@ -61,11 +61,9 @@ class Sharing:
 
     def _consent_of(self, report_id: int) -> bool:
         if report_id not in self._consent:
-            doc = self.store.reports.get(report_id).document
-            reporter = doc.get("reporter") if isinstance(doc, dict) else None
-            self._consent[report_id] = bool(
-                isinstance(reporter, dict) and reporter.get("consent_share") is True
-            )
+            # The row's consent column (store/view_columns.py): no document is opened.
+            kept = self.store.reports.views([report_id]).get(report_id)
+            self._consent[report_id] = kept is not None and kept.consent_share
         return self._consent[report_id]
 
     def view(self, report_id: int) -> View:

@@ -14,7 +14,7 @@ from sqlalchemy import (
 
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.store import audit_log as audit
-from ringtrace.store import components, integrity
+from ringtrace.store import components, integrity, view_columns
 from ringtrace.store import media as media_store
 from ringtrace.store.database import Store
 from ringtrace.store.rows import (
@@ -63,7 +63,12 @@ def withdraw(
         conn.execute(
             update(reports)
             .where(reports.c.id == report_id)
-            .values(document=json.dumps(residue), document_key=None, withdrawn_at=datetime.now(UTC))
+            .values(
+                document=json.dumps(residue),
+                document_key=None,
+                withdrawn_at=datetime.now(UTC),
+                **view_columns.ERASED,
+            )  # the reasons quoted the reporter's words
         )
         integrity.reseal_report(conn, store.integrity_key(), report_id)
         conn.execute(

@@ -6,37 +6,38 @@ from datetime import datetime
 from typing import Any
 
 from ringtrace.store.database import Store
+from ringtrace.triage.urgency import in_context
 
 
 def queue(
     store: Store, own_reports: set[int], *, include_done: bool = False, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """An agency's reports, most urgent first, with the reasons and their triage state."""
+    """An agency's reports, most urgent first, with the reasons and their triage state.
+
+    It reads the columns each report keeps for lists (store/view_columns.py: the document's
+    urgency), so it opens no document."""
     from ringtrace.store import triage as triage_store
-    from ringtrace.triage.urgency import assess
 
     with store.read() as conn:
         state = triage_store.states(conn)
+    views = store.reports.views(own_reports)
     sizes = dict(store.clusters.ids(min_size=2))
     out = []
-    for rid in sorted(own_reports):
+    for rid in sorted(views):
+        v = views[rid]
         status, assignee = state.get(rid, ("new", None))
-        if status in ("done", "referred") and not include_done:
+        if v.withdrawn or (status in ("done", "referred") and not include_done):
             continue
-        d = store.reports.get(rid)
-        if d.withdrawn:
-            continue
-        s = d.summary
-        in_ring = s.cluster_size > 1 and s.cluster_id in sizes
-        u = assess(d.document, in_ring=in_ring, received_at=s.received_at, now=now)
+        in_ring = v.cluster_id in sizes
+        u = in_context(v.urgency, in_ring=in_ring, received_at=v.received_at, now=now)
         out.append(
             {
                 "id": rid,
-                "ref": s.ref,
-                "received_at": s.received_at,
-                "country": s.country,
-                "cluster_id": s.cluster_id if in_ring else None,
-                "cluster_size": s.cluster_size,
+                "ref": v.ref,
+                "received_at": v.received_at,
+                "country": v.country,
+                "cluster_id": v.cluster_id if in_ring else None,
+                "cluster_size": sizes.get(v.cluster_id, 1) if v.cluster_id is not None else 1,
                 "score": u.score,
                 "reasons": u.reasons,
                 "crisis": u.crisis,

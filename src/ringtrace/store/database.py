@@ -44,7 +44,7 @@ from ringtrace.evidence.keys import KeySource
 from ringtrace.evidence.vault import Vault
 from ringtrace.settings import Settings
 from ringtrace.store import audit_log as audit
-from ringtrace.store import integrity
+from ringtrace.store import integrity, view_columns
 from ringtrace.store.accounts import AccountRepo
 from ringtrace.store.alerts import AlertRepo
 from ringtrace.store.apk import ApkRepo
@@ -193,6 +193,10 @@ class Store:
             if sealed:
                 audit.append(conn, self.actor, "integrity.seal_legacy", "store",
                              {"rows": sealed})  # fmt: skip
+            filled = view_columns.fill(conn, self.keys)
+            if filled:
+                audit.append(conn, self.actor, "reports.fill_view_columns", "store",
+                             {"rows": filled})  # fmt: skip
 
     def schema_revision(self) -> str | None:
         with self.read() as conn:

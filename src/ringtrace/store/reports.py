@@ -5,7 +5,7 @@ to ids."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from ringtrace.evidence.integrity import report_mac
 from ringtrace.evidence.keys import open_document, seal_document
 from ringtrace.intake.received import Received
 from ringtrace.store import apk as apk_store
-from ringtrace.store import integrity
+from ringtrace.store import integrity, view_columns
 from ringtrace.store import media as media_store
 from ringtrace.store.rows import (
     AttachmentRow,
@@ -86,6 +86,7 @@ class ReportRepo:
                 "country": doc.country,
                 "tlp": doc.tlp,
                 "withdrawn_at": None,
+                **view_columns.derive_text(received.stored_text),
             }
             row["mac"] = report_mac(self.db.integrity_key(), row)
             rows.append(row)
@@ -186,6 +187,14 @@ class ReportRepo:
         with self.db.read() as conn:
             return [self._summary(row) for row in conn.execute(q)]
 
+    def summaries(self, ids: Sequence[int]) -> dict[int, ReportSummary]:
+        """These reports' summaries (a page's worth), without opening their documents."""
+        if not ids:
+            return {}
+        q = self._summaries().where(reports.c.id.in_(sorted(set(ids))))
+        with self.db.read() as conn:
+            return {int(row.id): self._summary(row) for row in conn.execute(q)}
+
     @staticmethod
     def _summary(row: Any) -> ReportSummary:
         return ReportSummary(
@@ -264,6 +273,11 @@ class ReportRepo:
                 for a in atts
             ],
         )
+
+    def views(self, ids: Iterable[int]) -> dict[int, view_columns.ReportView]:
+        """What lists show of these reports (consent, urgency), without their documents."""
+        with self.db.read() as conn:
+            return view_columns.read(conn, self.db.integrity_key(), ids, self.db.keys)
 
     def refs(self, ids: Sequence[int]) -> dict[int, ReportRef]:
         with self.db.read() as conn:

@@ -50,6 +50,15 @@ reports = Table(
     # HMAC of the columns above under the integrity key (evidence/integrity.py): an edit made
     # directly in the database is refused on read and found by `ringtrace check`.
     Column("mac", String(64), nullable=True),
+    # What every list needs from the document, worked out when it is stored
+    # (store/view_columns.py), so lists do not open documents: the reporter's consent to
+    # sharing, and the urgency the document alone decides (points, crisis, alert, reasons).
+    # NULL until `ringtrace init` fills rows from before migration 0013. Covered by ``mac``.
+    Column("consent_share", Boolean, nullable=True),
+    Column("urgency_points", Integer, nullable=True),
+    Column("urgency_crisis", Boolean, nullable=True),
+    Column("urgency_alert", Boolean, nullable=True),
+    Column("urgency_reasons", Text, nullable=True),
     UniqueConstraint("source", "external_id"),
     # Lists are newest first, a page at a time.
     Index("ix_reports_received_at", "received_at", "id"),

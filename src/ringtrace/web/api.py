@@ -14,6 +14,7 @@ from ringtrace.access.policy import Principal, View, redact_document
 from ringtrace.domain.models import Cluster
 from ringtrace.errors import Forbidden, InvalidReport, NotFound
 from ringtrace.intake.received import receive
+from ringtrace.jobs import APK_ANALYSES
 from ringtrace.services import evidence_access
 from ringtrace.services.intake import ingest
 from ringtrace.store.apk import brings_apk
@@ -66,7 +67,7 @@ async def post_report(request: Request) -> JSONResponse:
         raise Forbidden(f"you submit for {who.agency}: the report's source must be {who.agency!r}")
     result = await run_in_threadpool(ingest, _store(request), received, who.actor)
     if result.created and brings_apk(received):
-        request.app.state.jobs.kick()  # APK evidence is analysed in the background
+        request.app.state.jobs.submit(APK_ANALYSES)  # APK evidence is analysed in the background
     doc = received.doc
     payload = {
         "id": result.report_id, "source": doc.source, "external_id": doc.external_id,

@@ -153,8 +153,10 @@ def search_page(request: Request, q: str = "", page: int = 1) -> Response:
     pages = max(1, -(-len(visible) // SEARCH_PER_PAGE))
     page = min(max(page, 1), pages)
     hits = []
-    for rid in visible[(page - 1) * SEARCH_PER_PAGE : page * SEARCH_PER_PAGE]:
-        s = store.reports.get(rid).summary
+    shown = visible[(page - 1) * SEARCH_PER_PAGE : page * SEARCH_PER_PAGE]
+    summaries = store.reports.summaries(shown)  # no document is opened for a list
+    for rid in shown:
+        s = summaries[rid]
         hits.append({"id": rid, "ref": s.ref, "matched": held[rid], "agency": sh.owner_of(rid),
                      "cluster_id": s.cluster_id if s.cluster_size > 1 else None,
                      "cluster_size": s.cluster_size})  # fmt: skip

@@ -18,9 +18,7 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -39,6 +37,7 @@ from ringtrace.intake.public_form import (
     parse_fingerprints,
 )
 from ringtrace.intake.received import Received, receive
+from ringtrace.jobs import APK_ANALYSES
 from ringtrace.services import erasure, followups, notifications
 from ringtrace.services.intake import ingest
 from ringtrace.store import Store
@@ -65,27 +64,6 @@ CSP = (
 # Paths that are not the public site: their errors keep the console's or the API's form.
 _NOT_PUBLIC = ("/console", "/api", "/taxii2", "/login", "/logout", "/healthz", "/readyz",
                "/openapi.json")  # fmt: skip
-
-
-class PostLimiter:
-    """At most ``limit`` form posts per client address in ``window_s`` (a surge or a script,
-    not a person, hits it)."""
-
-    def __init__(self, limit: int = 60, window_s: float = 600.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen[client]
-            while q and q[0] < now - self.window_s:
-                q.popleft()
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
 
 
 class _OnePerForm:
@@ -375,7 +353,7 @@ def _file(request: Request, received: Received, agency: str, told: PublicForm) -
     if not result.created:  # the same document, stored meanwhile by another process
         return _again(request, agency, result.report_id, received.doc.external_id)
     if brings_apk(received):
-        request.app.state.jobs.kick()
+        request.app.state.jobs.submit(APK_ANALYSES)
     code = store.followups.create(result.report_id)
     detail = store.reports.get(result.report_id)
     urgency = assess(detail.document, in_ring=False, received_at=detail.summary.received_at)
@@ -684,7 +662,7 @@ async def status_add(
         return refuse(str(e))
     followups.add(store, ReportRef(source, ref), rid, received, "web-public")
     if brings_apk(received):
-        request.app.state.jobs.kick()
+        request.app.state.jobs.submit(APK_ANALYSES)
     return _see("/status?note=added")
 
 
