@@ -25,6 +25,8 @@ from ringtrace.linking.batch import link
 from ringtrace.linking.engines import DuckDBEngine
 from ringtrace.linking.evaluation import bcubed, pairwise
 from ringtrace.linking.incremental import link_report
+from ringtrace.linking.specificity import SpecificityModel
+from ringtrace.linking.unionfind import UnionFind
 from ringtrace.services import decisions, relink, suggestion_finder
 from ringtrace.services.intake import import_lines, ingest
 from ringtrace.store import Store
@@ -90,7 +92,7 @@ def test_generic_values_are_excluded_by_the_batch_rules() -> None:
         "(1,'ip','9.9.9.9',true),(2,'ip','9.9.9.9',true),(3,'ip','9.9.9.9',true),(4,'ip','9.9.9.9',true),"
         "(1,'phone','+1',true),(2,'phone','+1',true)) t(report_id, key_type, key_value, linkable)"
     )
-    result = link(DuckDBEngine(con), "k", generic_df=3)
+    result = link(DuckDBEngine(con), "k", model=SpecificityModel(generic_df=3))
     assert result.assignments == {1: 1, 2: 1}  # 9.9.9.9 is generic; the phone still links
 
 
@@ -379,3 +381,7 @@ def test_rounds_find_the_components_of_any_graph(edges: list[tuple[int, int]]) -
         engine.con.executemany("INSERT INTO given VALUES (?, ?)", edges)
     result = connected_components_from_edges(engine, "given", "a", "b")
     assert result.assignments == _components_by_union_find(edges)
+    # The store's local recompute and the split preview use this one union-find.
+    uf = UnionFind()
+    uf.union_by_key((n, i) for i, (a, b) in enumerate(edges) if a != b for n in (a, b))
+    assert uf.labels() == result.assignments

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ringtrace.errors import ConfigurationError
 from ringtrace.linking.batch import Engine, link
-from ringtrace.linking.specificity import DEFAULT, PAYMENT_TYPES
+from ringtrace.linking.specificity import DEFAULT
 from ringtrace.services import relink
 from ringtrace.store.database import Store
 
@@ -50,11 +50,7 @@ def link_from_parquet(engine: Engine, folder: Path) -> tuple[dict[int, int], int
     # An export made before evidence strength was recorded has no ``strong`` column: every
     # row then counts as strong, as it did when it was made.
     has_strength = "strong" in pq.read_schema(folder / "keys.parquet").names
-    result = link(
-        engine, keys, merges, generic_df=DEFAULT.generic_df, payment_types=PAYMENT_TYPES,
-        bridge_min_group=DEFAULT.bridge_min_group,
-        corroborate_min_groups=DEFAULT.corroborate_min_groups if has_strength else None,
-    )  # fmt: skip
+    result = link(engine, keys, merges, model=DEFAULT, strength=has_strength)
     return result.assignments, result.rounds, result.bridges
 
 

@@ -19,9 +19,12 @@ the edges) and each leaf takes its neighbour's label at the end.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ringtrace.linking import specificity as rules
+from ringtrace.linking.specificity import DEFAULT, SpecificityModel
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,8 @@ class Engine(Protocol):
         """A two-column query's rows as a dict of the first column to the second."""
         ...
 
+    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
+
 
 # -- steps -------------------------------------------------------------------------------
 
@@ -84,63 +89,89 @@ def base_keys(keys_relation: str, *, strength: bool = False) -> Step:
     )
 
 
-def specific_keys(base: str, generic_df: int) -> Step:
-    """Drop values held by more than ``generic_df`` reports (generic, not one ring's)."""
+def specific_keys(base: str, model: SpecificityModel) -> Step:
+    """Drop generic values (:func:`rules.is_generic`)."""
     return Step(
         f"""
         SELECT b.report_id, b.key_type, b.key_value, b.strong FROM {base} b JOIN (
             SELECT key_type, key_value FROM {base} GROUP BY key_type, key_value
-            HAVING COUNT(DISTINCT report_id) <= {int(generic_df)}
+            HAVING NOT ({rules.sql_is_generic("COUNT(DISTINCT report_id)", model)})
         ) s ON b.key_type = s.key_type AND b.key_value = s.key_value
         """,
         "rt_specific",
     )
 
 
-def _in_list(values: Iterable[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+def generic_keys(base: str, model: SpecificityModel) -> Step:
+    """The generic values with how many reports hold each (their status's reason)."""
+    return Step(
+        f"""
+        SELECT key_type, key_value, COUNT(DISTINCT report_id) AS n FROM {base}
+        GROUP BY key_type, key_value
+        HAVING {rules.sql_is_generic("COUNT(DISTINCT report_id)", model)}
+        """,
+        "rt_generic",
+    )
 
 
-def core_keys(specific: str, payment_types: Iterable[str]) -> Step:
-    """Strong, non-payment evidence: the core components' keys."""
+def core_keys(specific: str) -> Step:
+    """The core components' keys (:func:`rules.is_core_evidence`)."""
     return Step(
         f"SELECT report_id, key_type, key_value FROM {specific} "
-        f"WHERE strong AND key_type NOT IN ({_in_list(payment_types)})",
+        f"WHERE {rules.sql_is_core_evidence('key_type', 'strong')}",
         "rt_core_keys",
     )
 
 
-def uncorroborated_keys(specific: str, core_labels: str, min_groups: int) -> Step:
-    """Keys with no strong row whose holders fall into ``min_groups`` or more core groups
-    (a report outside every core component is a group of its own)."""
+def uncorroborated_keys(specific: str, core_labels: str, model: SpecificityModel) -> Step:
+    """Keys that need corroboration (:func:`rules.needs_corroboration`), with their number
+    of groups."""
+    strong_rows = "SUM(CASE WHEN k.strong THEN 1 ELSE 0 END)"
+    groups = "COUNT(DISTINCT COALESCE(l.cluster_id, k.report_id))"
     return Step(
         f"""
-        SELECT k.key_type, k.key_value FROM {specific} k
+        SELECT k.key_type, k.key_value, {groups} AS n FROM {specific} k
         LEFT JOIN {core_labels} l ON k.report_id = l.report_id
         GROUP BY k.key_type, k.key_value
-        HAVING SUM(CASE WHEN k.strong THEN 1 ELSE 0 END) = 0
-           AND COUNT(DISTINCT COALESCE(l.cluster_id, k.report_id)) >= {int(min_groups)}
+        HAVING {rules.sql_needs_corroboration(strong_rows, groups, model)}
         """,
         "rt_uncorroborated",
     )
 
 
-def bridging_payment_keys(
-    specific: str, core_labels: str, payment_types: Iterable[str], min_group: int
-) -> Step:
-    """Payment keys whose holders fall into two or more core groups of at least
-    ``min_group`` reports (possible mule accounts)."""
+def bridging_payment_keys(specific: str, core_labels: str, model: SpecificityModel) -> Step:
+    """Payment keys held in two or more large core groups (:func:`rules.bridges`), with
+    their number of large groups."""
     return Step(
         f"""
         WITH sizes AS (SELECT cluster_id, COUNT(*) AS n FROM {core_labels} GROUP BY cluster_id)
-        SELECT k.key_type, k.key_value FROM {specific} k
+        SELECT k.key_type, k.key_value, COUNT(DISTINCT l.cluster_id) AS n FROM {specific} k
         JOIN {core_labels} l ON k.report_id = l.report_id
         JOIN sizes s ON l.cluster_id = s.cluster_id
-        WHERE k.key_type IN ({_in_list(payment_types)}) AND s.n >= {int(min_group)}
-        GROUP BY k.key_type, k.key_value HAVING COUNT(DISTINCT l.cluster_id) >= 2
+        WHERE {rules.sql_is_large_group("s.n", model)}
+        GROUP BY k.key_type, k.key_value
+        HAVING {rules.sql_bridges("k.key_type", "COUNT(DISTINCT l.cluster_id)")}
         """,
         "rt_bridges",
     )
+
+
+def statuses(generic: str, uncorroborated: str | None, bridges: str) -> Step:
+    """Every key with an automatic status, its kind and count, in the precedence of
+    :func:`rules.status`: generic, then uncorroborated, then bridging."""
+    parts = [f"SELECT key_type, key_value, 'generic' AS kind, n FROM {generic}"]
+    if uncorroborated:
+        parts.append(
+            f"SELECT key_type, key_value, 'uncorroborated' AS kind, n FROM {uncorroborated}"
+        )
+    not_unc = (
+        f" WHERE NOT EXISTS (SELECT 1 FROM {uncorroborated} u"
+        f" WHERE u.key_type = b.key_type AND u.key_value = b.key_value)"
+        if uncorroborated
+        else ""
+    )
+    parts.append(f"SELECT b.key_type, b.key_value, 'bridge' AS kind, b.n FROM {bridges} b{not_unc}")
+    return Step(" UNION ALL ".join(parts), "rt_statuses")
 
 
 def final_keys(specific: str, bridges: str, uncorroborated: str | None = None) -> Step:
@@ -311,6 +342,10 @@ class BatchResult:
     rounds: int
     core_rounds: int = 0
     bridges: int = 0
+    # With ``details``: each report in a core group of two or more and its group, and
+    # every key with an automatic status as (type, value, kind, count).
+    core: dict[int, int] = field(default_factory=dict)
+    statuses: list[tuple[str, str, str, int]] = field(default_factory=list)
 
 
 def edges_from(relation: str, a: str, b: str, out: str) -> Step:
@@ -364,39 +399,43 @@ def link(
     keys_relation: str,
     merges_relation: str | None = None,
     *,
-    generic_df: int = 5000,
-    payment_types: Iterable[str] = (),
-    bridge_min_group: int = 2,
-    corroborate_min_groups: int | None = None,
+    model: SpecificityModel = DEFAULT,
+    strength: bool = False,
+    details: bool = False,
 ) -> BatchResult:
     """The whole batch linker over a relation of ``(report_id, key_type, key_value,
-    linkable[, strong])`` rows: specificity (generic values, bridging payment accounts and,
-    with ``corroborate_min_groups`` and a ``strong`` column, keys mentioned in passing by
-    unrelated groups), then the clusters, with the same rules as the online linker."""
-    payment = sorted(payment_types)
-    corroborate = corroborate_min_groups is not None
-    engine.materialise(base_keys(keys_relation, strength=corroborate))
-    engine.materialise(specific_keys("rt_base", generic_df))
-    core_rounds, bridges = 0, 0
-    final = "rt_specific"
-    if payment or corroborate:
-        engine.materialise(core_keys("rt_specific", payment or ["-"]))
-        core_labels, core_rounds = components(engine, "rt_core_keys", None, "rt_core_")
-        engine.materialise(
-            bridging_payment_keys("rt_specific", core_labels, payment or ["-"], bridge_min_group)
-        )
-        bridges = engine.scalar("SELECT COUNT(*) FROM rt_bridges")
-        uncorroborated = None
-        if corroborate_min_groups is not None:
-            engine.materialise(
-                uncorroborated_keys("rt_specific", core_labels, corroborate_min_groups)
-            )
-            uncorroborated = "rt_uncorroborated"
-        engine.materialise(final_keys("rt_specific", "rt_bridges", uncorroborated))
-        final = "rt_final_keys"
-    label_table, rounds = components(engine, final, merges_relation, "rt_final_")
+    linkable[, strong])`` rows, with the rules of :mod:`ringtrace.linking.specificity`:
+    generic values, bridging payment accounts and, with ``strength`` (a ``strong``
+    column), keys mentioned in passing by unrelated groups; then the clusters.
+    ``details``: also fetch the core groups and every key's status, which a store needs to
+    take the result over (a rebuild)."""
+    engine.materialise(base_keys(keys_relation, strength=strength))
+    engine.materialise(specific_keys("rt_base", model))
+    engine.materialise(core_keys("rt_specific"))
+    core_labels, core_rounds = components(engine, "rt_core_keys", None, "rt_core_")
+    engine.materialise(bridging_payment_keys("rt_specific", core_labels, model))
+    bridges = engine.scalar("SELECT COUNT(*) FROM rt_bridges")
+    uncorroborated = None
+    if strength:
+        engine.materialise(uncorroborated_keys("rt_specific", core_labels, model))
+        uncorroborated = "rt_uncorroborated"
+    engine.materialise(final_keys("rt_specific", "rt_bridges", uncorroborated))
+    label_table, rounds = components(engine, "rt_final_keys", merges_relation, "rt_final_")
     assignments = engine.mapping(f"SELECT report_id, cluster_id FROM {label_table}")
-    return BatchResult(assignments, rounds, core_rounds, bridges)
+    if not details:
+        return BatchResult(assignments, rounds, core_rounds, bridges)
+    engine.materialise(generic_keys("rt_base", model))
+    engine.materialise(statuses("rt_generic", uncorroborated, "rt_bridges"))
+    return BatchResult(
+        assignments, rounds, core_rounds, bridges,
+        core=engine.mapping(f"SELECT report_id, cluster_id FROM {core_labels}"),
+        statuses=[
+            (str(t), str(v), str(kind), int(n))
+            for t, v, kind, n in engine.rows(
+                "SELECT key_type, key_value, kind, n FROM rt_statuses"
+            )
+        ],
+    )  # fmt: skip
 
 
 def connected_components(

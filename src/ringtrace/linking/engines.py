@@ -31,6 +31,9 @@ class DuckDBEngine:
         columns = list(self.con.execute(sql).fetchnumpy().values())
         return dict(zip(columns[0].tolist(), columns[1].tolist(), strict=True))
 
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self.con.execute(sql).fetchall())
+
 
 class SparkEngine:
     """Spark SQL, each step checkpointed so the plan does not grow with the rounds."""
@@ -65,3 +68,6 @@ class SparkEngine:
 
     def mapping(self, sql: str) -> dict[int, int]:
         return {int(r[0]): int(r[1]) for r in self.spark.sql(sql).toLocalIterator()}
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.spark.sql(sql).collect()]

@@ -23,8 +23,13 @@ a 34-victim ring. ringtrace instead asks, per link key:
    evidence, and it links.
 
 Keys that do not merge stay visible with the reason. docs/linking.md gives the evidence
-behind each default. Both linkers apply the same rules: the online linker keeps them up to
-date on every arrival, the batch linker computes them in SQL.
+behind each default.
+
+This module is the one definition of the rules. Each rule is a pure predicate in Python
+(used by the online linker, ``store/components.py``) and the same predicate as a SQL
+expression (``sql_*``, used by the batch steps in ``linking/batch.py`` for DuckDB and
+Spark); a test evaluates both on the same inputs. Thresholds live only in
+:class:`SpecificityModel`, and the precedence of the reasons only in :func:`status`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,92 @@ class SpecificityModel:
 
 
 DEFAULT = SpecificityModel()
+
+
+# -- the rules, in Python and as SQL -------------------------------------------------------
+
+
+def is_generic(holders: int, model: SpecificityModel = DEFAULT) -> bool:
+    """A value held by more than ``generic_df`` reports is generic, not one ring's."""
+    return holders > model.generic_df
+
+
+def sql_is_generic(holders: str, model: SpecificityModel = DEFAULT) -> str:
+    return f"({holders}) > {int(model.generic_df)}"
+
+
+def is_core_evidence(key_type: str, strong: bool) -> bool:
+    """A row that joins the core components: strong evidence of a non-payment key."""
+    return strong and key_type not in PAYMENT_TYPES
+
+
+def sql_is_core_evidence(key_type: str, strong: str) -> str:
+    return f"({strong}) AND {key_type} NOT IN ({sql_in(PAYMENT_TYPES)})"
+
+
+def needs_corroboration(strong_rows: int, groups: int, model: SpecificityModel = DEFAULT) -> bool:
+    """A key with no strong row whose holders fall into ``corroborate_min_groups`` or more
+    core groups (a report outside every core component is a group of its own)."""
+    return strong_rows == 0 and groups >= model.corroborate_min_groups
+
+
+def sql_needs_corroboration(
+    strong_rows: str, groups: str, model: SpecificityModel = DEFAULT
+) -> str:
+    return f"({strong_rows}) = 0 AND ({groups}) >= {int(model.corroborate_min_groups)}"
+
+
+def is_large_group(size: int, model: SpecificityModel = DEFAULT) -> bool:
+    """A core group large enough to count as a ring linked by other evidence."""
+    return size >= model.bridge_min_group
+
+
+def sql_is_large_group(size: str, model: SpecificityModel = DEFAULT) -> str:
+    return f"({size}) >= {int(model.bridge_min_group)}"
+
+
+def bridges(key_type: str, large_groups: int) -> bool:
+    """A payment account held in two or more large core groups: a possible mule account."""
+    return key_type in PAYMENT_TYPES and large_groups >= 2
+
+
+def sql_bridges(key_type: str, large_groups: str) -> str:
+    return f"{key_type} IN ({sql_in(PAYMENT_TYPES)}) AND ({large_groups}) >= 2"
+
+
+def sql_in(values: frozenset[str] | set[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+
+
+def status(
+    key_type: str,
+    holders: int,
+    strong_rows: int,
+    groups: int,
+    large_groups: int,
+    model: SpecificityModel = DEFAULT,
+) -> str | None:
+    """The automatic status of a key (None: it links), from how many reports hold it, how
+    many of its rows are strong, and how many core groups (and large ones) its holders are
+    in. The batch linker applies the same order: generic, then uncorroborated, then
+    bridging."""
+    if is_generic(holders, model):
+        return generic_reason(holders)
+    if needs_corroboration(strong_rows, groups, model):
+        return uncorroborated_reason(groups)
+    if bridges(key_type, large_groups):
+        return bridge_reason(large_groups)
+    return None
+
+
+def reason(kind: str, n: int) -> str:
+    """The reason text of a status the batch linker computed (``kind`` as in its
+    ``rt_statuses`` table)."""
+    return {
+        "generic": generic_reason,
+        "uncorroborated": uncorroborated_reason,
+        "bridge": bridge_reason,
+    }[kind](n)
 
 
 def generic_reason(df: int) -> str:

@@ -3,10 +3,10 @@ an "unrelated" decision is confirmed. Pure: the caller passes the ring's linkabl
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 from ringtrace.domain.models import LinkKey
+from ringtrace.linking.unionfind import UnionFind
 
 
 def parts_without(
@@ -18,31 +18,9 @@ def parts_without(
     """The connected parts of ``members`` joined by the keys in ``key_rows`` (report id, key)
     other than ``removed``, and by analysts' merges; largest part first, each sorted."""
     gone = set(removed)
-    parent: dict[int, int] = {m: m for m in members}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    first_holder: dict[LinkKey, int] = {}
-    for rid, key in key_rows:
-        if key in gone or rid not in parent:
-            continue
-        if key in first_holder:
-            union(first_holder[key], rid)
-        else:
-            first_holder[key] = rid
+    uf = UnionFind(members)
+    uf.union_by_key((rid, key) for rid, key in key_rows if key not in gone and rid in uf.parent)
     for a, b, _ in merges:
-        if a in parent and b in parent:
-            union(a, b)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for m in parent:
-        groups[find(m)].append(m)
-    return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g[0]))
+        if a in uf.parent and b in uf.parent:
+            uf.union(a, b)
+    return uf.groups()

@@ -51,7 +51,7 @@ def merge_in(
 ) -> int:  # fmt: skip
     """:func:`merge` inside the caller's write transaction; returns the joined cluster."""
     analyst.record_decision(conn, actor, kind="merge", report_a=a[1], report_b=b[1], reason=reason)
-    analyst.apply_merges(conn)
+    analyst.apply_merges(conn, [(a[1], b[1])])
     cid = int(
         conn.execute(
             select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == a[1])
@@ -86,7 +86,7 @@ def cut(store: Store, key: LinkKey, *, reason: str, actor: str | None = None) ->
             key_value=key.value,
             reason=reason,
         )
-        analyst.apply_cuts(conn, holders)
+        analyst.apply_cuts(conn, holders, only=key)
         # Only the clusters and core groups that hold the key can change.
         components.recompute_around(conn, set(holders))
         after = sorted(

@@ -38,18 +38,23 @@ def merges(conn: Connection) -> list[tuple[int, int, str]]:
     ]
 
 
-def apply_cuts(conn: Connection, report_ids: list[int] | None = None) -> None:
-    """Mark every indicator of a cut key as not linking, with the analyst's reason."""
-    for key, reason in cut_keys(conn).items():
+def apply_cuts(
+    conn: Connection, report_ids: list[int] | None = None, *, only: LinkKey | None = None
+) -> None:
+    """Mark every indicator of a cut key (or of the cut key ``only``) as not linking, with
+    the analyst's reason."""
+    cuts = cut_keys(conn)
+    for key, reason in cuts.items() if only is None else [(only, cuts[only])]:
         q = update(indicators).where(indicators.c.type == key.type, indicators.c.value == key.value)
         if report_ids is not None:
             q = q.where(indicators.c.report_id.in_(report_ids))
         conn.execute(q.values(linkable=False, excluded_reason=CUT_PREFIX + reason))
 
 
-def apply_merges(conn: Connection) -> None:
-    """Union the clusters of every merged pair (after automatic linking)."""
-    for a, b, _ in merges(conn):
+def apply_merges(conn: Connection, pairs: list[tuple[int, int]] | None = None) -> None:
+    """Union the clusters of every merged pair (or of ``pairs`` only: a new merge), after
+    automatic linking."""
+    for a, b in pairs if pairs is not None else [(a, b) for a, b, _ in merges(conn)]:
         ca = conn.execute(
             select(report_clusters.c.cluster_id).where(report_clusters.c.report_id == a)
         ).scalar()

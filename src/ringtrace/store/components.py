@@ -1,5 +1,10 @@
-"""Cluster maintenance in SQL: the online linker's storage, the specificity statuses of link
-keys, and the full recompute that rebuilds, erasures and analysts' cuts use.
+"""Cluster maintenance in the store: the online linker's storage, the specificity statuses
+of link keys, the local recompute that analysts' cuts, merges' withdrawals and APK analyses
+use, and taking over a batch result (a rebuild).
+
+The rules come from :mod:`ringtrace.linking.specificity`; a local recompute clusters with
+the one union-find (:mod:`ringtrace.linking.unionfind`), and a full recompute goes through
+the batch linker (:func:`batch_recompute`, DuckDB), never a replay of every report.
 
 Two component structures are kept: *core* components over strong, non-payment evidence
 (rows marked ``strong``: a structured field, the app, or text saying the victim installed
@@ -12,25 +17,36 @@ back into it.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from ringtrace.domain.models import LinkKey
+from ringtrace.linking import specificity as rules
+from ringtrace.linking.batch import BatchResult, link
 from ringtrace.linking.incremental import link_report, place
-from ringtrace.linking.specificity import (
-    DEFAULT,
-    GENERIC_PREFIX,
-    PAYMENT_TYPES,
-    SpecificityModel,
-    bridge_reason,
-    generic_reason,
-    uncorroborated_reason,
-)
+from ringtrace.linking.specificity import DEFAULT, GENERIC_PREFIX, PAYMENT_TYPES, SpecificityModel
+from ringtrace.linking.unionfind import UnionFind
 from ringtrace.store import analyst
-from ringtrace.store.tables import indicators, report_clusters, report_core, reports
+from ringtrace.store.tables import audit_log, indicators, report_clusters, report_core, reports
 
 
 class SqlComponents:
@@ -95,33 +111,34 @@ def _linkable_keys(conn: Connection, report_id: int) -> list[LinkKey]:
 
 
 def _desired(
-    conn: Connection, key: LinkKey, holders: list[int], model: SpecificityModel, strong: bool
+    conn: Connection, key: LinkKey, holders: list[int], model: SpecificityModel, strong_rows: int
 ) -> str | None:
-    """The automatic status a key should have (None: it links), from its holders and
-    whether any of its rows is strong evidence."""
-    if len(set(holders)) > model.generic_df:
-        return generic_reason(len(set(holders)))
-    if not strong and len(set(holders)) >= model.corroborate_min_groups:
-        groups = conn.execute(
-            select(func.count(func.distinct(report_core.c.core_id))).where(
-                report_core.c.report_id.in_(sorted(set(holders)))
+    """The automatic status a key should have (None: it links): :func:`rules.status`, with
+    the holders' core groups counted only when the rules need them."""
+    held = sorted(set(holders))
+    groups = large = 0
+    if not rules.is_generic(len(held), model):
+        if strong_rows == 0 and len(held) >= model.corroborate_min_groups:
+            groups = conn.execute(
+                select(func.count(func.distinct(report_core.c.core_id))).where(
+                    report_core.c.report_id.in_(held)
+                )
+            ).scalar_one()
+        if key.type in PAYMENT_TYPES:
+            # Only the holders' groups are sized (not every group in the store).
+            theirs = select(report_core.c.core_id).where(report_core.c.report_id.in_(held))
+            sizes = (
+                select(report_core.c.core_id, func.count().label("n"))
+                .where(report_core.c.core_id.in_(theirs))
+                .group_by(report_core.c.core_id)
+                .subquery()
             )
-        ).scalar_one()
-        if groups >= model.corroborate_min_groups:
-            return uncorroborated_reason(int(groups))
-    if key.type not in PAYMENT_TYPES:
-        return None
-    # Only the holders' groups are sized (not every group in the store).
-    theirs = select(report_core.c.core_id).where(report_core.c.report_id.in_(holders))
-    large = (
-        select(report_core.c.core_id)
-        .where(report_core.c.core_id.in_(theirs))
-        .group_by(report_core.c.core_id)
-        .having(func.count() >= model.bridge_min_group)
-        .subquery()
-    )
-    groups = conn.execute(select(func.count()).select_from(large)).scalar_one()
-    return bridge_reason(int(groups)) if groups >= 2 else None
+            large = conn.execute(
+                select(func.count())
+                .select_from(sizes)
+                .where(text(rules.sql_is_large_group(sizes.c.n.name, model)))
+            ).scalar_one()
+    return rules.status(key.type, len(held), strong_rows, int(groups), int(large), model)
 
 
 def _set_statuses(
@@ -158,7 +175,7 @@ def _set_statuses(
         if not held:
             continue
         strong = {r.report_id for r in held if r.strong}
-        want = _desired(conn, key, [r.report_id for r in held], model, bool(strong))
+        want = _desired(conn, key, [r.report_id for r in held], model, len(strong))
         if all(r.excluded_reason == want for r in held):
             continue
         conn.execute(
@@ -232,13 +249,15 @@ def refresh_after_insert(
         conn, sorted(to_check), model, known={k: known.get(k, []) for k in keys}
     )
     # A key that two reports hold as strong evidence is part of the core: when it flips
-    # (a value became generic: rare), everything is recomputed. Any other flip (a payment
-    # account, a key mentioned in passing) changes only the clusters that hold it.
-    if any(
-        k.type not in PAYMENT_TYPES and n >= 2 and _holders(conn, k) != {report_id}
-        for k, n in flipped
-    ):
-        full_recompute(conn, model, statuses=False)
+    # (a value became generic: rare), the core groups of its holders are recomputed, and
+    # what depends on them. Any other flip (a payment account, a key mentioned in passing)
+    # changes only the clusters that hold it.
+    in_core = [k for k, n in flipped if _in_core(k, n)]
+    if in_core:
+        seeds = {report_id}
+        for k in in_core:
+            seeds |= _holders(conn, k)
+        recompute_around(conn, seeds, model, keys=[k for k, _ in flipped])
         return _cluster_of(conn, report_id)
     affected = {report_id}
     for k, _ in flipped:
@@ -252,7 +271,7 @@ def refresh_after_insert(
             if r.report_id != report_id and r.linkable and r.cluster_id is not None
             and r.key in own_links
         })  # fmt: skip
-    _relink_clusters(conn, affected)
+    _regroup(conn, affected, core=False)
     return _cluster_of(conn, report_id)
 
 
@@ -319,25 +338,91 @@ def _cluster_of(conn: Connection, report_id: int) -> int:
     )
 
 
-def _relink_clusters(conn: Connection, report_ids: set[int]) -> None:
-    """Re-place every report of the clusters holding ``report_ids`` (and those reports)."""
-    cids = {
-        int(c)
-        for c in conn.execute(
-            select(report_clusters.c.cluster_id).where(report_clusters.c.report_id.in_(report_ids))
-        ).scalars()
-    }
-    members = set(report_ids) | {
-        int(r)
-        for r in conn.execute(
-            select(report_clusters.c.report_id).where(report_clusters.c.cluster_id.in_(cids))
-        ).scalars()
-    }
-    conn.execute(delete(report_clusters).where(report_clusters.c.report_id.in_(members)))
-    comps = SqlComponents(conn)
-    for rid in sorted(members):
-        link_report(comps, rid, _linkable_keys(conn, rid))
-    analyst.apply_merges(conn)
+def _in_core(key: LinkKey, strong_holders: int) -> bool:
+    """Whether a key's status flip can change the core groups: two reports hold it as core
+    evidence."""
+    return strong_holders >= 2 and rules.is_core_evidence(key.type, True)
+
+
+def _chunks(ids: set[int] | list[int], size: int = 5000) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _regroup(conn: Connection, seeds: set[int], *, core: bool) -> set[int]:
+    """Recompute the core groups (``core``) or the clusters of ``seeds`` with one in-memory
+    union-find, reading only the reports they can reach: the seeds' current groups, the
+    holders of their keys, those holders' groups, and so on (for clusters, analysts' merges
+    too). Returns the reports regrouped. Its cost is bounded by the groups involved, not by
+    the store: every read is by report, group or key, through an index."""
+    table: Table = report_core if core else report_clusters
+    col = report_core.c.core_id if core else report_clusters.c.cluster_id
+    # A row links in the core when it is core evidence, in the clusters when it is linkable.
+    links: list[ColumnElement[bool]] = [indicators.c.linkable.is_(True)]
+    if core:
+        core_sql = rules.sql_is_core_evidence("indicators.type", "indicators.strong")
+        links.append(literal_column(f"({core_sql})", Boolean))
+    merge_pairs = [] if core else [(a, b) for a, b, _ in analyst.merges(conn)]
+    members: set[int] = set()
+    seen: set[LinkKey] = set()
+    rows: list[tuple[int, LinkKey]] = []
+    frontier = set(seeds)
+    while frontier:
+        groups: set[int] = set()
+        for chunk in _chunks(frontier):
+            groups.update(
+                int(g)
+                for g in conn.execute(select(col).where(table.c.report_id.in_(chunk))).scalars()
+            )
+        reached = set(frontier)
+        for chunk in _chunks(groups):
+            reached.update(
+                int(r) for r in conn.execute(
+                    select(table.c.report_id).where(col.in_(chunk))
+                ).scalars()
+            )  # fmt: skip
+        new = reached - members
+        members |= new
+        fresh: set[LinkKey] = set()
+        for chunk in _chunks(new):
+            for r in conn.execute(
+                select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
+                    indicators.c.report_id.in_(chunk), *links
+                )
+            ):
+                key = LinkKey(r.type, r.value)
+                rows.append((int(r.report_id), key))
+                if key not in seen:
+                    fresh.add(key)
+        seen |= fresh
+        # Holders of the new keys outside the members join next round (their rows then).
+        frontier = set()
+        ordered = sorted(fresh)
+        for i in range(0, len(ordered), 200):
+            frontier.update(
+                int(r) for r in conn.execute(
+                    select(indicators.c.report_id).where(
+                        or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
+                              for k in ordered[i : i + 200])),
+                        *links,
+                    )
+                ).scalars()
+            )  # fmt: skip
+        for a, b in merge_pairs:
+            if a in members or b in members:
+                frontier.update((a, b))
+        frontier -= members
+    uf = UnionFind(members)
+    uf.union_by_key(rows)
+    for a, b in merge_pairs:
+        if a in members and b in members:
+            uf.union(a, b)
+    for chunk in _chunks(members):
+        conn.execute(delete(table).where(table.c.report_id.in_(chunk)))
+    out = [{"report_id": r, col.key: g} for r, g in uf.labels().items()]
+    for i in range(0, len(out), 5000):
+        conn.execute(insert(table), out[i : i + 5000])
+    return members
 
 
 def recompute_around(
@@ -347,136 +432,158 @@ def recompute_around(
     keys: Sequence[LinkKey] = (),
 ) -> None:
     """Recompute only what ``report_ids`` (whose keys changed: a cut, a withdrawal, keys
-    added by an APK analysis) can affect: their core groups, the statuses of the payment
-    and uncertain keys held inside those groups (and of ``keys``), and the clusters holding
-    any of them. A status flip of a key that is part of the core (a value became generic)
-    falls back to :func:`full_recompute`, as on arrival."""
-    if not report_ids:
+    added by an APK analysis) can affect: the statuses of ``keys``, the core groups of the
+    reports and of the holders of any core key whose status flipped (a value became
+    generic, or stopped being), the statuses of the payment and uncertain keys held inside
+    those groups, and the clusters holding any of them."""
+    if not report_ids and not keys:
         return
-    groups = select(report_core.c.core_id).where(report_core.c.report_id.in_(sorted(report_ids)))
-    members = set(report_ids) | {
-        int(r)
-        for r in conn.execute(
-            select(report_core.c.report_id).where(report_core.c.core_id.in_(groups))
-        ).scalars()
-    }
-    conn.execute(delete(report_core).where(report_core.c.report_id.in_(sorted(members))))
-    strong_keys: dict[int, list[LinkKey]] = defaultdict(list)
-    for rid, t, v in conn.execute(
-        select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
-            indicators.c.report_id.in_(sorted(members)),
-            indicators.c.linkable.is_(True),
-            indicators.c.strong.is_(True),
-            indicators.c.type.not_in(PAYMENT_TYPES),
-        )
-    ):
-        strong_keys[int(rid)].append(LinkKey(t, v))
-    core = SqlComponents(conn, core=True)
-    for rid in sorted(members):
-        link_report(core, rid, strong_keys.get(rid, []))
-    # The groups may have split (or joined): recheck what depends on them.
-    regrouped = select(report_core.c.report_id).where(
-        report_core.c.core_id.in_(
-            select(report_core.c.core_id).where(report_core.c.report_id.in_(sorted(members)))
-        )
-    )
-    to_check = set(keys) | {
-        LinkKey(t, v)
-        for t, v in conn.execute(
-            select(indicators.c.type, indicators.c.value).where(
-                indicators.c.report_id.in_(regrouped),
-                or_(indicators.c.type.in_(PAYMENT_TYPES), indicators.c.strong.is_(False)),
+    flipped = _set_statuses(conn, sorted(set(keys)), model)
+    seeds = set(report_ids)
+    for k, n in flipped:
+        if _in_core(k, n):
+            seeds |= _holders(conn, k)
+    regrouped = _regroup(conn, seeds, core=True)
+    # The groups may have split (or joined): recheck what depends on them. Only generic
+    # flips (decided above: the number of holders did not change since) touch the core.
+    to_check: set[LinkKey] = set()
+    for chunk in _chunks(regrouped):
+        to_check.update(
+            LinkKey(t, v)
+            for t, v in conn.execute(
+                select(indicators.c.type, indicators.c.value).where(
+                    indicators.c.report_id.in_(chunk),
+                    or_(indicators.c.type.in_(PAYMENT_TYPES), indicators.c.strong.is_(False)),
+                )
             )
         )
-    }
-    flipped = _set_statuses(conn, sorted(to_check), model)
-    if any(k.type not in PAYMENT_TYPES and n >= 2 for k, n in flipped):
-        full_recompute(conn, model, statuses=False)
-        return
-    affected = set(members)
+    flipped += _set_statuses(conn, sorted(to_check), model)
+    affected = regrouped | seeds
     for k, _ in flipped:
         affected |= _holders(conn, k)
-    _relink_clusters(conn, affected)
+    _regroup(conn, affected, core=False)
 
 
-def full_recompute(
-    conn: Connection, model: SpecificityModel = DEFAULT, *, statuses: bool = True
-) -> None:
-    """Recompute key statuses, core components and clusters from the stored indicators and
-    analysts' decisions (rebuild, erasure, cuts)."""
-    if statuses:
+def batch_recompute(
+    connect: Callable[[], AbstractContextManager[Connection]], model: SpecificityModel = DEFAULT
+) -> tuple[BatchResult, int, int]:
+    """Link every report up to now with the batch linker (DuckDB), reading the store's rows
+    in short transactions (``connect`` opens one), never under the write lock for long.
+    Returns the result, the last report id it covers and the audit log's head when reading
+    began (see :func:`changed_since`)."""
+    import pyarrow as pa
+
+    from ringtrace.linking.engines import DuckDBEngine
+
+    with connect() as conn:
+        upto = int(conn.execute(select(func.max(reports.c.id))).scalar() or 0)
+        seq = int(conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0)
+        merge_rows = [(a, b) for a, b, _ in analyst.merges(conn) if max(a, b) <= upto]
+    columns: dict[str, list[Any]] = {"report_id": [], "key_type": [], "key_value": [], "strong": []}
+    step = 100_000
+    for lo in range(0, upto + 1, step):
+        with connect() as conn:
+            for rid, t, v, st in conn.execute(
+                select(indicators.c.report_id, indicators.c.type, indicators.c.value,
+                       indicators.c.strong)
+                .where(
+                    indicators.c.report_id > lo, indicators.c.report_id <= min(lo + step, upto),
+                    # Automatic statuses are decided again here; other exclusions stand.
+                    or_(indicators.c.linkable.is_(True),
+                        indicators.c.excluded_reason.startswith(GENERIC_PREFIX)),
+                )
+            ):  # fmt: skip
+                columns["report_id"].append(int(rid))
+                columns["key_type"].append(t)
+                columns["key_value"].append(v)
+                columns["strong"].append(bool(st))
+    keys = pa.table({
+        "report_id": pa.array(columns["report_id"], pa.int64()),
+        "key_type": pa.array(columns["key_type"], pa.string()),
+        "key_value": pa.array(columns["key_value"], pa.string()),
+        "strong": pa.array(columns["strong"], pa.bool_()),
+        "linkable": pa.array([True] * len(columns["report_id"]), pa.bool_()),
+    })  # fmt: skip
+    columns.clear()
+    merges = pa.table({
+        "a": pa.array([a for a, _ in merge_rows], pa.int64()),
+        "b": pa.array([b for _, b in merge_rows], pa.int64()),
+    })  # fmt: skip
+    engine = DuckDBEngine()
+    engine.con.register("rt_store_keys", keys)
+    engine.con.register("rt_store_merges", merges)
+    result = link(
+        engine, "rt_store_keys", "rt_store_merges", model=model, strength=True, details=True
+    )
+    engine.con.close()
+    return result, upto, seq
+
+
+# Audited actions that change the indicators or decisions of reports already stored.
+_CHANGES = ("apk.analyze", "cluster.merge", "cluster.split", "report.withdraw", "store.rebuild",
+            "clusters.batch_link", "suggestion.accept")  # fmt: skip
+
+
+def changed_since(conn: Connection, seq: int) -> bool:
+    """Whether anything that a batch result read from the store could miss (a cut, a merge,
+    a withdrawal, an APK analysis) was audited after ``seq``. New reports are not: they
+    come after the result's last report id and are linked on top of it."""
+    return (
+        conn.execute(
+            select(audit_log.c.seq)
+            .where(audit_log.c.seq > seq, audit_log.c.action.in_(_CHANGES))
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def apply_result(conn: Connection, result: BatchResult, upto: int) -> int:
+    """Take over a batch result covering the reports up to ``upto``: every key's automatic
+    status, the core groups and the clusters. Reports added since are then linked on top,
+    as the online linker would have (:func:`recompute_around`). Returns how many reports
+    the result moved to another cluster."""
+    conn.execute(
+        update(indicators)
+        .where(indicators.c.excluded_reason.startswith(GENERIC_PREFIX))
+        .values(linkable=True, excluded_reason=None)
+    )
+    if result.statuses:
         conn.execute(
             update(indicators)
-            .where(indicators.c.excluded_reason.startswith(GENERIC_PREFIX))
-            .values(linkable=True, excluded_reason=None)
-        )
-        counts = conn.execute(
-            select(
-                indicators.c.type,
-                indicators.c.value,
-                func.count(func.distinct(indicators.c.report_id)),
+            .where(
+                indicators.c.type == bindparam("t"), indicators.c.value == bindparam("v"),
+                indicators.c.excluded_reason.is_(None), indicators.c.report_id <= upto,
             )
-            .where(indicators.c.linkable.is_(True))
-            .group_by(indicators.c.type, indicators.c.value)
-            .having(func.count(func.distinct(indicators.c.report_id)) > model.generic_df)
-        ).all()
-        for t, v, n in counts:
-            conn.execute(
-                update(indicators)
-                .where(
-                    indicators.c.type == t, indicators.c.value == v, indicators.c.linkable.is_(True)
-                )
-                .values(linkable=False, excluded_reason=generic_reason(int(n)))
-            )
-    keys: dict[int, list[LinkKey]] = defaultdict(list)
-    for rid, t, v in conn.execute(
-        select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
-            indicators.c.linkable.is_(True),
-            indicators.c.strong.is_(True),
-            indicators.c.type.not_in(PAYMENT_TYPES),
-        )
-    ):
-        keys[int(rid)].append(LinkKey(t, v))
+            .values(linkable=False, excluded_reason=bindparam("why")),
+            [{"t": t, "v": v, "why": rules.reason(kind, n)} for t, v, kind, n in result.statuses],
+        )  # fmt: skip
     ids = [int(r) for r in conn.execute(select(reports.c.id).order_by(reports.c.id)).scalars()]
-    conn.execute(delete(report_core))
-    core = SqlComponents(conn, core=True)
-    for rid in ids:
-        link_report(core, rid, keys.get(rid, []))
-    # Payment and uncertain keys' statuses depend on the core components just computed.
-    live = or_(
-        indicators.c.excluded_reason.is_(None),
-        indicators.c.excluded_reason.startswith(GENERIC_PREFIX),
-    )
-    payment = {
-        LinkKey(t, v)
-        for t, v in conn.execute(
-            select(indicators.c.type, indicators.c.value)
-            .where(indicators.c.type.in_(PAYMENT_TYPES), live)
-            .distinct()
-        )
-    }
-    uncertain = {
-        LinkKey(t, v)
-        for t, v in conn.execute(
-            select(indicators.c.type, indicators.c.value)
-            .where(live)
-            .group_by(indicators.c.type, indicators.c.value)
-            .having(
-                func.sum(case((indicators.c.strong.is_(True), 1), else_=0)) == 0,
-                func.count(func.distinct(indicators.c.report_id)) >= model.corroborate_min_groups,
+    moved = 0
+    for table, labels in ((report_core, result.core), (report_clusters, result.assignments)):
+        col = table.c.core_id if table is report_core else table.c.cluster_id
+        current = dict(conn.execute(select(table.c.report_id, col)).all())
+        # Only the rows that change are written: a rebuild that changes nothing writes
+        # nothing here, however large the store.
+        changed = [r for r in ids if current.get(r) != labels.get(r, r)]
+        if table is report_clusters:
+            moved = len(changed)
+        for chunk in _chunks(changed, 10_000):
+            conn.execute(delete(table).where(table.c.report_id.in_(chunk)))
+            conn.execute(
+                insert(table), [{"report_id": r, col.key: labels.get(r, r)} for r in chunk]
             )
-        )
-    }
-    _set_statuses(conn, sorted(payment | uncertain), model)
-    keys.clear()
-    for rid, t, v in conn.execute(
-        select(indicators.c.report_id, indicators.c.type, indicators.c.value).where(
-            indicators.c.linkable.is_(True)
-        )
-    ):
-        keys[int(rid)].append(LinkKey(t, v))
-    conn.execute(delete(report_clusters))
-    comps = SqlComponents(conn)
-    for rid in ids:
-        link_report(comps, rid, keys.get(rid, []))
-    analyst.apply_merges(conn)
+    newer = {r for r in ids if r > upto}
+    if newer:
+        held: set[LinkKey] = set()
+        for chunk in _chunks(newer):
+            held.update(
+                LinkKey(t, v)
+                for t, v in conn.execute(
+                    select(indicators.c.type, indicators.c.value).where(
+                        indicators.c.report_id.in_(chunk)
+                    )
+                )
+            )
+        recompute_around(conn, newer, keys=sorted(held))
+    return moved
