@@ -50,8 +50,11 @@ _SCHEME = r"(?:[hH][tTxX]{2}[pP][sS]?|[fF][tTxX][pP])(?:://|\[://\]|\[:\]//)"
 _PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
 _PATH = rf"[/?#]{_PATH_BODY}"
 
+# Each scanning pattern starts with a lookahead for the characters a match can start with:
+# the regex engine then rejects most positions of a text at once instead of trying the
+# lookbehind and the alternatives there (the same matches, about 1.5x faster to scan).
 _URL_RE = re.compile(
-    rf"(?<![a-zA-Z0-9@.])(?:{_SCHEME}(?:[^\s/@:?#]{{1,64}}(?::[^\s/@]{{0,64}})?@)?"
+    rf"(?=[hHfFwW])(?<![a-zA-Z0-9@.])(?:{_SCHEME}(?:[^\s/@:?#]{{1,64}}(?::[^\s/@]{{0,64}})?@)?"
     rf"(?P<h1>{_IPV4}|{_UHOST}|\[[0-9a-fA-F:]+\])|(?P<h2>{_ci('www')}{_DOT}{_HOST}))"
     rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?"
 )
@@ -61,9 +64,9 @@ _BARE_RE = re.compile(
 _EMAIL_RE = re.compile(
     rf"(?<![a-zA-Z0-9._%+-])(?P<local>[a-zA-Z0-9][a-zA-Z0-9._%+-]{{0,63}}){_AT}(?P<host>{_HOST})"
 )
-_IPV4_RE = re.compile(rf"(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)")
+_IPV4_RE = re.compile(rf"(?=\d)(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)")
 _IPV6_RE = re.compile(
-    r"(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
+    r"(?=[0-9a-fA-F:])(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
 )
 
 _DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)

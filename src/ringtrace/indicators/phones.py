@@ -30,8 +30,10 @@ VERSION = "2"
 _SEP = r"[ \u00a0\u3000\-.()（）/]"
 # A run of digits and separators; ``\d`` matches every Unicode decimal digit (full-width,
 # Devanagari, Tamil, ...). Boundaries use ASCII letters only, so CJK text may touch a number.
+# The lookahead names the characters a run can start with: the engine rejects other
+# positions at once (see network._URL_RE).
 _RUN = re.compile(
-    rf"(?<![0-9A-Za-z+＋\d])(?P<plus>[+＋]\s?|\(\+|00|００)?\(?\d(?:\d|{_SEP}){{5,24}}\d(?![\dA-Za-z])"
+    rf"(?=[+＋(\d])(?<![0-9A-Za-z+＋\d])(?P<plus>[+＋]\s?|\(\+|00|００)?\(?\d(?:\d|{_SEP}){{5,24}}\d(?![\dA-Za-z])"
 )
 _GROUP_END = re.compile(rf"\d(?={_SEP}|$)")
 _DATE = re.compile(
