@@ -48,6 +48,9 @@ class TextExtractor(Protocol):
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]: ...
 
 
+# Whether a span lies inside a container another extractor found (report.scan_text passes
+# one to extractors that set ``after_containers``).
+Contained = Callable[[int, int], bool]
 IdentifierNormaliser = Callable[[str, Context], Sequence[Candidate]]
 PaymentExtractor = Callable[[Payment, Context], Sequence[Candidate]]
 
