@@ -88,7 +88,7 @@ _DEFANG_MARKS = ("[", "(", "{", "．", "。")
 
 
 def refang(text: str) -> str:
-    if not any(mark in text for mark in _DEFANG_MARKS) and text[:4].lower() != "hxxp":
+    if not any(map(text.__contains__, _DEFANG_MARKS)) and text[:4].lower() != "hxxp":
         return text  # the common case, without three regex passes
     text = _DEFANG_DOT.sub(".", text)
     text = _DEFANG_AT.sub("@", text)
@@ -112,8 +112,13 @@ def registrable_domain(host: str) -> str | None:
 
 
 def normalise_ip(value: str) -> str | None:
+    text = refang(value).strip("[] ")
+    # An IPv4 address starts with an ASCII digit and an IPv6 one has colons: anything else
+    # is refused without raising (most hosts are names, and exceptions are slow).
+    if ":" not in text and not text[:1].isdigit():
+        return None
     try:
-        return ipaddress.ip_address(refang(value).strip("[] ")).compressed
+        return ipaddress.ip_address(text).compressed
     except ValueError:
         return None
 
@@ -127,6 +132,15 @@ def _strip_trailing(raw: str) -> str:
     return raw
 
 
+_HXXP = re.compile(r"^h[tx]{2}p", re.IGNORECASE)
+_BRACKET_SCHEME = re.compile(r"^(\w+)\[:\]//|^(\w+)\[://\]")
+_SCHEME_REST = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", re.I | re.S)
+_CREDENTIALS = re.compile(r"^[^/?#@]*@")
+_HOST_PORT_TAIL = re.compile(
+    r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", re.S
+)
+
+
 def normalise_url(raw: str) -> tuple[str, str] | None:
     """``(url, host)`` for a possibly defanged URL, or None when it is not one.
 
@@ -134,9 +148,9 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
     fragment, the default port and the case of scheme and host.
     """
     text = refang(raw.strip())
-    text = re.sub(r"^h[tx]{2}p", "http", text, flags=re.IGNORECASE)
-    text = re.sub(r"^(\w+)\[:\]//|^(\w+)\[://\]", lambda m: f"{m.group(1) or m.group(2)}://", text)
-    m = re.match(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", text, re.I | re.S)
+    text = _HXXP.sub("http", text)
+    text = _BRACKET_SCHEME.sub(lambda m: f"{m.group(1) or m.group(2)}://", text)
+    m = _SCHEME_REST.match(text)
     if not m:
         return None
     scheme = (m.group("scheme") or "http").lower()
@@ -145,10 +159,8 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
     if scheme not in ("http", "https", "ftp"):
         return None
     # Credentials in a URL (user:password@) are a secret, not part of the link key.
-    rest = re.sub(r"^[^/?#@]*@", "", m.group("rest"))
-    split = re.match(
-        r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", rest, re.S
-    )
+    rest = _CREDENTIALS.sub("", m.group("rest"))
+    split = _HOST_PORT_TAIL.match(rest)
     if not split:
         return None
     host = split.group("host").lower().rstrip(".")
