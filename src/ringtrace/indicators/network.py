@@ -95,10 +95,28 @@ def refang(text: str) -> str:
     return re.sub(r"^(?:hxxp|hXXp)", "http", text, flags=re.IGNORECASE)
 
 
+# A host that tldextract reads label by label, exactly as written (no port, user, brackets,
+# punycode or Unicode dots): whether it has a public suffix shows in its last label.
+_PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+
+
+@lru_cache(maxsize=1)
+def _top_labels() -> frozenset[str]:
+    """The last label of every rule of the bundled public-suffix list (``com``, ``ck`` of
+    ``*.ck``): a host whose last label is none of them has no public suffix."""
+    return frozenset(rule.rsplit(".", 1)[-1] for rule in _psl().tlds)
+
+
+def _may_have_suffix(last_label: str) -> bool:
+    return last_label.startswith("xn--") or last_label in _top_labels()
+
+
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str | None:
     """The registrable domain (eTLD+1) of a host, or None when it has no public suffix."""
     host = host.lower().rstrip(".")
+    if _PLAIN_HOST.fullmatch(host) and not _may_have_suffix(host.rpartition(".")[2]):
+        return None
     try:
         host = host.encode("idna").decode("ascii")
     except UnicodeError:

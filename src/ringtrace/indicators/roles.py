@@ -152,14 +152,23 @@ class _Cues:
 
     @staticmethod
     def of(kind: str, ascii_cues: list[str], stems: tuple[str, ...]) -> _Cues:
-        def alternation(parts: list[str]) -> re.Pattern[str] | None:
-            return re.compile("|".join(parts)) if parts else None
+        def alternation(phrases: list[str], stems: list[str]) -> re.Pattern[str] | None:
+            """Phrases as whole words, stems anywhere."""
+            if not phrases and not stems:
+                return None
+            alts = [rf"(?<![a-z]){re.escape(c)}(?![a-z])" for c in phrases]
+            alts += [re.escape(s) for s in stems]
+            # The lookahead for the cues' first characters lets the engine pass over other
+            # positions at once, instead of trying every alternative at each.
+            first = "".join(sorted({re.escape(c[0]) for c in phrases + stems}))
+            return re.compile(f"(?=[{first}])(?:{'|'.join(alts)})")
 
-        phrases = [rf"(?<![a-z]){re.escape(c)}(?![a-z])" for c in ascii_cues if " " in c]
         return _Cues(
             kind, frozenset(c for c in ascii_cues if " " not in c),
-            alternation(phrases + [re.escape(s) for s in stems if s.isascii()]),
-            alternation([re.escape(s) for s in stems if not s.isascii()]),
+            alternation(
+                [c for c in ascii_cues if " " in c], [s for s in stems if s.isascii()]
+            ),
+            alternation([], [s for s in stems if not s.isascii()]),
         )  # fmt: skip
 
     def found(self, clause: _Clause) -> bool:
