@@ -35,6 +35,10 @@ _AT = rf"(?:@|\[@\]|\[{_ci('at')}\]|\({_ci('at')}\))"
 _LCH = r"a-zA-Z0-9\u00c0-\u024f"
 _LABEL = rf"[{_LCH}](?:[{_LCH}-]{{0,61}}[{_LCH}])?"
 _HOST = rf"{_LABEL}(?:{_DOT}{_LABEL})+"
+# The same with each label atomic: a label is followed by a dot or by what ends the host, and
+# no dot starts with a label character, so giving back part of a label never helps a match.
+# Scanning prose, the engine then drops a word at once instead of retrying it letter by letter.
+_HOST_ATOMIC = rf"(?>{_LABEL})(?:{_DOT}(?>{_LABEL}))+"
 # After a scheme, a host may be an internationalised name in any script (IDN).
 _ULABEL_CHARS = (
     r"a-zA-Z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff"
@@ -59,10 +63,11 @@ _URL_RE = re.compile(
     rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?"
 )
 _BARE_RE = re.compile(
-    rf"(?<![a-zA-Z0-9@.\-_/])(?P<host>{_HOST})(?P<port>:\d{{1,5}})?(?P<path>/{_PATH_BODY})?"
+    rf"(?<![a-zA-Z0-9@.\-_/])(?P<host>{_HOST_ATOMIC})(?P<port>:\d{{1,5}})?(?P<path>/{_PATH_BODY})?"
 )
 _EMAIL_RE = re.compile(
-    rf"(?<![a-zA-Z0-9._%+-])(?P<local>[a-zA-Z0-9][a-zA-Z0-9._%+-]{{0,63}}){_AT}(?P<host>{_HOST})"
+    rf"(?<![a-zA-Z0-9._%+-])(?P<local>(?>[a-zA-Z0-9][a-zA-Z0-9._%+-]{{0,63}})){_AT}"
+    rf"(?P<host>{_HOST_ATOMIC})"
 )
 _IPV4_RE = re.compile(rf"(?=\d)(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)")
 _IPV6_RE = re.compile(

@@ -166,7 +166,7 @@ UPI_HANDLES = frozenset(
      "axisb", "yapl", "waaxis", "wahdfcbank", "wasbi", "waicici", "fbl", "aubank", "dbs"}
 )  # fmt: skip
 _UPI_TEXT = re.compile(
-    r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]{1,255})@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
+    r"(?<![A-Za-z0-9._-])((?>[A-Za-z0-9][A-Za-z0-9._-]{1,255}))@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
 )
 _PAY_WORDS = re.compile(  # run on lowered text
     r"pay\s?now|fps|轉數快|转数快|gift|steam|itunes|apple|google\s?play|amazon|mtcn|control|money\s?gram"
