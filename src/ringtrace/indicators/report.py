@@ -128,11 +128,12 @@ class _Collector:
         key = (cand.type, cand.value)
         ind = self.by_key.get(key)
         if ind is None:
-            attrs = cand.attributes
-            if attrs:
-                attrs = {k: v for k, v in attrs.items() if k not in _TRANSIENT}
-            else:
-                attrs = {}  # a fresh dict: the indicator's own
+            # A fresh dict, the indicator's own (most candidates have no attributes).
+            attrs = (
+                {k: v for k, v in cand.attributes.items() if k not in _TRANSIENT}
+                if cand.attributes
+                else {}
+            )
             ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
             self.by_key[key] = ind
         fixed = roles.value_role(cand.type, cand.value, ind.attributes)
