@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
 from ringtrace.indicators import roles
 from ringtrace.indicators.registry import (
     Candidate,
     Contained,
+    ContainerAwareExtractor,
     Context,
     identifier_normaliser_for,
     payment_extractors,
@@ -91,9 +93,9 @@ def scan_text(
         else:
             per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx)]
     for i in later:
-        ex = extractors[i]
-        inside = _containment([k for p in per for k in p], ex.name)
-        per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx, inside)]  # type: ignore[call-arg]
+        aware = cast(ContainerAwareExtractor, extractors[i])
+        inside = _containment([k for p in per for k in p], aware.name)
+        per[i] = [(c, aware.name, aware.version) for c in aware.extract(text, ctx, inside)]
     # In registration order, whichever order they ran in: the first to find a value names it.
     return _resolve_overlaps([k for p in per for k in p])
 
