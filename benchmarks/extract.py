@@ -5,8 +5,20 @@ All three run in this process on the same labelled synthetic corpus
 of text processed and, per type each tool supports, precision and recall against the labels.
 Install the alternatives with `pip install -e '.[bench]'`.
 
+What each side does: ``ringtrace`` is the whole of ``extract_text`` (all 17 types, validation,
+overlap resolution, evidence roles, warninglist); ``ringtrace-shared`` the same limited to the
+extractors of ioc-finder's types (URL, domain, email, IP, hash, wallet); ``ioc-finder`` is
+``find_iocs`` asked for those types (wallets included). Rounds interleave the tools, so a
+busy machine slows them alike, and time is the process's CPU time (other processes on a
+shared machine do not count); the fastest round counts, and every memo cache is cleared
+before each timed pass.
+
+Exits non-zero when ringtrace with all its types is below ``--floor`` times ioc-finder's
+throughput (issue 23: 3x), or when ringtrace limited to ioc-finder's types does not find
+exactly what the full run finds of those types.
+
 Usage: python benchmarks/extract.py [--docs N] [--seed S] [--repeat R] [--langs L,...]
-                                   [--large-kb K]
+                                   [--large-kb K] [--floor X]
                                    [--tools ringtrace,ringtrace-shared,ioc-finder,iocextract]
 
 ``--langs`` keeps documents in those languages (default: English, Chinese and Malay);
@@ -30,10 +42,14 @@ Extractor = Callable[[LabelledDoc], set[Label]]
 
 
 def clear_caches() -> None:
-    from ringtrace.indicators import network, phones
+    """Forget every memoised result (not loaded data), so that no timed pass profits from
+    an earlier one."""
+    from ringtrace.indicators import network, phones, roles
 
     phones._parse.cache_clear()
     network.registrable_domain.cache_clear()
+    roles._value_role.cache_clear()
+    roles.source_of.cache_clear()
 
 
 def ours(doc: LabelledDoc) -> set[Label]:
@@ -94,23 +110,36 @@ TOOLS: dict[str, tuple[Extractor, set[str] | None]] = {
 }
 
 
+def timed(fn: Extractor, docs: list[LabelledDoc]) -> tuple[float, list[set[Label]]]:
+    """CPU seconds of one pass over ``docs``, and what it found."""
+    clear_caches()  # repeated runs must not profit from memoised results
+    t = time.process_time()
+    results = [fn(d) for d in docs]
+    return time.process_time() - t, results
+
+
 def run(
-    name: str, fn: Extractor, types: set[str] | None, docs: list[LabelledDoc], repeat: int
-) -> tuple[float, Scores]:
+    tools: dict[str, tuple[Extractor, set[str] | None]], docs: list[LabelledDoc], repeat: int
+) -> dict[str, tuple[float, Scores, list[set[Label]]]]:
+    """MB/s (best of ``repeat`` rounds; each round runs every tool once, in turn), scores
+    and results per tool."""
     size = sum(len(d.text.encode()) for d in docs)
-    for d in docs[:20]:  # warm-up: imports, compiled grammars and caches are not measured
-        fn(d)
-    best = float("inf")
-    results: list[set[Label]] = []
+    for fn, _ in tools.values():
+        for d in docs[:20]:  # warm-up: imports, compiled grammars and caches are not measured
+            fn(d)
+    best = dict.fromkeys(tools, float("inf"))
+    results: dict[str, list[set[Label]]] = {}
     for _ in range(repeat):
-        clear_caches()  # repeated runs must not profit from memoised results
-        t = time.perf_counter()
-        results = [fn(d) for d in docs]
-        best = min(best, time.perf_counter() - t)
-    scores = Scores()
-    for i, (doc, got) in enumerate(zip(docs, results, strict=True)):
-        scores.add(str(i), doc.labels, got, types)
-    return size / best / 1e6, scores
+        for name, (fn, _) in tools.items():
+            seconds, results[name] = timed(fn, docs)
+            best[name] = min(best[name], seconds)
+    out = {}
+    for name, (_, types) in tools.items():
+        scores = Scores()
+        for i, (doc, got) in enumerate(zip(docs, results[name], strict=True)):
+            scores.add(str(i), doc.labels, got, types)
+        out[name] = (size / best[name] / 1e6, scores, results[name])
+    return out
 
 
 def corpus(n: int, seed: int, langs: list[str], large_kb: int) -> list[LabelledDoc]:
@@ -143,6 +172,9 @@ def main() -> None:
     ap.add_argument("--langs", default="en,zh-Hans,zh-Hant,ms")
     ap.add_argument("--large-kb", type=int, default=1000)
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated; all by default")
+    ap.add_argument(
+        "--floor", type=float, default=3.0, help="least ringtrace / ioc-finder ratio (all types)"
+    )
     args = ap.parse_args()
     logging.disable(logging.WARNING)  # iocextract logs every refang
     docs = corpus(args.docs, args.seed, args.langs.split(","), args.large_kb)
@@ -151,25 +183,46 @@ def main() -> None:
         f"corpus: {len(docs)} documents ({args.langs}; the largest {max(len(d.text.encode()) for d in docs) / 1e3:.0f} KB), "
         f"{size / 1e6:.2f} MB UTF-8, seed {args.seed}\n"
     )
-    results = {}
-    for name, (fn, types) in TOOLS.items():
+    tools = {}
+    for name, tool in TOOLS.items():
         if name not in args.tools.split(","):
             continue
         try:
-            mbps, scores = run(name, fn, types, docs, args.repeat)
+            tool[0](docs[0])
         except ImportError:
             print(f"{name}: not installed (pip install -e '.[bench]')")
             continue
-        results[name] = (mbps, scores)
-        print(f"{name:11} {mbps:8.3f} MB/s")
+        tools[name] = tool
+    measured = run(tools, docs, args.repeat)
+    results = {name: (mbps, scores) for name, (mbps, scores, _) in measured.items()}
+    for name, (mbps, _) in results.items():
+        print(f"{name:16} {mbps:8.3f} MB/s")
+    failures = []
+    if "ringtrace" in measured and "ringtrace-shared" in measured:
+        # The like-for-like run must find exactly what the full run finds of those types.
+        shared_types = TOOLS["ringtrace-shared"][1] or set()
+        full, limited = measured["ringtrace"][2], measured["ringtrace-shared"][2]
+        differ = sum(
+            1
+            for a, b in zip(full, limited, strict=True)
+            if {x for x in a if x[0] in shared_types} != b
+        )
+        if differ:
+            failures.append(f"ringtrace-shared disagrees with ringtrace on {differ} documents")
     if "ioc-finder" in results and "ringtrace" in results:
         base = results["ioc-finder"][0]
+        ratio = results["ringtrace"][0] / base
         print(
             f"\nringtrace, all {len(results['ringtrace'][1].by_type)} types / ioc-finder: "
-            f"{results['ringtrace'][0] / base:.1f}x"
+            f"{ratio:.2f}x (floor {args.floor:g}x)"
         )
-        shared = results["ringtrace-shared"][0] / base
-        print(f"ringtrace, ioc-finder's types only / ioc-finder: {shared:.1f}x")
+        if "ringtrace-shared" in results:
+            shared = results["ringtrace-shared"][0] / base
+            print(f"ringtrace, ioc-finder's types only / ioc-finder: {shared:.2f}x")
+        if ratio < args.floor:
+            failures.append(
+                f"ringtrace is {ratio:.2f}x ioc-finder, below the {args.floor:g}x floor"
+            )
     print("\nprecision / recall per type (types each tool supports):")
     types = sorted({t for _, s in results.values() for t in s.by_type})
     print(f"{'type':16}" + "".join(f"{name:>22}" for name in results))
@@ -179,6 +232,8 @@ def main() -> None:
             s = scores.by_type.get(t)
             row += f"{'-':>22}" if s is None else f"{s.precision:>11.3f} /{s.recall:>6.3f}   "
         print(row)
+    if failures:
+        raise SystemExit("FAILED: " + "; ".join(failures))
 
 
 if __name__ == "__main__":

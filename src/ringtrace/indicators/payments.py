@@ -155,8 +155,9 @@ def payment_account(payment: Payment, ctx: Context) -> list[Candidate]:
 
 # --- payment identifiers in free text ----------------------------------------------------
 
-_IBAN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
+_IBAN_TEXT = re.compile(  # the lookahead: a match's first characters, to reject others fast
+    r"(?=[A-Z])(?<![A-Za-z0-9])"
+    r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
 )
 # UPI ids: name@psp, where psp is a bank's UPI handle (NPCI's published list, abridged).
 UPI_HANDLES = frozenset(
@@ -166,7 +167,7 @@ UPI_HANDLES = frozenset(
      "axisb", "yapl", "waaxis", "wahdfcbank", "wasbi", "waicici", "fbl", "aubank", "dbs"}
 )  # fmt: skip
 _UPI_TEXT = re.compile(
-    r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]{1,255})@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
+    r"(?<![A-Za-z0-9._-])((?>[A-Za-z0-9][A-Za-z0-9._-]{1,255}))@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
 )
 _PAY_WORDS = re.compile(  # run on lowered text
     r"pay\s?now|fps|轉數快|转数快|gift|steam|itunes|apple|google\s?play|amazon|mtcn|control|money\s?gram"

@@ -20,6 +20,7 @@ import phonenumbers
 
 from ringtrace.indicators.registry import (
     Candidate,
+    Contained,
     Context,
     identifier_normaliser,
     text_extractor,
@@ -30,9 +31,13 @@ VERSION = "2"
 _SEP = r"[ \u00a0\u3000\-.()（）/]"
 # A run of digits and separators; ``\d`` matches every Unicode decimal digit (full-width,
 # Devanagari, Tamil, ...). Boundaries use ASCII letters only, so CJK text may touch a number.
+# The lookahead names the characters a run can start with: the engine rejects other
+# positions at once (see network._URL_RE).
 _RUN = re.compile(
-    rf"(?<![0-9A-Za-z+＋\d])(?P<plus>[+＋]\s?|\(\+|00|００)?\(?\d(?:\d|{_SEP}){{5,24}}\d(?![\dA-Za-z])"
+    rf"(?=[+＋(\d])(?<![0-9A-Za-z+＋\d])(?P<plus>[+＋]\s?|\(\+|00|００)?\(?\d(?:\d|{_SEP}){{5,24}}\d(?![\dA-Za-z])"
 )
+# Digits that could extend a run past where it ended (the run's length limit cut it short).
+_CONTINUES = re.compile(rf"{_SEP}*\d")
 _GROUP_END = re.compile(rf"\d(?={_SEP}|$)")
 _DATE = re.compile(
     r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{4}[-./]\d{1,2})$"
@@ -110,13 +115,29 @@ class PhoneExtractor:
     name = "phone"
     version = VERSION
 
-    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+    # report.scan_text runs this extractor after the others and says which spans lie inside
+    # their containers (IP addresses, IBANs, URLs, ...).
+    after_containers = True
+
+    def extract(
+        self, text: str, ctx: Context, contained: Contained | None = None
+    ) -> Iterable[Candidate]:
         pos = 0
         while True:
             m = _RUN.search(text, pos)
             if m is None:
                 return
             start, run = m.start(), m.group(0)
+            if (
+                contained is not None
+                and contained(start, m.end())
+                and not _CONTINUES.match(text, m.end())
+            ):
+                # What this run could yield lies inside another extractor's container (the
+                # digits of an IP address or an IBAN), where report._resolve_overlaps would
+                # drop it: spare phonenumbers the work. No later run can reach past it.
+                pos = m.end()
+                continue
             found_end = None
             before = text[max(0, start - 24) : start].lower()
             if not _DATE.match(run.strip("()")) and not _ID_LABELS.search(before):

@@ -48,12 +48,18 @@ def site_reason(host: str) -> str | None:
     """Why a host is a cited reference by itself (a known site or an official host)."""
     refs = references()
     host = host.lower().rstrip(".")
-    labels = host.split(".")
-    for i in range(len(labels) - 1):
-        reason = refs.sites.get(".".join(labels[i:]))
+    start = 0  # the host and each of its parents, down to (not including) the last label
+    while (dot := host.find(".", start)) >= 0:
+        reason = refs.sites.get(host[start:])
         if reason is not None:
             return reason
-    for suffix in refs.official_suffixes:
-        if host.endswith("." + suffix):
-            return "an official (police or government) site"
+        start = dot + 1
+    if host.endswith(_dotted(refs.official_suffixes)):
+        return "an official (police or government) site"
     return None
+
+
+@lru_cache(maxsize=4)
+def _dotted(suffixes: tuple[str, ...]) -> tuple[str, ...]:
+    """``suffixes`` with a leading dot: one ``str.endswith`` tries them all."""
+    return tuple("." + s for s in suffixes)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
 from ringtrace.indicators import roles
 from ringtrace.indicators.registry import (
     Candidate,
+    Contained,
+    ContainerAwareExtractor,
     Context,
     identifier_normaliser_for,
     payment_extractors,
@@ -81,29 +84,58 @@ def scan_text(
 ) -> list[tuple[Candidate, str, str]]:
     """Candidates in free text with the (extractor name, version) that found them; ``only``
     limits the scan to the named extractors."""
-    found = [
-        (c, ex.name, ex.version)
-        for ex in text_extractors()
-        if only is None or ex.name in only
-        for c in ex.extract(text, ctx)
-    ]
-    return _resolve_overlaps(found)
+    extractors = [ex for ex in text_extractors() if only is None or ex.name in only]
+    per: list[list[tuple[Candidate, str, str]]] = [[] for _ in extractors]
+    later = []
+    for i, ex in enumerate(extractors):
+        if getattr(ex, "after_containers", False):
+            later.append(i)  # told what the others' containers hold (phones skip their digits)
+        else:
+            per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx)]
+    for i in later:
+        aware = cast(ContainerAwareExtractor, extractors[i])
+        inside = _containment([k for p in per for k in p], aware.name)
+        per[i] = [(c, aware.name, aware.version) for c in aware.extract(text, ctx, inside)]
+    # In registration order, whichever order they ran in: the first to find a value names it.
+    return _resolve_overlaps([k for p in per for k in p])
+
+
+def _containment(found: list[tuple[Candidate, str, str]], name: str) -> Contained:
+    """Whether a span lies inside a container found by an extractor other than ``name``:
+    what ``_resolve_overlaps`` drops from ``name``'s plain (non-container) candidates."""
+    boxes = sorted((c.start, c.end) for c, n, _ in found if c.container and n != name)
+    starts = [s for s, _ in boxes]
+    max_end: list[int] = []
+    for _, e in boxes:
+        max_end.append(max(e, max_end[-1]) if max_end else e)
+
+    def contained(start: int, end: int) -> bool:
+        j = bisect_right(starts, start) - 1
+        return j >= 0 and max_end[j] >= end
+
+    return contained
 
 
 class _Collector:
     """Indicators merged per link key, each occurrence with its source and role."""
 
     def __init__(self) -> None:
-        self.by_key: dict[LinkKey, Indicator] = {}
-        self.reasons: dict[LinkKey, str] = {}  # the first non-offender occurrence's reason
+        # Keyed by (type, value), the link key's fields: a plain tuple hashes faster.
+        self.by_key: dict[tuple[str, str], Indicator] = {}
+        self.reasons: dict[tuple[str, str], str] = {}  # the first non-offender occurrence's
 
     def add(
         self, field: str, cand: Candidate, extractor: str, version: str, role: roles.Role
     ) -> None:
-        key = LinkKey(cand.type, cand.value)
+        key = (cand.type, cand.value)
         ind = self.by_key.get(key)
         if ind is None:
-            attrs = {k: v for k, v in cand.attributes.items() if k not in _TRANSIENT}
+            # A fresh dict, the indicator's own (most candidates have no attributes).
+            attrs = (
+                {k: v for k, v in cand.attributes.items() if k not in _TRANSIENT}
+                if cand.attributes
+                else {}
+            )
             ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
             self.by_key[key] = ind
         fixed = roles.value_role(cand.type, cand.value, ind.attributes)
@@ -114,7 +146,7 @@ class _Collector:
         occ = Occurrence(
             field, cand.raw, cand.start, cand.end, roles.source_of(field), role.role, role.strong
         )
-        if occ not in ind.occurrences:
+        if not ind.occurrences or occ not in ind.occurrences:
             ind.occurrences.append(occ)
 
     def add_text(
@@ -216,18 +248,18 @@ def _finish(
     inds: Iterable[Indicator],
     wl: Warninglist,
     own: set[LinkKey],
-    reasons: dict[LinkKey, str] | None = None,
+    reasons: dict[tuple[str, str], str] | None = None,
 ) -> list[Indicator]:
     out = []
     for ind in inds:
-        if ind.key in own:
+        if own and ind.key in own:
             ind.excluded_reason = OWN_CONTACT_REASON
         else:
             # What the value is (a documentation address) says more than how it was written.
             ind.excluded_reason = wl.reason(ind.type, ind.value)
             if ind.excluded_reason is None and ind.role != roles.OFFENDER:
                 ind.excluded_reason = (reasons or {}).get(
-                    ind.key
+                    (ind.type, ind.value)
                 ) or f"not the offender's ({ind.role})"
         out.append(ind)
     out.sort(key=lambda i: (i.occurrences[0].field, i.occurrences[0].start, i.type, i.value))

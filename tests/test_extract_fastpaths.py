@@ -1,0 +1,175 @@
+"""The shortcuts that make extraction fast give exactly what the plain way gives.
+
+Each shortcut (phones skipping digit runs inside other containers, refusing hosts before
+tldextract, refusing names before ``ipaddress``, the role cues' first-character lookahead) is
+compared here with the plain computation it replaces, on the generated corpus, on mangled
+copies of it and on hand-picked edge cases.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+
+import pytest
+
+from ringtrace.demo.extraction_corpus import generate_corpus
+from ringtrace.indicators import network, phones, registry, report, roles
+from ringtrace.indicators.registry import Context
+
+_JUNK = list(" .-:/@()[]{}0123456789abcXYZ+＋。．１２３\n\t#%_~'\"你好가나")
+
+
+def _texts(seed: int, n: int) -> list[str]:
+    """Corpus documents, whole and spliced together with random junk inserted."""
+    rng = random.Random(seed)
+    docs = [d.text for d in generate_corpus(n=n, seed=seed)]
+    out = list(docs)
+    for _ in range(n):
+        text = "".join(rng.sample(docs, 2))
+        for _ in range(rng.randint(1, 6)):
+            p = rng.randrange(len(text) + 1)
+            text = (
+                text[:p] + "".join(rng.choice(_JUNK) for _ in range(rng.randint(1, 4))) + text[p:]
+            )
+        out.append(text)
+    # Runs of digits next to containers: an IP or IBAN followed by more digits, a run cut
+    # short by its length limit, digits right after a URL.
+    out += [
+        "call 70.38.211.202 1234 5678 now",
+        "IBAN DE89 3704 0044 0532 0130 00 or +49 30 1234567",
+        "DE89370400440532013000 6123 4567 8901 2345 6789 0123 4567 8901",
+        "http://70.38.211.202/x 91234567 and 1.2.3.4. 91234567",
+        "1.2.3.4 5.6.7.8 9.10.11.12 13.14.15.16 +65 9123 4567",
+        "MTCN 1234567890 then 9123 4567",
+        "see http://x.com/a/6123.4567.8901.2345.6789.0123 9123 4567 ok",
+        "see http://x.com/a/6123.4567.8901.2345.6789.0123.4567 9123 4567 ok",
+        "see http://x.com/a/9123-4567-8901-2345-6789-0123-4567 8123 4567 ok",
+        "mail 6123.4567.8901.2345.6789.0123.4567@example.com 9123 4567",
+    ]
+    return out
+
+
+def _plain_scan(text: str, ctx: Context) -> list[tuple[registry.Candidate, str, str]]:
+    """Every extractor on its own, in registration order, then overlap resolution: the
+    computation ``report.scan_text`` shortens."""
+    found = [
+        (c, ex.name, ex.version) for ex in registry.text_extractors() for c in ex.extract(text, ctx)
+    ]
+    return report._resolve_overlaps(found)
+
+
+def _rows(found: list[tuple[registry.Candidate, str, str]]) -> list[tuple[object, ...]]:
+    return [
+        (c.type, c.value, c.raw, c.start, c.end, tuple(c.attributes.items()), n)
+        for c, n, _ in found
+    ]
+
+
+@pytest.mark.parametrize("country", ["SG", "HK", None])
+def test_scan_with_phone_shortcut_equals_plain_scan(country: str | None) -> None:
+    texts = _texts(seed=31, n=150)
+    ctx = Context(country=country)
+    differ = [t for t in texts if _rows(report.scan_text(t, ctx)) != _rows(_plain_scan(t, ctx))]
+    assert differ == []
+
+
+def test_phone_shortcut_skips_digits_inside_containers() -> None:
+    """It does skip: the digits of an IP address are never handed to phonenumbers."""
+    seen: list[str] = []
+    original = phones._parse
+
+    def spy(raw: str, country: str | None) -> object:
+        seen.append(raw)
+        return original(raw, country)
+
+    phones._parse = spy  # type: ignore[assignment]
+    try:
+        report.scan_text("server 70.38.211.202 then call 9123 4567", Context(country="SG"))
+    finally:
+        phones._parse = original
+    assert seen == ["9123 4567"]
+
+
+def _plain_registrable(host: str) -> str | None:
+    """registrable_domain without the last-label shortcut."""
+    host = host.lower().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    parts = network._psl()(host)
+    if not parts.suffix or not parts.domain:
+        return None
+    domain = f"{parts.domain}.{parts.suffix}"
+    return network.user_host(host, domain) or domain
+
+
+def test_registrable_domain_shortcut_equals_tldextract() -> None:
+    hosts = {
+        "e.g", "i.e", "u.s", "report.pdf", "report.zip", "bigoj.ycf38", "v12.1.1.1", "foo.com",
+        "a.b.ck", "www.ck", "x.blogspot.com", "a..com", "-a.com", "x.xn--p1ai", "x.рф",
+        "例子.中国", "a.com.", "ab.c-d", "x.co.uk", "1.2.3.4", "x.local", "x.onion", "a.b",
+        "user.000webhostapp.com", "a" * 70 + ".com", "x." + "b" * 70, "x.com:80", "a@b.com",
+    }  # fmt: skip
+    for text in _texts(seed=37, n=200):
+        hosts.update(m.group("host").lower() for m in network._BARE_RE.finditer(text))
+    network.registrable_domain.cache_clear()
+    differ = {h for h in hosts if network.registrable_domain(h) != _plain_registrable(h)}
+    assert differ == set()
+    assert len(hosts) > 300
+
+
+def _plain_ip(value: str) -> str | None:
+    try:
+        return ipaddress.ip_address(network.refang(value).strip("[] ")).compressed
+    except ValueError:
+        return None
+
+
+def test_normalise_ip_shortcut_equals_ipaddress() -> None:
+    rng = random.Random(5)
+    alphabet = "0123456789abcdefABCDEF:.[]% x١٢"
+    values = ["", " ", "1.2.3.4", "[::1]", "::", "1::", "fe80::1%eth0", "01.2.3.4", "١.٢.٣.٤"]
+    values += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 20))) for _ in range(20000)
+    ]
+    for text in _texts(seed=41, n=100):
+        values += re.findall(r"[^\s/]+", text)
+    assert [network.normalise_ip(v) for v in values] == [_plain_ip(v) for v in values]
+
+
+def _plain_found(cues: roles._Cues, text: str) -> bool:
+    """A cue kind found the plain way: the clause's words, then every phrase and stem."""
+    tokens = set(roles._ASCII_WORD.findall(text))
+    if not cues.words.isdisjoint(tokens):
+        return True
+    if cues.ascii is not None and re.search(_without_lookahead(cues.ascii), text):
+        return True
+    if cues.other is not None and not text.isascii():
+        return bool(re.search(_without_lookahead(cues.other), text))
+    return False
+
+
+def _without_lookahead(pattern: re.Pattern[str]) -> str:
+    plain = re.sub(r"^\(\?=\[[^\]]*\]\)", "", pattern.pattern)
+    assert plain != pattern.pattern
+    return plain
+
+
+def test_role_cues_equal_plain_search() -> None:
+    rng = random.Random(9)
+    kinds = roles._cue_kinds()
+    words = [w for k in kinds.values() for w in k.words]
+    words += ["send money", "send the money", "muat turun", "according to", "my number", "我的電話"]
+    words += ["installed", "pay-off", "x-pay", "paid.", "prepaid", "see", "seen", "根據", "下載"]
+    filler = [*"abc xyz-.,:;!?0123 ", "我", "的", "。"]
+    clauses = []
+    for _ in range(20000):
+        parts = [rng.choice(words) if rng.random() < 0.4 else rng.choice(filler) for _ in range(8)]
+        clauses.append("".join(p if rng.random() < 0.5 else p + " " for p in parts).lower())
+    for kind in kinds.values():
+        assert [kind.found(roles._Clause(c)) for c in clauses] == [
+            _plain_found(kind, c) for c in clauses
+        ]
