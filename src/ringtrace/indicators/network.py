@@ -8,8 +8,6 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-import tldextract
-
 from ringtrace.indicators.hosting import PAGE, page_key, user_host
 from ringtrace.indicators.packages import looks_like_package
 from ringtrace.indicators.registry import (
@@ -18,6 +16,7 @@ from ringtrace.indicators.registry import (
     identifier_normaliser,
     text_extractor,
 )
+from ringtrace.indicators.suffixes import split_host
 
 VERSION = "2"
 
@@ -73,14 +72,6 @@ _TRAILING = ".,;:!?)]}>'\"“”’"
 _FILE_LIKE_TLDS = frozenset({"zip", "mov", "py", "sh", "md", "rs", "pl", "apk", "exe", "jpg"})
 
 
-@lru_cache(maxsize=1)
-def _psl() -> tldextract.TLDExtract:
-    # The public-suffix snapshot bundled with tldextract: never fetched at run time.
-    return tldextract.TLDExtract(
-        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-    )
-
-
 _DEFANG_MARKS = ("[", "(", "{", "．", "。")
 
 
@@ -100,10 +91,10 @@ def registrable_domain(host: str) -> str | None:
         host = host.encode("idna").decode("ascii")
     except UnicodeError:
         return None
-    parts = _psl()(host)
-    if not parts.suffix or not parts.domain:
+    label, suffix = split_host(host)  # the PSL bundled with tldextract, private part included
+    if not suffix or not label:
         return None
-    domain = f"{parts.domain}.{parts.suffix}"
+    domain = f"{label}.{suffix}"
     # A user's host on a hosting platform the bundled PSL lacks is registrable itself.
     return user_host(host, domain) or domain
 
