@@ -11,7 +11,7 @@ import asn1crypto.x509  # noqa: E402,F401
 
 from ringtrace.apk.risk import rate  # noqa: E402,F401
 from ringtrace.apk.thirdparty import builtin as _third_party  # noqa: E402
-from ringtrace.indicators.network import registrable_domain  # noqa: E402
+from ringtrace.indicators.hosts import registrable_domain  # noqa: E402
 from ringtrace.indicators.warninglist import builtin as _warninglist  # noqa: E402
 
 registrable_domain("warm.example.org")  # loads the bundled public-suffix list
