@@ -1,12 +1,12 @@
-"""Loading androguard for the analysis without paying for what it rarely uses.
+"""androguard's table of Android platform resources, built faster.
 
-``androguard.core.axml`` imports ``androguard.core.resources.public``, which parses the
-Android platform's ``public.xml`` (190 KB, with ``minidom``) at import time: ~40 ms of every
-``ringtrace apk analyze``, for a table the manifest parser consults only when an attribute has
-no name in the file's string pool (stripped or obfuscated manifests). :func:`prepare` puts a
-stand-in for that module in ``sys.modules``: on first access to any of its names, it runs
-androguard's own module code in place, so whoever reads ``public.SYSTEM_RESOURCES`` gets
-androguard's table, built by androguard (tests/test_apk_platform.py checks it).
+``androguard.core.axml`` imports ``androguard.core.resources.public``, which builds the
+platform's attribute and style ids from androguard's copy of ``public.xml`` (190 KB) with
+``minidom``: ~40 ms of every ``ringtrace apk analyze``, more than the whole analysis of a
+small app. :func:`prepare` puts a stand-in for that module in ``sys.modules`` that reads the
+same file with ``expat`` directly (the same elements, no document tree), on first use. The
+table is the same, entry for entry (tests/test_apk_platform.py compares it with androguard's
+own module).
 """
 
 from __future__ import annotations
@@ -14,33 +14,59 @@ from __future__ import annotations
 import sys
 import types
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 PUBLIC = "androguard.core.resources.public"
 
 
+def _read_public_xml(path: str) -> dict[str, dict[str, int]]:
+    """``{type: {name: id}}`` of every ``<public>`` element, as androguard's module builds it."""
+    from xml.parsers import expat
+
+    table: dict[str, dict[str, int]] = {}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "public":
+            name, id_ = attrs.get("name", ""), int(attrs.get("id", ""), 16)
+            table.setdefault(attrs.get("type", ""), {})[name] = id_
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    with open(path, "rb") as f:
+        parser.Parse(f.read(), True)
+    return table
+
+
 class _Deferred(types.ModuleType):
-    """A module whose code runs on the first attribute that is not already defined."""
+    """androguard's ``public`` module, its names built on first use."""
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)  # import machinery probing; nothing to load for it
-        spec = self.__dict__["__spec__"]
-        if not self.__dict__.get("_ringtrace_loaded"):
-            self.__dict__["_ringtrace_loaded"] = True
-            spec.loader.exec_module(self)
-        try:
-            return self.__dict__[name]
-        except KeyError:
-            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}") from None
+        if name not in ("_public_res", "SYSTEM_RESOURCES"):
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        origin = self.__dict__["__file__"]
+        public = _read_public_xml(str(Path(origin).with_name("public.xml")))
+        self._public_res = public
+        self.SYSTEM_RESOURCES = {
+            kind: {
+                "forward": dict(public[key].items()),
+                "inverse": {v: k for k, v in public[key].items()},
+            }
+            for kind, key in (("attributes", "attr"), ("styles", "style"))
+        }
+        return self.__dict__[name]
 
 
 def prepare() -> None:
-    """Defer androguard's platform resource table (idempotent; before androguard loads)."""
+    """Put the stand-in in place (idempotent; before androguard loads)."""
     if PUBLIC in sys.modules:
         return
     spec = find_spec(PUBLIC)
-    if spec is None or spec.loader is None:
+    if (
+        spec is None
+        or spec.origin is None
+        or not Path(spec.origin).with_name("public.xml").exists()
+    ):
         return  # another androguard layout: let it load as it does
     module = _Deferred(PUBLIC)
     module.__spec__ = spec
