@@ -16,6 +16,8 @@ from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
+from ringtrace.errors import ConfigurationError
+
 _RULE = re.compile(r"^(?P<suffix>[.*!]*\w[\S]*)", re.UNICODE | re.MULTILINE)
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
 
@@ -42,7 +44,7 @@ def snapshot_path() -> Path:
     """tldextract's bundled snapshot, found without importing tldextract."""
     spec = find_spec("tldextract")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("tldextract is not installed: its Public Suffix List is needed")
+        raise ConfigurationError("tldextract is not installed: its Public Suffix List is needed")
     return Path(next(iter(spec.submodule_search_locations))) / ".tld_set_snapshot"
 
 
