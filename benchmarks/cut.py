@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ringtrace.domain.models import LinkKey
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
+from ringtrace.services import decisions
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 
@@ -89,7 +90,7 @@ def main() -> None:
         cuts = []
         for phone in random.Random(args.seed).sample(rings, min(args.cuts, len(rings))):
             s = time.perf_counter()
-            store.cut(LinkKey("phone", phone), reason="benchmark")
+            decisions.cut(store, LinkKey("phone", phone), reason="benchmark")
             cuts.append(time.perf_counter() - s)
         stop.set()
         worker.join()

@@ -26,10 +26,10 @@ from pathlib import Path
 from ringtrace.demo import generate
 from ringtrace.indicators import extract_report
 from ringtrace.indicators.warninglist import builtin
-from ringtrace.ingest import import_lines
 from ringtrace.intake.schema import parse_report
 from ringtrace.linking.evaluation import PairwiseScore, bcubed, pairwise
 from ringtrace.linking.specificity import WEAK_TYPES
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 
@@ -118,7 +118,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         t = time.perf_counter()
         import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
         ours_s = time.perf_counter() - t
-        predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+        predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()]
         store.close()
     print(line("ringtrace (SQLite, full)", pairwise(predicted, scenario.truth), ours_s, n))
     b3 = bcubed(predicted, scenario.truth)

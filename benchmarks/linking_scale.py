@@ -181,8 +181,8 @@ def online(n: int, samples: int) -> None:
 
     from sqlalchemy import insert
 
-    from ringtrace.ingest import ingest
     from ringtrace.intake.received import receive
+    from ringtrace.services.intake import ingest
     from ringtrace.settings import Settings
     from ringtrace.store import Store
     from ringtrace.store.tables import indicators, report_clusters, report_core, reports

@@ -30,12 +30,15 @@ def seed_demo(settings: Settings) -> Store:
     """A migrated store holding the demo scenario, with an agency per source (the browser
     suites' common start). The caller closes it."""
     from ringtrace.demo import generate
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     store = Store.open(settings)
     store.migrate()
     scenario = generate()
     import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
     for source in {d["source"] for d in scenario.reports}:
-        store.ensure_agency(source)
+        store.accounts.ensure_agency(source)
+    from ringtrace.demo.partners import confirm_all_matches
+
+    confirm_all_matches(store)  # as `ringtrace demo` does
     return store

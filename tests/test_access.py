@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from ringtrace.access.policy import ROLES
 from ringtrace.domain.models import ReportRef
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web.app import create_app
@@ -68,14 +68,21 @@ def world(backend_settings: Settings) -> Iterator[tuple[Settings, dict[str, Any]
     import_lines(store, [line(d) for d in docs])
     tokens = {}
     for agency in AGENCIES:
-        store.ensure_agency(agency)
+        store.accounts.ensure_agency(agency)
         for role in ROLES:
             name = f"{role}@{agency}"
-            store.add_user(name, PASSWORD, agency, role)
-            tokens[(role, agency)] = store.create_token(name, "matrix")
+            store.accounts.add_user(name, PASSWORD, agency, role)
+            tokens[(role, agency)] = store.accounts.create_token(name, "matrix")
     ids = {
-        d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"])) for d in docs
+        d["external_id"]: store.reports.id_of(ReportRef(d["source"], d["external_id"]))
+        for d in docs
     }
+    # agency-b's reports joined agency-a's ring: a hit for agency-b until agency-a confirms.
+    ring = store.visibility.report_entries([ids["A-1"]])[ids["A-1"]][2]
+    assert ring is not None
+    store.visibility.confirm_share(
+        ring, "agency-a", "agency-b", actor="user:analyst@agency-a@agency-a"
+    )
     meta = {
         "tokens": tokens, "ids": ids,
         "docs": {d["external_id"]: d for d in docs},
@@ -150,7 +157,8 @@ def test_role_permissions_and_audit(world: tuple[Settings, dict[str, Any]]) -> N
         for role in ROLES:
             h = {"Authorization": f"Bearer {meta['tokens'][(role, 'agency-a')]}"}
             audit = client.get("/console/audit", headers=h)
-            assert audit.status_code == (200 if role in ("supervisor", "admin") else 403), role
+            readers = ("supervisor", "admin", "instance_admin")
+            assert audit.status_code == (200 if role in readers else 403), role
             cid = client.get("/api/clusters", headers=h).json()["clusters"][0]["id"]
             form = {"key": "telegram|handle_a_1", "reason": "testing the permission"}
             cut = client.post(
@@ -163,7 +171,7 @@ def test_role_permissions_and_audit(world: tuple[Settings, dict[str, Any]]) -> N
         h = {"Authorization": f"Bearer {meta['tokens'][('analyst', 'agency-a')]}"}
         client.get(f"/api/reports/{meta['ids']['B-0']}", headers=h)
         s = Store.open(settings)
-        views = [e for e in s.audit_entries(["report:agency-b/B-0"]) if e.action == "report.view"]
+        views = [e for e in s.audit.entries(["report:agency-b/B-0"]) if e.action == "report.view"]
         s.close()
         assert views and views[-1].actor == "user:analyst@agency-a@agency-a"
         bad = client.get("/api/reports", headers={"Authorization": "Bearer rt_forged"})
@@ -183,7 +191,7 @@ def test_login_session_csrf_and_logout(world: tuple[Settings, dict[str, Any]]) -
         assert _login(client, "analyst@agency-a", "wrong password!!").status_code == 401
         assert _login(client, "my-secret-password-typed-here", "x" * 12).status_code == 401
         store = Store.open(settings)
-        failed = [e for e in store.audit_entries() if e.action == "login.failed"]
+        failed = [e for e in store.audit.entries() if e.action == "login.failed"]
         store.close()
         assert [e.subject for e in failed] == ["user:analyst@agency-a", "user:(unknown)"]
         assert all("my-secret-password" not in e.subject + e.details for e in failed)
@@ -220,7 +228,7 @@ def test_totp_and_throttle(world: tuple[Settings, dict[str, Any]]) -> None:
 
     settings, _ = world
     s = Store.open(settings)
-    secret = s.add_user("two-factor", PASSWORD, "agency-a", "analyst", totp=True)
+    secret = s.accounts.add_user("two-factor", PASSWORD, "agency-a", "analyst", totp=True)
     s.close()
     assert secret
     with TestClient(create_app(settings), base_url="https://testserver",
@@ -245,7 +253,9 @@ def _add_hidden_ring(settings: Settings) -> dict[str, int]:
         for n in (1, 2)
     ]  # fmt: skip
     import_lines(store, [line(d) for d in docs])
-    ids = {d["external_id"]: store.report_id(ReportRef("agency-b", d["external_id"])) for d in docs}
+    ids = {
+        d["external_id"]: store.reports.id_of(ReportRef("agency-b", d["external_id"])) for d in docs
+    }
     store.close()
     return ids
 
@@ -271,11 +281,11 @@ def test_a_cut_needs_every_holder_of_the_key_in_view(
         assert cut.status_code == 403, cut.text
     store = Store.open(settings)
     try:
-        assert store.report(hidden["B-HID-1"]).summary.cluster_id == (
-            store.report(hidden["B-HID-2"]).summary.cluster_id
+        assert store.reports.get(hidden["B-HID-1"]).summary.cluster_id == (
+            store.reports.get(hidden["B-HID-2"]).summary.cluster_id
         )
-        assert store.report(hidden["B-HID-1"]).summary.cluster_size == 2
-        assert not [e for e in store.audit_entries() if e.action == "cluster.split"]
+        assert store.reports.get(hidden["B-HID-1"]).summary.cluster_size == 2
+        assert not [e for e in store.audit.entries() if e.action == "cluster.split"]
     finally:
         store.close()
 
@@ -322,8 +332,12 @@ def test_audit_and_assignment_stay_within_the_agency(
         b_sup = {"Authorization": f"Bearer {meta['tokens'][('supervisor', 'agency-b')]}"}
         page = client.get("/console/audit", headers=b_sup).text
         assert "agency-b/B-0" in page and "agency-a/A-1" not in page
+        # An admin of the home agency is no instance administrator: its agency's entries.
         home_admin = {"Authorization": f"Bearer {meta['tokens'][('admin', 'agency-a')]}"}
-        everything = client.get("/console/audit", headers=home_admin).text
+        mine = client.get("/console/audit", headers=home_admin).text
+        assert "agency-a/A-1" in mine and "agency-b/B-0" not in mine
+        operator = {"Authorization": f"Bearer {meta['tokens'][('instance_admin', 'agency-a')]}"}
+        everything = client.get("/console/audit", headers=operator).text
         assert "agency-a/A-1" in everything and "agency-b/B-0" in everything
         a_sup = {"Authorization": f"Bearer {meta['tokens'][('supervisor', 'agency-a')]}"}
         rid = meta["ids"]["A-1"]
@@ -335,3 +349,70 @@ def test_audit_and_assignment_stay_within_the_agency(
                           data={"action": "assign", "assignee": "analyst@agency-a"},
                           follow_redirects=False)  # fmt: skip
         assert own.status_code == 303
+
+
+def test_submitting_into_another_agencys_ring_is_a_hit_not_a_look_inside(
+    backend_settings: Settings,
+) -> None:
+    """The lowest role names an identifier another agency holds: it learns that agency holds
+    a matching report, and reads nothing of it until that agency confirms the match."""
+    settings = backend_settings.model_copy(update={"home_agency": "agency-a"})
+    store = Store.open(settings)
+    store.migrate()
+    held = _doc("agency-a", "HELD-1", "green", True, "+6590001111")
+    import_lines(store, [line(held)])
+    tokens = {}
+    for agency in AGENCIES:
+        store.accounts.ensure_agency(agency)
+        for role in ("victim_support", "analyst"):
+            store.accounts.add_user(f"{role}@{agency}", PASSWORD, agency, role)
+            tokens[(role, agency)] = store.accounts.create_token(f"{role}@{agency}", "hit")
+    held_id = store.reports.id_of(ReportRef("agency-a", "HELD-1"))
+    store.close()
+    guess = _doc("agency-b", "GUESS-1", "green", True, "+6590001111")
+    b = {"Authorization": f"Bearer {tokens[('victim_support', 'agency-b')]}"}
+    a = {"Authorization": f"Bearer {tokens[('analyst', 'agency-a')]}"}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        posted = client.post("/api/reports", json=guess, headers=b)
+        assert posted.status_code == 201
+        ring = posted.json()["cluster_id"]
+        seen = client.get(f"/api/reports/{held_id}", headers=b)
+        assert seen.status_code == 200 and seen.json()["access"] == "exists"
+        assert posted.json()["held_elsewhere"] == ["agency-a"]  # the hit: whom to ask
+        assert "document" not in seen.json() and "indicators" not in seen.json()
+        for url in (
+            f"/api/clusters/{ring}",
+            f"/console/clusters/{ring}",
+            f"/console/reports/{held_id}",
+            "/api/clusters",
+            "/console/search?q=HELD",
+        ):
+            body = client.get(url, headers=b).text
+            assert "NARR-HELD-1" not in body and "CONTACT-HELD-1" not in body, url
+            assert "handle_held_1" not in body, url
+        assert client.get(f"/api/reports/{held_id}/attachments/0", headers=b).status_code in (
+            403, 404)  # fmt: skip
+        page = client.get(f"/console/clusters/{ring}", headers=b).text
+        assert 'id="hits"' in page and "agency-a" in page.split('id="hits"')[1][:200]
+        # agency-a reads agency-b's report: agency-b put it into agency-a's ring itself.
+        mine = client.get(f"/api/reports/{posted.json()['id']}", headers=a).json()
+        assert mine["access"] == "content"
+        # agency-a confirms the match: agency-b may now read under the TLP rules.
+        cid = client.get(f"/api/reports/{held_id}", headers=a).json()["cluster_id"]
+        form = client.get(f"/console/clusters/{cid}", headers=a).text
+        assert 'id="share-form"' in form and '<option value="agency-b">' in form
+        ok = client.post(f"/console/clusters/{cid}/share", data={"agency": "agency-b"},
+                         headers=a, follow_redirects=False)  # fmt: skip
+        assert ok.status_code == 303
+        after = client.get(f"/api/reports/{held_id}", headers=b).json()
+        assert after["access"] == "content" and "NARR-HELD-1" in after["document"]["narrative"]
+        # Only the owning agency can share its reports, and only with an agency in the ring.
+        no = client.post(f"/console/clusters/{cid}/share", data={"agency": "agency-c"},
+                         headers=a, follow_redirects=False)  # fmt: skip
+        assert no.status_code == 404
+    check = Store.open(settings)
+    try:
+        shares = [e for e in check.audit.entries() if e.action == "ring.share"]
+        assert [e.actor for e in shares] == ["user:analyst@agency-a@agency-a"]
+    finally:
+        check.close()

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from ringtrace.settings import Settings
 from ringtrace.store import Store
+from ringtrace.store.clusters import ClusterRepo
 from ringtrace.web.app import create_app
 from tests.factories import report
 
@@ -19,8 +20,8 @@ def _authorised(settings: Settings) -> str:
     """Migrate, and create an analyst of the reports' agency with an API token."""
     store = Store.open(settings)
     store.migrate()
-    store.add_user("tester", "a long test password", "test-agency", "admin")
-    token = store.create_token("tester", "tests")
+    store.accounts.add_user("tester", "a long test password", "test-agency", "admin")
+    token = store.accounts.create_token("tester", "tests")
     store.close()
     return token
 
@@ -102,7 +103,7 @@ def test_unexpected_errors_never_show_a_stack_trace(
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("secret internals at /srv/x.py line 3")
 
-    monkeypatch.setattr(Store, "cluster_ids", boom)
+    monkeypatch.setattr(ClusterRepo, "ids", boom)
     res = client.get("/api/clusters")
     assert res.status_code == 500
     assert res.json() == {

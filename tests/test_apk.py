@@ -21,7 +21,8 @@ from ringtrace.apk.sandbox import SandboxLimits, analyze_isolated
 from ringtrace.cli import app
 from ringtrace.domain.models import ReportRef
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import import_lines
+from ringtrace.services import apk_jobs, relink
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.apk_build import DEBIAN_PACKAGES, build_all, missing_tools
@@ -328,33 +329,35 @@ def test_reports_link_through_the_signing_key(store: Store, apks: dict[str, Path
     b = _with_apk(apks["sibling"], external_id="APK-2")
     c = _with_apk(apks["benign"], external_id="APK-3")
     import_lines(store, [line(a), line(b), line(c)])
-    assert [j["status"] for j in store.apk_pending()] == ["queued"] * 3
-    assert store.clusters() == []
-    counts = store.run_apk_analyses()
+    assert [j["status"] for j in store.apk.pending()] == ["queued"] * 3
+    assert store.clusters.many() == []
+    counts = apk_jobs.run(store)
     assert counts == {"done": 3, "failed": 0, "retry": 0}
-    [cluster] = store.clusters()
+    [cluster] = store.clusters.many()
     assert sorted(r.external_id for r in cluster.reports) == ["APK-1", "APK-2"]
     keys = {(link.key.type, link.key.value) for link in cluster.links}
-    cert = store.apk_analyses(store.report_id(ReportRef("test-agency", "APK-1")))[0]
+    cert = store.apk.analyses(store.reports.id_of(ReportRef("test-agency", "APK-1")))[0]
     cert_sha = cert["result"]["certificates"][0]["sha256"]
     assert keys == {("apk_cert", cert_sha)}  # the only thing the two apps share
-    hops = store.explain(ReportRef("test-agency", "APK-1"), ReportRef("test-agency", "APK-2"))
+    hops = store.clusters.explain(
+        ReportRef("test-agency", "APK-1"), ReportRef("test-agency", "APK-2")
+    )
     assert hops is not None and [h.key.type for h in hops] == ["apk_cert"]
-    detail = store.report(store.report_id(ReportRef("test-agency", "APK-1")))
+    detail = store.reports.get(store.reports.id_of(ReportRef("test-agency", "APK-1")))
     found = {(i.type, i.value, i.linkable) for i in detail.indicators}
     assert ("domain", "chat-priv.top", True) in found
     assert ("android_package", "com.privatechat.app", False) in found  # weak on its own
     # Audited, and kept through a rebuild without analysing again.
-    entries = store.audit_entries(["report:test-agency/APK-1"])
+    entries = store.audit.entries(["report:test-agency/APK-1"])
     assert any(e.action == "apk.analyze" for e in entries)
-    store.rebuild(extract_report)
-    [cluster] = store.clusters()
+    relink.rebuild(store, extract_report)
+    [cluster] = store.clusters.many()
     assert sorted(r.external_id for r in cluster.reports) == ["APK-1", "APK-2"]
-    assert store.apk_pending() == []
+    assert store.apk.pending() == []
     # A victim who only wrote down the app's server joins the ring through it.
     told = report(external_id="TXT-4", narrative="The app uploaded to gate.chat-priv.top")
     import_lines(store, [line(told)])
-    [cluster] = store.clusters()
+    [cluster] = store.clusters.many()
     assert sorted(r.external_id for r in cluster.reports) == ["APK-1", "APK-2", "TXT-4"]
 
 
@@ -365,8 +368,10 @@ def test_unanalysable_apk_evidence_is_failed_with_reason(
     bad["attachments"][0]["filename"] = "PrivateChat.apk"
     # The broken zip is kept as evidence (it is what the victim has) and fails analysis.
     assert import_lines(sqlite_store, [line(bad)]).created == 1
-    sqlite_store.run_apk_analyses()
-    [job] = sqlite_store.apk_analyses(sqlite_store.report_id(ReportRef("test-agency", "APK-BAD")))
+    apk_jobs.run(sqlite_store)
+    [job] = sqlite_store.apk.analyses(
+        sqlite_store.reports.id_of(ReportRef("test-agency", "APK-BAD"))
+    )
     assert (job["status"], job["error_code"]) == ("failed", "truncated")
 
 
@@ -377,8 +382,8 @@ def test_api_apk_evidence_analysed_in_background_and_shown(
 
     setup = Store.open(sqlite_settings)
     setup.migrate()
-    setup.add_user("apk-analyst", "a long test password", "test-agency", "analyst")
-    token = setup.create_token("apk-analyst", "tests")
+    setup.accounts.add_user("apk-analyst", "a long test password", "test-agency", "analyst")
+    token = setup.accounts.create_token("apk-analyst", "tests")
     setup.close()
     with TestClient(create_app(sqlite_settings)) as client:
         client.headers["Authorization"] = f"Bearer {token}"

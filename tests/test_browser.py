@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from tests.conftest import DATA, OUTPUT
@@ -51,10 +51,10 @@ def site(site_settings: Settings) -> Iterator[str]:
     settings = site_settings
     store = seed_demo(settings)
     for name, (agency, role) in ACCOUNTS.items():
-        store.add_user(name, PASSWORD, agency, role)
+        store.accounts.add_user(name, PASSWORD, agency, role)
     # A report wrongly linked to the big ring: it only shares a phone number with it, one
     # whose every holder sg-police may see the indicators of (a cut changes them all).
-    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    ring = max(store.clusters.many(), key=lambda c: len(c.reports))
     # A phone every holder of which Singapore may see, so a cut of it is Singapore's to make
     # (access/guards.py refuses a cut that would change reports hidden from the analyst).
     from ringtrace.access.guards import _holders_all_visible
@@ -241,11 +241,11 @@ def test_chosen_images_are_hashed_never_sent(  # type: ignore[no-untyped-def]
 
     store = Store.open(site_settings)
     try:
-        [entry] = [e for e in store.takedown_entries() if e["reference"] == reference]
+        [entry] = [e for e in store.media.takedown_entries() if e["reference"] == reference]
         assert hamming(entry["pdq"], hash_image(own).pdq) <= 10
         assert entry["status"] == "received"
         assert entry["preprocessing"] == "exif-rgb-thumb512/v1"
-        matches = store.match_media([hash_image(lure).pdq])[0]
+        matches = store.media.match([hash_image(lure).pdq])[0]
         assert [m["kind"] for m in matches] == ["lure"]
     finally:
         store.close()

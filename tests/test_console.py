@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from ringtrace.cli import app
 from ringtrace.domain.models import LinkKey
-from ringtrace.ingest import import_lines
+from ringtrace.services import triage_queue
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.triage.urgency import assess, deadline_phrases, phrases, self_harm_phrases
@@ -62,15 +63,15 @@ def test_triage_queue_and_state(sqlite_store: Store) -> None:
         line(report(external_id="Q-2", narrative="I want to end my life",
                     reporter={"age_band": "under-18"})),
     ])  # fmt: skip
-    sqlite_store.add_user("worker", "a long enough password", "test-agency", "analyst")
-    own = {r.id for r in sqlite_store.reports(limit=10**6)}
-    queue = sqlite_store.triage_queue(own)
+    sqlite_store.accounts.add_user("worker", "a long enough password", "test-agency", "analyst")
+    own = {r.id for r in sqlite_store.reports.page(limit=10**6)}
+    queue = triage_queue.queue(sqlite_store, own)
     assert [q["ref"].external_id for q in queue] == ["Q-2", "Q-1"]
     rid = queue[0]["id"]
-    sqlite_store.set_triage(rid, status="in_progress", assignee="worker", actor="user:worker")
-    sqlite_store.set_triage(rid, status="done", actor="user:worker")
-    assert [q["ref"].external_id for q in sqlite_store.triage_queue(own)] == ["Q-1"]
-    entries = sqlite_store.audit_entries(["report:test-agency/Q-2"])
+    sqlite_store.triage.set(rid, status="in_progress", assignee="worker", actor="user:worker")
+    sqlite_store.triage.set(rid, status="done", actor="user:worker")
+    assert [q["ref"].external_id for q in triage_queue.queue(sqlite_store, own)] == ["Q-1"]
+    entries = sqlite_store.audit.entries(["report:test-agency/Q-2"])
     assert [e.action for e in entries].count("triage.update") == 2
 
 
@@ -108,7 +109,7 @@ def test_watchers_get_an_alert_and_an_email(sqlite_settings: Settings) -> None:
         settings = sqlite_settings.model_copy(update=smtp)
         store = Store.open(settings)
         store.migrate()
-        store.add_user("watcher", "a long enough password", "test-agency", "analyst",
+        store.accounts.add_user("watcher", "a long enough password", "test-agency", "analyst",
                        email="watcher@agency.invalid")  # fmt: skip
         # The number is the offender's by a structured field: mentioned only in passing by
         # three otherwise unrelated reports, it would be a suggestion, not a link.
@@ -119,12 +120,14 @@ def test_watchers_get_an_alert_and_an_email(sqlite_settings: Settings) -> None:
         )
         second = report(external_id="W-2", narrative="+852 6123 4567 again")
         import_lines(store, [line(first), line(second)])
-        cluster = store.clusters()[0].id
-        uid = store.principal_for(token=store.create_token("watcher", "t")).user_id
-        store.watch(uid, cluster)
+        cluster = store.clusters.many()[0].id
+        uid = store.accounts.principal_for(
+            token=store.accounts.create_token("watcher", "t")
+        ).user_id
+        store.alerts.watch(uid, cluster)
         import_lines(store, [line(report(external_id="W-3", narrative="he used 61234567",
                                          reporter={"country": "HK"}))])  # fmt: skip
-        [alert] = store.alerts_for(uid)
+        [alert] = store.alerts.for_user(uid)
         assert alert["cluster_id"] == cluster and alert["emailed"] is True
         deadline = time.monotonic() + 5
         while not sink.messages and time.monotonic() < deadline:
@@ -134,8 +137,8 @@ def test_watchers_get_an_alert_and_an_email(sqlite_settings: Settings) -> None:
         assert mail.rcpt_tos == ["watcher@agency.invalid"]
         assert f"https://rt.example/console/clusters/{cluster}" in body
         assert "61234567" not in body  # a link, never report content
-        store.mark_alerts_seen(uid)
-        assert store.alerts_for(uid) == []
+        store.alerts.mark_seen(uid)
+        assert store.alerts.for_user(uid) == []
         store.close()
     finally:
         sink.controller.stop()
@@ -166,7 +169,7 @@ def test_user_commands(tmp_path: Any) -> None:
     token = runner.invoke(app, ["user", "token", "ana", "--name", "ci"], env=env).stdout.strip()
     assert token.startswith("rt_")
     store = Store.open(Settings(data_dir=tmp_path / "d"))
-    who = store.principal_for(token=token)
+    who = store.accounts.principal_for(token=token)
     assert (who.username, who.role, who.agency) == ("ana", "analyst", "sg-police")
     store.close()
 
@@ -174,7 +177,7 @@ def test_user_commands(tmp_path: Any) -> None:
 def test_weekly_counts_are_the_agencys_own(sqlite_store: Store) -> None:
     """The dashboard's reports per week: the viewer's agency's reports only (a source that
     is no agency here belongs to the home agency)."""
-    sqlite_store.ensure_agency("hk-police")
+    sqlite_store.accounts.ensure_agency("hk-police")
     import_lines(sqlite_store, [
         line(report(external_id="A-1", received_at="2024-07-02T10:00:00+08:00")),
         line(report(external_id="A-2", received_at="2024-07-09T10:00:00+08:00")),
@@ -182,9 +185,10 @@ def test_weekly_counts_are_the_agencys_own(sqlite_store: Store) -> None:
                     received_at="2024-07-03T10:00:00+08:00")),
     ])  # fmt: skip
     home = sorted(
-        t.isocalendar()[:2] for t in sqlite_store.received_times(sqlite_store.home_agency)
+        t.isocalendar()[:2]
+        for t in sqlite_store.visibility.received_times(sqlite_store.home_agency)
     )
-    other = [t.isocalendar()[:2] for t in sqlite_store.received_times("hk-police")]
+    other = [t.isocalendar()[:2] for t in sqlite_store.visibility.received_times("hk-police")]
     assert home == [(2024, 27), (2024, 28)]
     assert other == [(2024, 27)]
-    assert sqlite_store.received_times("nobody") == []
+    assert sqlite_store.visibility.received_times("nobody") == []

@@ -24,8 +24,9 @@ from ringtrace.demo import generate
 from ringtrace.errors import ConfigurationError, InvalidReport, NotFound
 from ringtrace.evidence.keys import TamperedData
 from ringtrace.evidence.package import verify
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
+from ringtrace.services import erasure, evidence_access, integrity_check, key_rotation, relink
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.tables import audit_log, reports
@@ -62,8 +63,8 @@ def test_key_file_is_owner_only(store: Store, backend_settings: Settings) -> Non
 def test_every_vault_tampering_is_detected(store: Store, how: str) -> None:
     a = add(store, attachments=[att(CHAT)])
     b = add(store, attachments=[att(b"another synthetic file " * 10, "b.txt")])
-    sha_a = store.report(a).attachments[0].sha256
-    sha_b = store.report(b).attachments[0].sha256
+    sha_a = store.reports.get(a).attachments[0].sha256
+    sha_b = store.reports.get(b).attachments[0].sha256
     assert sha_a and sha_b
     pa, pb = vault_file(store, sha_a), vault_file(store, sha_b)
     if how == "flip":
@@ -76,11 +77,11 @@ def test_every_vault_tampering_is_detected(store: Store, how: str) -> None:
         pa.write_bytes(pb.read_bytes())
     else:
         pa.unlink()
-    problems = store.check_evidence()
+    problems = integrity_check.check_evidence(store)
     assert len(problems) == 1 and sha_a[:12] in problems[0]
     with pytest.raises((TamperedData, NotFound)):
-        store.attachment(a, 0)
-    store.attachment(b, 0)  # the untouched file still opens
+        evidence_access.view_attachment(store, a, 0)
+    evidence_access.view_attachment(store, b, 0)  # the untouched file still opens
 
 
 def test_vault_check_command_names_the_bad_file(tmp_path: Path) -> None:
@@ -120,8 +121,8 @@ def test_database_tampering_is_detected(store: Store, how: str) -> None:
             values = {"document": rb.document, "document_key": rb.document_key}
         conn.execute(update(reports).where(reports.c.id == a).values(**values))
     with pytest.raises(TamperedData):
-        store.report(a)
-    assert store.report(b).document["narrative"] == "second synthetic account"
+        store.reports.get(a)
+    assert store.reports.get(b).document["narrative"] == "second synthetic account"
 
 
 def test_no_plaintext_at_rest(store: Store, backend_settings: Settings) -> None:
@@ -163,7 +164,7 @@ def _chain(store: Store, n: int = 5) -> None:
 )
 def test_every_audit_tampering_is_named(store: Store, how: str, first_bad: int) -> None:
     _chain(store)
-    assert store.verify_audit().ok
+    assert store.audit.verify().ok
     with store.engine.begin() as conn:
         if how == "edit":
             conn.execute(update(audit_log).where(audit_log.c.seq == 3).values(actor="someone else"))
@@ -192,7 +193,7 @@ def test_every_audit_tampering_is_named(store: Store, how: str, first_bad: int) 
                     details="{}", prev_hash=two.hash, hash="f" * 64,
                 )
             )  # fmt: skip
-    result = store.verify_audit()
+    result = store.audit.verify()
     assert not result.ok
     assert result.first_bad == first_bad, result.problem
 
@@ -220,18 +221,18 @@ def test_anchor_detects_a_truncated_log(tmp_path: Path) -> None:
 
 def test_creates_views_and_exports_are_audited(store: Store, tmp_path: Path) -> None:
     rid = add(store, attachments=[att(CHAT)])
-    store.attachment(rid, 0, actor="analyst-7")
+    evidence_access.view_attachment(store, rid, 0, actor="analyst-7")
     make_package(
         store,
-        str(store.report(rid).summary.cluster_id or rid),
+        str(store.reports.get(rid).summary.cluster_id or rid),
         tmp_path / "p.zip",
         actor="analyst-7",
     )
-    actions = [(e.action, e.actor) for e in store.audit_entries()]
+    actions = [(e.action, e.actor) for e in store.audit.entries()]
     assert actions[0][0] == "report.create"
     assert ("evidence.view", "analyst-7") in actions
     assert ("export.court_package", "analyst-7") in actions
-    assert store.verify_audit().ok
+    assert store.audit.verify().ok
 
 
 # -- court packages ----------------------------------------------------------------------
@@ -248,7 +249,7 @@ def test_court_package_of_the_demo_ring_verifies_and_detects_any_byte_change(
     for i, d in enumerate(ring[:3]):
         d["attachments"] = [att(CHAT + f"screenshot {i}".encode(), f"chat-{i}.txt")]
     import_lines(store, [line(d) for d in docs])
-    cluster_id = max(store.cluster_ids(), key=lambda c: c[1])[0]
+    cluster_id = max(store.clusters.ids(), key=lambda c: c[1])[0]
     out = tmp_path / "ring.zip"
     digest = make_package(store, str(cluster_id), out)
     assert verify(out) == []
@@ -262,7 +263,7 @@ def test_court_package_of_the_demo_ring_verifies_and_detects_any_byte_change(
     assert len(manifest["files"]) == len(names) - 2
     assert any(
         e.details and digest in e.details
-        for e in store.audit_entries(["cluster:" + str(cluster_id)])
+        for e in store.audit.entries(["cluster:" + str(cluster_id)])
     )
     raw = out.read_bytes()
     for offset in (30, len(raw) // 3, len(raw) // 2, len(raw) - 30, len(raw) - 200):
@@ -276,7 +277,7 @@ def test_court_package_of_the_demo_ring_verifies_and_detects_any_byte_change(
 def test_court_package_edits_inside_the_zip_are_detected(store: Store, tmp_path: Path) -> None:
     rid = add(store, attachments=[att(CHAT)])
     out = tmp_path / "r.zip"
-    make_package(store, "test-agency/" + store.report(rid).summary.ref.external_id, out)
+    make_package(store, "test-agency/" + store.reports.get(rid).summary.ref.external_id, out)
     with zipfile.ZipFile(out) as z:
         members = {n: z.read(n) for n in z.namelist()}
     members["audit.jsonl"] = members["audit.jsonl"].replace(b"report.create", b"report.cr3ate")
@@ -293,7 +294,7 @@ def test_court_package_edits_inside_the_zip_are_detected(store: Store, tmp_path:
 
 def test_a_file_is_recorded_as_what_it_really_is(store: Store) -> None:
     rid = add(store, attachments=[att(b"just some text, not an image", "photo.png", "image/png")])
-    a = store.report(rid).attachments[0]
+    a = store.reports.get(rid).attachments[0]
     assert a.media_type == "image/png" and a.detected_type == "text/plain"
 
 
@@ -317,25 +318,27 @@ def test_withdrawal_erases_personal_data_and_is_audited(store: Store, consent: b
         attachments=[att(CHAT)],
     )  # fmt: skip
     b = add(store, narrative=ring_key)
-    sha = store.report(a).attachments[0].sha256
+    sha = store.reports.get(a).attachments[0].sha256
     assert sha and store.vault.exists(sha)
-    ref = store.report(a).summary.ref
-    done = store.withdraw(ref, reason="reporter asked by phone")
-    detail = store.report(a)
+    ref = store.reports.get(a).summary.ref
+    done = erasure.withdraw(store, ref, reason="reporter asked by phone")
+    detail = store.reports.get(a)
     assert detail.withdrawn
     assert "narrative" not in detail.document and "reporter" not in detail.document
     assert not store.vault.exists(sha) and done["files_deleted"] == 1
     assert all(i.type != "phone" or i.value == "+85261234567" for i in detail.indicators)
-    linked = store.report(b).summary.cluster_id == store.report(a).summary.cluster_id
+    linked = store.reports.get(b).summary.cluster_id == store.reports.get(a).summary.cluster_id
     assert linked is consent  # without consent its indicators are gone, so it leaves the ring
-    last = store.audit_entries()[-1]
+    last = store.audit.entries()[-1]
     assert last.action == "report.withdraw" and "8123" not in last.details
-    assert store.verify_audit().ok
+    assert store.audit.verify().ok
     from ringtrace.indicators import extract_report
 
-    store.rebuild(extract_report)  # a rebuild neither fails on nor resurrects the report
-    assert store.report(a).withdrawn
-    assert (store.report(b).summary.cluster_id == store.report(a).summary.cluster_id) is consent
+    relink.rebuild(store, extract_report)  # a rebuild neither fails on nor resurrects the report
+    assert store.reports.get(a).withdrawn
+    assert (
+        store.reports.get(b).summary.cluster_id == store.reports.get(a).summary.cluster_id
+    ) is consent
 
 
 # -- keys --------------------------------------------------------------------------------
@@ -343,22 +346,22 @@ def test_withdrawal_erases_personal_data_and_is_audited(store: Store, consent: b
 
 def test_key_rotation_reseals_everything_and_keeps_it_readable(store: Store) -> None:
     rid = add(store, narrative="synthetic", attachments=[att(CHAT)])
-    sha = store.report(rid).attachments[0].sha256
+    sha = store.reports.get(rid).attachments[0].sha256
     assert sha
     old_ring = store.keys()
     old_id = old_ring.active
     reader = Store(
         store.engine, store.keys.__class__(store.keys.key_file, None), store.vault.root, "reader"
     )
-    assert reader.report(rid).document["narrative"] == "synthetic"
-    done = store.rotate_keys()
+    assert reader.reports.get(rid).document["narrative"] == "synthetic"
+    done = key_rotation.rotate(store)
     assert done == {"files": 1, "documents": 1, "retired_keys": 1}
     ring = store.keys()
     assert ring.active != old_id and list(ring.keys) == [ring.active]
     assert ring.key_id(vault_file(store, sha).read_bytes()) == ring.active
     # A second process that loaded the old key file keeps working: it reloads on change.
-    assert reader.report(rid).document["narrative"] == "synthetic"
-    assert reader.attachment(rid, 0)[1] == CHAT
+    assert reader.reports.get(rid).document["narrative"] == "synthetic"
+    assert evidence_access.view_attachment(reader, rid, 0)[1] == CHAT
 
 
 def test_placeholder_key_is_refused(tmp_path: Path) -> None:
@@ -375,7 +378,7 @@ _WRITER = """
 import base64, json, os, sys
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from ringtrace.ingest import ingest
+from ringtrace.services.intake import ingest
 from ringtrace.intake.received import receive
 store = Store.open(Settings())
 big = os.urandom(3 * 1024 * 1024)
@@ -409,17 +412,17 @@ def test_killing_the_writer_mid_upload_leaves_the_store_consistent(
         proc.wait()
         proc.stdout.close()
     time.sleep(0.1)
-    assert store.count_reports() >= 3
+    assert store.reports.count() >= 3
     # Every round stored something: no round died on a conflict instead of the kill.
-    refs = {r.ref.external_id.split("-")[1] for r in store.reports(limit=10_000)}
+    refs = {r.ref.external_id.split("-")[1] for r in store.reports.page(limit=10_000)}
     assert refs == {"0", "1", "2"}, refs
     # Before anything cleans up: every file under a real name opens and matches its name, so
     # the killed writes left no partial file by themselves (only temporary ones, if any).
     assert store.vault.check() == []
-    assert store.check_evidence() == []
-    assert store.verify_audit().ok
-    creates = [e for e in store.audit_entries() if e.action == "report.create"]
-    assert len(creates) == store.count_reports()  # report and audit entry commit together
+    assert integrity_check.check_evidence(store) == []
+    assert store.audit.verify().ok
+    creates = [e for e in store.audit.entries() if e.action == "report.create"]
+    assert len(creates) == store.reports.count()  # report and audit entry commit together
     temporary = list(store.vault.root.rglob(".tmp-*"))
     assert store.vault.sweep_temporary(older_than_s=0) == len(temporary)
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ringtrace.cli import app
 from ringtrace.evidence.audit import entry_hash
 from ringtrace.evidence.keys import TamperedData
-from ringtrace.ingest import import_lines
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.tables import attachments, audit_log, reports
@@ -51,7 +51,11 @@ def test_a_clean_store_checks_out(store: Store, backend_settings: Settings) -> N
 @pytest.mark.parametrize(
     ("column", "value"),
     [("tlp", "green"), ("country", "SG"), ("source", "other-agency"),
-     ("received_at", datetime(2020, 1, 1, tzinfo=UTC))],
+     ("received_at", datetime(2020, 1, 1, tzinfo=UTC)),
+     # The columns kept for lists: consent opens the document to other agencies, urgency
+     # decides what is read first.
+     ("consent_share", True), ("urgency_points", 100), ("urgency_crisis", True),
+     ("urgency_reasons", "[\"the reporter is under 18\"]")],
 )  # fmt: skip
 def test_an_edited_report_row_is_found_and_not_served(
     store: Store, backend_settings: Settings, column: str, value: object
@@ -60,8 +64,10 @@ def test_an_edited_report_row_is_found_and_not_served(
     with store.engine.begin() as conn:
         conn.execute(update(reports).where(reports.c.id == ids[1]).values({column: value}))
     with pytest.raises(TamperedData, match="integrity"):
-        store.report(ids[1])
-    store.report(ids[0])  # the others are still served
+        store.reports.get(ids[1])
+    store.reports.get(ids[0])  # the others are still served
+    with pytest.raises(TamperedData, match="integrity"):  # lists check the row too
+        store.reports.views([ids[1]])
     code, out = _check(backend_settings)
     assert code == 7 and f"report {ids[1]}" in out, out
 
@@ -82,7 +88,7 @@ def test_a_rewritten_audit_chain_is_found(store: Store, backend_settings: Settin
                 .values(actor=actor, prev_hash=prev, hash=digest)
             )
             prev = digest
-    chain = store.verify_audit()
+    chain = store.audit.verify()
     assert not chain.ok and chain.first_bad == rows[1].seq and "MAC" in (chain.problem or "")
     code, out = _check(backend_settings)
     assert code == 7 and "audit log" in out
@@ -97,7 +103,7 @@ def test_deleting_the_newest_audit_entries_is_found(
         last = conn.execute(select(audit_log.c.seq).order_by(audit_log.c.seq.desc())).first()
         assert last is not None
         conn.execute(delete(audit_log).where(audit_log.c.seq > last[0] - 2))
-    chain = store.verify_audit()
+    chain = store.audit.verify()
     assert not chain.ok and "anchored" in (chain.problem or "")
     code, out = _check(backend_settings)
     assert code == 7 and "newest entries deleted" in out
@@ -123,7 +129,7 @@ def test_file_names_are_sealed_and_files_owner_only(
             str(v) for row in conn.execute(text("SELECT * FROM attachments")) for v in row
         )
     assert names and "Chan Tai Man" not in dump
-    assert store.report(ids[0]).attachments[0].filename == "Chan Tai Man chat 0.txt"
+    assert store.reports.get(ids[0]).attachments[0].filename == "Chan Tai Man chat 0.txt"
     if backend_settings.database_url is None:
         for p in backend_settings.data_dir.glob("ringtrace.sqlite3*"):
             assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p

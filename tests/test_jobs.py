@@ -16,11 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
+from ringtrace.jobs import APK_ANALYSES, LINK_BATCH, JobRunner, runner_for
+from ringtrace.jobs.queued import HueyRunner
+from ringtrace.jobs.threads import ThreadRunner
+from ringtrace.services import apk_jobs
+from ringtrace.services.intake import ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from ringtrace.tasks import RETRIES, JobQueue, QueuedJobs
+from ringtrace.tasks import RETRIES, JobQueue
 from tests.conftest import redis_at
 from tests.factories import line, report
 
@@ -38,21 +42,25 @@ def queued(tmp_path: Path, redis_url: str) -> Iterator[tuple[Settings, Store, Jo
     settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
     store = Store.open(settings)
     store.migrate()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:  # named like an APK, no manifest: analysis fails
-        z.writestr("classes.dex", b"dex\n035\x00" + bytes(64))
-    apk = base64.b64encode(buf.getvalue()).decode()
-    doc = report(attachments=[{"filename": "private.apk", "content_base64": apk}])
-    ingest(store, receive(line(doc)))
+    _apk_report(store)
     try:
         yield settings, store, JobQueue(settings)
     finally:
         store.close()
 
 
+def _apk_report(store: Store) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # named like an APK, no manifest: analysis fails
+        z.writestr("classes.dex", b"dex\n035\x00" + bytes(64))
+    apk = base64.b64encode(buf.getvalue()).decode()
+    doc = report(attachments=[{"filename": "private.apk", "content_base64": apk}])
+    ingest(store, receive(line(doc)))
+
+
 def _statuses(store: Store) -> list[str]:
-    rid = store.reports(limit=1)[0].id
-    return [a["status"] for a in store.apk_analyses(rid)]
+    rid = store.reports.page(limit=1)[0].id
+    return [a["status"] for a in store.apk.analyses(rid)]
 
 
 def test_a_worker_process_runs_what_the_server_enqueued(
@@ -60,7 +68,7 @@ def test_a_worker_process_runs_what_the_server_enqueued(
 ) -> None:
     settings, store, queue = queued
     assert _statuses(store) == ["queued"]
-    QueuedJobs(queue).kick()  # what a server process does after storing the report
+    HueyRunner(queue).submit(APK_ANALYSES)  # what a server process does after storing a report
     assert queue.huey.pending_count() == 1
     env = {**os.environ, "RINGTRACE_DATA_DIR": str(settings.data_dir),
            "RINGTRACE_REDIS_URL": settings.redis_url or ""}  # fmt: skip
@@ -144,10 +152,12 @@ def test_a_running_job_is_not_run_twice_but_a_dead_workers_is(
             release.wait(10)
             raise ApkError("not_apk", "planted")
 
-        t = threading.Thread(target=first.run_apk_analyses, kwargs={"analyze": slow}, name="one")
+        t = threading.Thread(
+            target=apk_jobs.run, args=(first,), kwargs={"analyze": slow}, name="one"
+        )
         t.start()
         assert started.wait(10)
-        assert second.run_apk_analyses(analyze=slow) == {"done": 0, "failed": 0, "retry": 0}
+        assert apk_jobs.run(second, analyze=slow) == {"done": 0, "failed": 0, "retry": 0}
         release.set()
         t.join(10)
         assert runs == ["one"]
@@ -159,7 +169,7 @@ def test_a_running_job_is_not_run_twice_but_a_dead_workers_is(
         with first.engine.begin() as conn:
             conn.execute(sa.text("UPDATE apk_analyses SET status = 'running'"))
         release.set()
-        counts = second.run_apk_analyses(analyze=slow)
+        counts = apk_jobs.run(second, analyze=slow)
         assert counts["failed"] == 1 and _statuses(second) == ["failed"]
     finally:
         first.close()
@@ -176,7 +186,7 @@ def test_the_batch_linker_runs_as_a_job_with_a_result(tmp_path: Path, redis_url:
     store.migrate()
     for i in range(4):  # two pairs sharing a number each
         ingest(store, receive(line(report(narrative=f"WhatsApp +8526{150 + i // 2:03d}4567"))))
-    before = store.cluster_ids()
+    before = store.clusters.ids()
     env = {
         **os.environ,
         "RINGTRACE_DATA_DIR": str(settings.data_dir),
@@ -193,5 +203,58 @@ def test_the_batch_linker_runs_as_a_job_with_a_result(tmp_path: Path, redis_url:
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)["result"]
     assert result["engine"] == "duckdb" and result["reports"] == 4 and result["clusters"] == 2
-    assert store.cluster_ids() == before  # the batch linker agrees with the online one
+    assert store.clusters.ids() == before  # the batch linker agrees with the online one
     store.close()
+
+
+# -- one protocol, two runners ----------------------------------------------------------------
+
+
+def _until(check: object, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_settings_choose_the_runner(tmp_path: Path, redis_url: str) -> None:
+    from ringtrace.web.app import create_app
+
+    alone = Settings(data_dir=tmp_path / "alone")
+    shared = Settings(data_dir=tmp_path / "shared", redis_url=redis_url)
+    for settings, kind in ((alone, ThreadRunner), (shared, HueyRunner)):
+        store = Store.open(settings)
+        store.migrate()
+        runner = runner_for(settings, store)
+        assert isinstance(runner, kind) and isinstance(runner, JobRunner)
+        app = create_app(settings)
+        assert isinstance(app.state.jobs, kind)  # what the routes call
+        app.state.store.close()
+        with pytest.raises(ValueError, match="no job kind"):
+            runner.submit("apk.analyse")  # a typo is a bug, not a silent no-op
+        store.close()
+
+
+def test_the_thread_runner_runs_what_is_submitted(tmp_path: Path) -> None:
+    """The runner's own look every ``poll_s`` is an hour away: only the submission makes it
+    run the APK analysis now, and the batch linker after it."""
+    store = Store.open(Settings(data_dir=tmp_path / "data"))
+    store.migrate()
+    runner = ThreadRunner(store, poll_s=3600)
+    runner.start()
+    try:
+        assert _until(lambda: not runner._wake.is_set())  # its first look, at nothing
+        time.sleep(0.5)
+        _apk_report(store)
+        time.sleep(1)
+        assert _statuses(store) == ["queued"]  # nobody looked
+        assert runner.submit(APK_ANALYSES) is None  # no result kept on a thread
+        assert _until(lambda: _statuses(store) == ["failed"])  # finished: not an APK
+        runner.submit(LINK_BATCH, engine="duckdb")
+        assert _until(lambda: any(e.action == "clusters.batch_link"
+                                  for e in store.audit.entries()))  # fmt: skip
+    finally:
+        runner.stop()
+        store.close()

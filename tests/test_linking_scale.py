@@ -20,18 +20,19 @@ from ringtrace.demo.scenario import CLASSES
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import InvalidReport
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.linking.batch import link
 from ringtrace.linking.engines import DuckDBEngine
 from ringtrace.linking.evaluation import bcubed, pairwise
 from ringtrace.linking.incremental import link_report
+from ringtrace.services import decisions, relink, suggestion_finder
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.store import Store
 from tests.factories import line, report
 
 
 def clusters_of(store: Store) -> list[list[tuple[str, str]]]:
-    return [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+    return [[(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()]
 
 
 def add(store: Store, **fields: object) -> ReportRef:
@@ -54,7 +55,7 @@ def test_hard_cases_are_linked_right(store: Store) -> None:
     sizes = sorted((len(c) for c in predicted), reverse=True)
     assert sizes[:2] == [35, 12]
     mule = scenario.rings["mule"][0]
-    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    ring = max(store.clusters.many(), key=lambda c: len(c.reports))
     assert any("money mule" in (lk.excluded_reason or "") for lk in ring.excluded), mule
 
 
@@ -72,9 +73,11 @@ def test_hard_cases_with_a_large_background(sqlite_store: Store) -> None:
 def test_weak_keys_never_merge(store: Store) -> None:
     a = add(store, narrative="it asked me to install com.privatechat.app")
     b = add(store, narrative="the app com.privatechat.app was on my phone")
-    assert store.clusters() == []
+    assert store.clusters.many() == []
     ind = next(
-        i for i in store.report(store.report_id(a)).indicators if i.type == "android_package"
+        i
+        for i in store.reports.get(store.reports.id_of(a)).indicators
+        if i.type == "android_package"
     )
     assert "package names" in (ind.excluded_reason or "")
     assert b
@@ -99,19 +102,21 @@ def test_merge_and_cut_are_audited_and_survive_rebuild(store: Store) -> None:
     b = add(store, narrative="he used +852 6123 4567 too")
     c = add(store, narrative="a different ring at hxxp://other-ring[.]top/x")
     with pytest.raises(InvalidReport):
-        store.merge(a, c, reason="")
-    store.merge(a, c, reason="same voice on both calls, per the investigator")
-    assert len(store.clusters()) == 1 and len(store.clusters()[0].reports) == 3
-    store.cut(LinkKey("phone", "+85261234567"), reason="a shared public payphone, not the ring")
-    by_size = sorted(len(x.reports) for x in store.clusters())
+        decisions.merge(store, a, c, reason="")
+    decisions.merge(store, a, c, reason="same voice on both calls, per the investigator")
+    assert len(store.clusters.many()) == 1 and len(store.clusters.many()[0].reports) == 3
+    decisions.cut(
+        store, LinkKey("phone", "+85261234567"), reason="a shared public payphone, not the ring"
+    )
+    by_size = sorted(len(x.reports) for x in store.clusters.many())
     assert by_size == [2]  # a and c stay merged, b is alone now
-    store.rebuild(extract_report)
-    assert sorted(len(x.reports) for x in store.clusters()) == [2]
-    cut = next(i for i in store.report(store.report_id(b)).indicators if i.type == "phone")
+    relink.rebuild(store, extract_report)
+    assert sorted(len(x.reports) for x in store.clusters.many()) == [2]
+    cut = next(i for i in store.reports.get(store.reports.id_of(b)).indicators if i.type == "phone")
     assert cut.excluded_reason and "payphone" in cut.excluded_reason
-    actions = [e.action for e in store.audit_entries()]
+    actions = [e.action for e in store.audit.entries()]
     assert "cluster.merge" in actions and "cluster.split" in actions
-    assert store.verify_audit().ok
+    assert store.audit.verify().ok
 
 
 def test_explain_gives_the_shortest_chain(store: Store) -> None:
@@ -119,20 +124,20 @@ def test_explain_gives_the_shortest_chain(store: Store) -> None:
     b = add(store, narrative="+852 6123 4567 and hxxp://chat-priv[.]top/app.apk")
     c = add(store, narrative="hxxp://chat-priv[.]top/app.apk and 45.77.102.16")
     d = add(store, narrative="server 45.77.102.16")
-    chain = store.explain(a, d)
+    chain = store.clusters.explain(a, d)
     assert chain is not None and len(chain) == 3
-    refs = store.refs([h.to_report for h in chain])
+    refs = store.reports.refs([h.to_report for h in chain])
     assert [refs[h.to_report] for h in chain] == [b, c, d]
     assert chain[0].key == LinkKey("phone", "+85261234567")
-    assert store.explain(a, a) == []
+    assert store.clusters.explain(a, a) == []
 
 
 def test_unrelated_cuts_the_shared_keys(store: Store) -> None:
     a = add(store, narrative="+852 6123 4567")
     b = add(store, narrative="+852 6123 4567")
-    cut = store.unrelated(a, b, reason="two different people share a family phone")
+    cut = decisions.unrelated(store, a, b, reason="two different people share a family phone")
     assert cut == [LinkKey("phone", "+85261234567")]
-    assert store.clusters() == []
+    assert store.clusters.many() == []
 
 
 # -- batch and online agree --------------------------------------------------------------
@@ -142,17 +147,17 @@ def _scenario_store(store: Store) -> None:
     scenario = generate(hard=True, background=300, seed=5, classes=frozenset(CLASSES))
     import_lines(store, [line(d) for d in scenario.reports])
     refs = [ReportRef(d["source"], d["external_id"]) for d in scenario.reports[:40]]
-    store.merge(refs[0], refs[1], reason="linked by an undercover conversation")
-    store.cut(LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over")
+    decisions.merge(store, refs[0], refs[1], reason="linked by an undercover conversation")
+    decisions.cut(store, LinkKey("domain", "chat-priv.top"), reason="testing that cuts carry over")
 
 
 def test_duckdb_batch_matches_the_online_linker(store: Store) -> None:
     _scenario_store(store)
     run = batch_link.run(store, "duckdb", write=False)
     assert run.differences == 0 and run.bridges == 1
-    before = store.assignments()
+    before = store.clusters.assignments()
     assert batch_link.run(store, "duckdb").moved == 0
-    assert store.assignments() == before
+    assert store.clusters.assignments() == before
 
 
 @pytest.mark.slow
@@ -314,9 +319,9 @@ def test_near_duplicate_scripts_are_suggested_never_merged(store: Store) -> None
         narrative="+852 5999 2222",
         messages=msg("Hello, you won a prize, send your bank details now please."),
     )
-    assert store.refresh_suggestions() == 2
-    assert store.clusters() == []  # nothing merged on its own
-    rows = store.suggestions()
+    assert suggestion_finder.refresh(store) == 2
+    assert store.clusters.many() == []  # nothing merged on its own
+    rows = store.suggestions.find()
     pairs = {frozenset([(r["a"]["external_id"]), (r["b"]["external_id"])]) for r in rows}
     assert pairs == {
         frozenset([a.external_id, b.external_id]),
@@ -325,15 +330,15 @@ def test_near_duplicate_scripts_are_suggested_never_merged(store: Store) -> None
     assert all(0.5 <= r["score"] <= 1 for r in rows)
     first = next(r for r in rows if a.external_id in (r["a"]["external_id"], r["b"]["external_id"]))
     other = next(r for r in rows if r is not first)
-    store.decide_suggestion(
-        first["id"], accept=True, reason="same script, same wording of the threat"
+    decisions.decide_suggestion(
+        store, first["id"], accept=True, reason="same script, same wording of the threat"
     )
-    store.decide_suggestion(
-        other["id"], accept=False, reason="a script copied from a public forum post"
+    decisions.decide_suggestion(
+        store, other["id"], accept=False, reason="a script copied from a public forum post"
     )
-    assert [len(x.reports) for x in store.clusters()] == [2]
-    assert store.refresh_suggestions() == 0  # decided pairs are not suggested again
-    actions = [e.action for e in store.audit_entries()]
+    assert [len(x.reports) for x in store.clusters.many()] == [2]
+    assert suggestion_finder.refresh(store) == 0  # decided pairs are not suggested again
+    actions = [e.action for e in store.audit.entries()]
     assert (
         "suggestion.accept" in actions
         and "suggestion.reject" in actions

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from ringtrace.cli import app
 from ringtrace.errors import Conflict, InvalidMedia
-from ringtrace.ingest import import_lines
 from ringtrace.media import dihedral_hashes, hamming, hash_image
 from ringtrace.media.index import (
     BruteForceIndex,
@@ -23,6 +22,8 @@ from ringtrace.media.index import (
     make_index,
 )
 from ringtrace.media.video import compare_videos, hash_video
+from ringtrace.services import decisions, erasure, relink, suggestion_finder
+from ringtrace.services.intake import import_lines
 from ringtrace.store import Store
 from ringtrace.store.media import SyncedIndex
 from tests.conftest import DATA
@@ -253,37 +254,39 @@ def _pdq(name: str) -> str:
 def test_takedown_lifecycle_audit_and_export(store: Store) -> None:
     own = {"hash": _pdq("c.png"), "quality": 100, "role": "own"}
     import_lines(store, [line(report(external_id="V-1", media_hashes=[own]))])
-    [entry] = store.takedown_entries()
+    [entry] = store.media.takedown_entries()
     assert entry["status"] == "received" and entry["pdq"] == _pdq("c.png")
     ref = entry["reference"]
     with pytest.raises(Conflict, match="received"):
-        store.set_takedown_status(ref, "removed", reason="skips review")
-    assert store.set_takedown_status(ref, "active", reason="reviewed") == "received"
-    assert store.set_takedown_status(ref, "removed", reason="platform confirmed") == "active"
-    entries = store.audit_entries([f"takedown:{ref}"])
+        store.media.set_takedown_status(ref, "removed", reason="skips review")
+    assert store.media.set_takedown_status(ref, "active", reason="reviewed") == "received"
+    assert store.media.set_takedown_status(ref, "removed", reason="platform confirmed") == "active"
+    entries = store.audit.entries([f"takedown:{ref}"])
     assert [(json.loads(e.details)["from"], json.loads(e.details)["to"]) for e in entries] == [
         ("received", "active"), ("active", "removed"),
     ]  # fmt: skip
-    store.set_takedown_status(ref, "active", reason="seen again")
+    store.media.set_takedown_status(ref, "active", reason="seen again")
     from ringtrace.media.files import takedown_export
 
-    exported = list(csv.DictReader(io.StringIO(takedown_export(store.takedown_entries("active")))))
+    exported = list(
+        csv.DictReader(io.StringIO(takedown_export(store.media.takedown_entries("active"))))
+    )
     assert exported == [{
         "signal_type": "pdq", "signal_value": _pdq("c.png"), "quality": "100",
         "reference": ref, "status": "active", "updated_at": exported[0]["updated_at"],
     }]  # fmt: skip
     # Matching finds the entry by a near copy of the image.
-    found = store.match_media([hash_image(PDQ_DIR / "images" / "c.png").pdq])[0]
+    found = store.media.match([hash_image(PDQ_DIR / "images" / "c.png").pdq])[0]
     assert [(m["kind"], m["reference"], m["distance"]) for m in found] == [("takedown", ref, 0)]
     # The victim withdraws: the entry leaves the list for good.
     from ringtrace.domain.models import ReportRef
 
-    store.withdraw(ReportRef("test-agency", "V-1"), reason="asked by the victim")
-    assert store.takedown_entries()[0]["status"] == "withdrawn"
-    assert store.takedown_entries("active") == []
-    assert store.match_media([_pdq("c.png")])[0] == []
+    erasure.withdraw(store, ReportRef("test-agency", "V-1"), reason="asked by the victim")
+    assert store.media.takedown_entries()[0]["status"] == "withdrawn"
+    assert store.media.takedown_entries("active") == []
+    assert store.media.match([_pdq("c.png")])[0] == []
     with pytest.raises(Conflict):
-        store.set_takedown_status(ref, "active", reason="withdrawn is final")
+        store.media.set_takedown_status(ref, "active", reason="withdrawn is final")
 
 
 def test_shared_lure_image_is_suggested_never_merged(store: Store) -> None:
@@ -297,21 +300,21 @@ def test_shared_lure_image_is_suggested_never_merged(store: Store) -> None:
         line(report(external_id="L-2", media_hashes=[{**lure, "hash": near}])),
         line(report(external_id="L-3", media_hashes=[other, flat])),
     ])  # fmt: skip
-    assert store.clusters() == []  # nothing merges on an image
-    assert store.refresh_suggestions() == 1
-    [s] = store.suggestions()
+    assert store.clusters.many() == []  # nothing merges on an image
+    assert suggestion_finder.refresh(store) == 1
+    [s] = store.suggestions.find()
     assert s["kind"] == "lure_image"
     assert {s["a"]["external_id"], s["b"]["external_id"]} == {"L-1", "L-2"}
-    assert store.clusters() == []
+    assert store.clusters.many() == []
     # Low-quality hashes (flat images) never match, although L-1 and L-3 share one.
-    assert store.refresh_suggestions() == 0
-    store.decide_suggestion(s["id"], accept=True, reason="same stolen profile photo")
-    assert len(store.clusters()) == 1
+    assert suggestion_finder.refresh(store) == 0
+    decisions.decide_suggestion(store, s["id"], accept=True, reason="same stolen profile photo")
+    assert len(store.clusters.many()) == 1
     # A rebuild keeps the lure hashes (derived from the documents).
     from ringtrace.indicators import extract_report
 
-    store.rebuild(extract_report)
-    found = store.match_media([_pdq("bridge-1-original.jpg")])[0]
+    relink.rebuild(store, extract_report)
+    found = store.media.match([_pdq("bridge-1-original.jpg")])[0]
     assert sorted(m["report"]["external_id"] for m in found) == ["L-1", "L-2"]
 
 

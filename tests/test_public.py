@@ -15,11 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ringtrace.domain.models import ReportRef
+from ringtrace.services import triage_queue
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web import i18n
 from ringtrace.web.app import create_app
-from ringtrace.web.public import PostLimiter
+from ringtrace.web.throttle import PostLimiter
 
 PUBLIC_TEMPLATES = (
     "public_base.html", "index.html", "crisis.html", "receipt.html", "status.html",
@@ -151,7 +152,7 @@ def test_report_without_javascript_receipt_code_and_status(
     with store.engine.connect() as conn:
         stored = conn.execute(select(followups.c.code_hash)).scalar_one()
     assert stored == hashlib.sha256(code.encode()).hexdigest() and code not in stored
-    assert store.check_followup(ReportRef(sqlite_settings.home_agency, reference), code)
+    assert store.followups.check(ReportRef(sqlite_settings.home_agency, reference), code)
     store.close()
     # Follow up: wrong code refused, right code opens; add a note; withdraw.
     csrf = _form(client, "/status")["csrf"]
@@ -170,10 +171,12 @@ def test_report_without_javascript_receipt_code_and_status(
     # The addition is stored with the report it follows up, and counted on the status page.
     store = Store.open(sqlite_settings)
     home = sqlite_settings.home_agency
-    rid = store.check_followup(ReportRef(home, reference), code)
-    assert rid is not None and store.followup_additions(rid) == 1
-    addition = store.report_id(ReportRef(home, f"{reference}-A1"))
-    assert store.report(addition).summary.cluster_id == store.report(rid).summary.cluster_id
+    rid = store.followups.check(ReportRef(home, reference), code)
+    assert rid is not None and store.followups.additions(rid) == 1
+    addition = store.reports.id_of(ReportRef(home, f"{reference}-A1"))
+    assert (
+        store.reports.get(addition).summary.cluster_id == store.reports.get(rid).summary.cluster_id
+    )
     store.close()
     assert 'id="additions" data-count="1"' in added.text
     # An empty addition stores nothing and says so.
@@ -206,7 +209,7 @@ def test_crisis_contacts_shown_and_report_urgent(
     minor = client.post("/report", data={**_form(client), "age_band": "under-18"})
     assert 'id="crisis" hidden' not in minor.text and "takeitdown" in minor.text
     store = Store.open(sqlite_settings)
-    queue = store.triage_queue({r.id for r in store.reports(limit=10**6)})
+    queue = triage_queue.queue(store, {r.id for r in store.reports.page(limit=10**6)})
     store.close()
     assert all(q["crisis"] and q["score"] >= 100 for q in queue) and len(queue) == 2
 
@@ -241,9 +244,9 @@ def _routed_app(tmp_path: Path) -> tuple[Settings, TestClient]:
     )
     store = Store.open(settings)
     store.migrate()
-    store.add_user("hk-worker", "a long enough password", "hk-police", "victim_support")
-    store.add_user("intake-worker", "a long enough password", "intake", "analyst")
-    store.ensure_agency("sg-police")  # an agency nobody works for yet
+    store.accounts.add_user("hk-worker", "a long enough password", "hk-police", "victim_support")
+    store.accounts.add_user("intake-worker", "a long enough password", "intake", "analyst")
+    store.accounts.ensure_agency("sg-police")  # an agency nobody works for yet
     store.close()
     return settings, TestClient(create_app(settings), base_url="https://testserver")
 
@@ -259,18 +262,18 @@ def test_reports_are_routed_to_an_agency_with_people(tmp_path: Path) -> None:
             client.post("/report", data={**_form(client), "country": country, "narrative": text})
     store = Store.open(settings)
     by_source = {}
-    for r in store.reports(limit=100):
+    for r in store.reports.page(limit=100):
         by_source.setdefault(r.ref.source, []).append(r.id)
     # Hong Kong has people; Singapore's agency has none yet, so its report goes to intake.
     assert len(by_source["hk-police"]) == 2 and len(by_source["intake"]) == 2
     assert "sg-police" not in by_source and "local" not in by_source
     hk = Principal(1, "hk-worker", "victim_support", "hk-police", "session")
-    queue = store.triage_queue(Sharing(store, hk).own_reports)
+    queue = triage_queue.queue(store, Sharing(store, hk).own_reports)
     assert [q["crisis"] for q in queue] == [True, False]  # the crisis report on top
     # The urgent report raised an alert for the people of the agency that received it.
-    alerts = store.alerts_for(1)
+    alerts = store.alerts.for_user(1)
     assert [a["report_id"] for a in alerts] == [queue[0]["id"]]
-    assert store.alerts_for(2) == []
+    assert store.alerts.for_user(2) == []
     store.close()
 
 
@@ -307,8 +310,8 @@ def test_double_submit_reload_and_language_switch_keep_one_report_and_the_code(
     # The same form again does not make a new code that would void the saved one.
     assert _receipt(client.post("/report", data=form).text) == (ref, None)
     store = Store.open(sqlite_settings)
-    assert store.count_reports() == 1
-    assert store.check_followup(ReportRef(sqlite_settings.home_agency, ref), code) is not None
+    assert store.reports.count() == 1
+    assert store.followups.check(ReportRef(sqlite_settings.home_agency, ref), code) is not None
     store.close()
     # Another browser sending the same form (the first answer never arrived) gets a code
     # that works, and still no second report.
@@ -317,8 +320,8 @@ def test_double_submit_reload_and_language_switch_keep_one_report_and_the_code(
     other_ref, other_code = _receipt(other.post("/report", data=other_form).text)
     assert other_ref == ref and other_code
     store = Store.open(sqlite_settings)
-    assert store.count_reports() == 1
-    assert store.check_followup(ReportRef(sqlite_settings.home_agency, ref), other_code)
+    assert store.reports.count() == 1
+    assert store.followups.check(ReportRef(sqlite_settings.home_agency, ref), other_code)
     store.close()
 
 
@@ -336,15 +339,15 @@ def test_payments_handles_and_fingerprint_cap(
         },
     )
     store = Store.open(sqlite_settings)
-    (only,) = store.reports(limit=10)
-    doc = store.report(only.id).document
+    (only,) = store.reports.page(limit=10)
+    doc = store.reports.get(only.id).document
     # Nothing paid: no payment of kind "paid", only where they asked to be paid.
     assert [p["kind"] for p in doc["payments"]] == ["demanded"]
     assert doc["payments"][0]["account"] == "Maybank 1234 5678 9012"
     idents = doc["offender_identifiers"]
     assert {"type": "instagram", "value": "lisa.wong.88"} in idents
     assert {"type": "telegram", "value": "ring_boss"} in idents
-    keys = {(i.key.type, i.key.value) for i in store.report(only.id).indicators}
+    keys = {(i.key.type, i.key.value) for i in store.reports.get(only.id).indicators}
     assert ("instagram", "lisa.wong.88") in keys
     store.close()
     too_many = [{"algorithm": "pdq", "hash": f"{i:064x}", "quality": 100, "role": "own"}
@@ -369,8 +372,8 @@ def test_status_says_what_happened_and_never_counts(tmp_path: Path) -> None:
         assert 'id="linked"' not in opened.text and 'id="not-linked"' in opened.text
         assert not re.search(r"\b2\b", opened.text.split('id="status"')[1].split("</div>")[0])
         store = Store.open(settings)
-        rid = store.report_id(ReportRef("hk-police", ref))
-        store.set_triage(rid, status="referred", actor="user:hk-worker@hk-police")
+        rid = store.reports.id_of(ReportRef("hk-police", ref))
+        store.triage.set(rid, status="referred", actor="user:hk-worker@hk-police")
         store.close()
         page = client.get("/status").text
         assert 'id="linked"' in page and "Other people have reported the same group." in page
@@ -409,7 +412,7 @@ def test_abuse_resistance(client: TestClient, sqlite_settings: Settings) -> None
     )
     assert elf.status_code == 422
     store = Store.open(sqlite_settings)
-    assert store.count_reports() == 0
+    assert store.reports.count() == 0
     store.close()
     # Too many posts from one client: 429.
     client.app.state.post_limiter = PostLimiter(limit=2)  # type: ignore[attr-defined]
@@ -424,11 +427,14 @@ def test_app_help_says_what_the_app_asked_for_in_the_reporters_language(
 ) -> None:
     from ringtrace.web.public import _app_takes
 
-    class Analysed:
-        def apk_analyses(self, report_id: int) -> list[dict[str, object]]:
+    class Analyses:
+        def analyses(self, report_id: int) -> list[dict[str, object]]:
             perms = ["android.permission.READ_SMS", "android.permission.READ_CONTACTS",
                      "android.permission.INTERNET", "android.permission.RECEIVE_SMS"]  # fmt: skip
             return [{"result": {"permissions": [{"name": p} for p in perms]}}]
+
+    class Analysed:
+        apk = Analyses()
 
     i18n.activate("ms")
     assert _app_takes(Analysed(), [1]) == ["senarai kenalan anda", "mesej teks anda"]  # type: ignore[arg-type]
@@ -460,7 +466,7 @@ def test_the_same_form_sent_at_once_from_several_tabs_is_one_report(
         codes = list(pool.map(send, range(4)))
     assert codes == [200] * 4
     store = Store.open(sqlite_settings)
-    assert store.count_reports() == 1
+    assert store.reports.count() == 1
     store.close()
 
 
@@ -482,7 +488,7 @@ def test_a_form_filed_meanwhile_by_another_process_gets_its_receipt(
     again = client.post("/report", data=form)
     assert again.status_code == 200 and _receipt(again.text) == (ref, code)
     store = Store.open(sqlite_settings)
-    assert store.count_reports() == 1
+    assert store.reports.count() == 1
     store.close()
 
 
@@ -500,7 +506,7 @@ def test_a_fingerprint_can_be_taken_off_the_takedown_list_by_its_reporter_only(
     )
     assert code
     store = Store.open(sqlite_settings)
-    entries = {e["reference"]: e for e in store.takedown_entries()}
+    entries = {e["reference"]: e for e in store.media.takedown_entries()}
     store.close()
     assert len(entries) == 2
     csrf = _form(client, "/status")["csrf"]
@@ -512,7 +518,7 @@ def test_a_fingerprint_can_be_taken_off_the_takedown_list_by_its_reporter_only(
     done = client.post("/status/fingerprint", data={"csrf": csrf, "takedown": mine[0]})
     assert "taken off the takedown list" in done.text
     store = Store.open(sqlite_settings)
-    status = {e["reference"]: e["status"] for e in store.takedown_entries()}
+    status = {e["reference"]: e["status"] for e in store.media.takedown_entries()}
     store.close()
     assert status[mine[0]] == "withdrawn" and status[theirs] != "withdrawn"
 

@@ -53,9 +53,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def served(settings: Settings) -> Iterator[tuple[str, str]]:
     store = seed_demo(settings)
-    store.add_user("sg-analyst", PASSWORD, "sg-police", "analyst")
-    store.add_user("intake-support", PASSWORD, INTAKE_AGENCY, "victim_support")
-    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    store.accounts.add_user("sg-analyst", PASSWORD, "sg-police", "analyst")
+    store.accounts.add_user("intake-support", PASSWORD, INTAKE_AGENCY, "victim_support")
+    ring = max(store.clusters.many(), key=lambda c: len(c.reports))
     ring_phone = next(lk.key.value for lk in ring.links if lk.key.type == "phone")
     store.close()
     with serving(settings) as url:
@@ -65,7 +65,7 @@ def served(settings: Settings) -> Iterator[tuple[str, str]]:
 def _count(settings: Settings) -> int:
     store = Store.open(settings)
     try:
-        return store.count_reports()
+        return store.reports.count()
     finally:
         store.close()
 

@@ -16,9 +16,10 @@ from ringtrace.evaluate import load_truth, score
 from ringtrace.indicators import extract_report, extract_text
 from ringtrace.indicators.helplines import helplines
 from ringtrace.indicators.network import registrable_domain
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.intake.schema import ReportDocument
+from ringtrace.services import decisions, erasure, relink, suggestion_finder
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.store import Store
 from tests.factories import line, report
 
@@ -192,7 +193,7 @@ def add(store: Store, **fields: object) -> int:
 
 
 def cluster_of(store: Store, report_id: int) -> int | None:
-    return store.report(report_id).summary.cluster_id
+    return store.reports.get(report_id).summary.cluster_id
 
 
 def test_each_class_links_only_offender_evidence(store: Store) -> None:
@@ -219,7 +220,7 @@ def test_each_class_links_only_offender_evidence(store: Store) -> None:
         add(store, narrative="Telegram: Fake crowdsale site again"),
     ]
     assert all(cluster_of(store, r) == r for r in strangers)
-    detail = store.report(strangers[0])
+    detail = store.reports.get(strangers[0])
     [phone] = detail.indicators
     assert phone.excluded_reason and "help line" in phone.excluded_reason
     assert phone.occurrences[0].role == "help" and phone.occurrences[0].source == "narrative"
@@ -232,7 +233,7 @@ def test_each_class_links_only_offender_evidence(store: Store) -> None:
     c = add(store, narrative="made me pay on https://ring.000webhostapp.com/pay.html")
     d = add(store, narrative="install from http://ring.000webhostapp.com/app.apk")
     assert cluster_of(store, b) == a and cluster_of(store, d) == c
-    assert {lk.key.value for lk in store.cluster(a).links} == {wallet}
+    assert {lk.key.value for lk in store.clusters.get(a).links} == {wallet}
 
 
 # -- the scenario's floors --------------------------------------------------------------------
@@ -241,7 +242,7 @@ def test_each_class_links_only_offender_evidence(store: Store) -> None:
 def _scenario_score(store: Store, classes: frozenset[str]) -> tuple[float, float]:
     sc = generate(seed=7, background=300, hard=True, classes=classes)
     import_lines(store, [json.dumps(d, ensure_ascii=False) for d in sc.reports])
-    predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+    predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()]
     refs = [(d["source"], d["external_id"]) for d in sc.reports]
     truth = {k: v for k, v in sc.truth.items() if v is not None}
     result = score(predicted, refs, truth)
@@ -271,13 +272,13 @@ def test_a_key_mentioned_in_passing_by_unrelated_reports_is_a_suggestion(store: 
         for i in range(3)
     ]
     assert all(cluster_of(store, r) == r for r in passing)
-    [phone] = store.report(passing[0]).indicators
+    [phone] = store.reports.get(passing[0]).indicators
     assert phone.excluded_reason and "until corroborated" in phone.excluded_reason
-    assert store.refresh_suggestions() == 2
-    rows = [s for s in store.suggestions() if s["kind"] == "shared_key"]
+    assert suggestion_finder.refresh(store) == 2
+    rows = [s for s in store.suggestions.find() if s["kind"] == "shared_key"]
     assert {s["score"] for s in rows} == {0.5}
     assert all(s["key"] == {"type": "phone", "value": "+6581234567"} for s in rows)
-    store.decide_suggestion(rows[0]["id"], accept=True, reason="same caller, checked")
+    decisions.decide_suggestion(store, rows[0]["id"], accept=True, reason="same caller, checked")
     assert cluster_of(store, passing[0]) == cluster_of(store, passing[1]) or cluster_of(
         store, passing[0]
     ) == cluster_of(store, passing[2])
@@ -323,13 +324,15 @@ def test_cuts_and_withdrawals_recompute_locally_as_a_rebuild_would(store: Store)
     sc = generate(seed=3, background=200, hard=True, classes=frozenset(CLASSES))
     import_lines(store, [json.dumps(d, ensure_ascii=False) for d in sc.reports])
     ring = [ref for ref, g in sc.truth.items() if g == "ring-privatechat"]
-    store.cut(LinkKey("domain", "chat-priv.top"), reason="checking local recompute")
-    store.cut(LinkKey("ip", "185.244.30.71"), reason="the rotator's server, for the test")
-    store.withdraw(ReportRef(*ring[0]), reason="the reporter asked")
-    store.merge(ReportRef(*ring[1]), ReportRef(*ring[-1]), reason="undercover chat")
-    local = store.assignments()
-    store.rebuild(extract_report)
-    assert store.assignments() == local
+    decisions.cut(store, LinkKey("domain", "chat-priv.top"), reason="checking local recompute")
+    decisions.cut(
+        store, LinkKey("ip", "185.244.30.71"), reason="the rotator's server, for the test"
+    )
+    erasure.withdraw(store, ReportRef(*ring[0]), reason="the reporter asked")
+    decisions.merge(store, ReportRef(*ring[1]), ReportRef(*ring[-1]), reason="undercover chat")
+    local = store.clusters.assignments()
+    relink.rebuild(store, extract_report)
+    assert store.clusters.assignments() == local
 
 
 def test_a_wallet_written_in_free_text_is_strong_evidence(store: Store) -> None:

@@ -60,6 +60,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/keys/watch"): "reports.read",
     ("POST", "/console/clusters/{cluster_id}/case"): "clusters.edit",
     ("POST", "/console/clusters/{cluster_id}/notes"): "clusters.edit",
+    ("POST", "/console/clusters/{cluster_id}/share"): "clusters.edit",
     ("POST", "/console/clusters/{cluster_id}/exports"): "evidence.download",
     ("GET", "/console/exports"): "evidence.download",
     ("GET", "/console/exports/{job_id}/download"): "evidence.download",
@@ -78,8 +79,8 @@ def secured(sqlite_settings: Settings) -> Iterator[tuple[TestClient, dict[str, s
     store.migrate()
     tokens = {}
     for role in ROLES:
-        store.add_user(f"{role}-user", PASSWORD, "test-agency", role)
-        tokens[role] = store.create_token(f"{role}-user", "security tests")
+        store.accounts.add_user(f"{role}-user", PASSWORD, "test-agency", role)
+        tokens[role] = store.accounts.create_token(f"{role}-user", "security tests")
     store.close()
     with TestClient(create_app(settings), base_url="https://testserver",
                     raise_server_exceptions=False) as client:  # fmt: skip

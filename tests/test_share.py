@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ringtrace.cli import app
-from ringtrace.ingest import import_lines
+from ringtrace.domain.models import ReportRef
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.share.stix import export, to_reports, validate
 from ringtrace.store import Store
@@ -28,7 +29,7 @@ def _doc(source: str, ext: str, when: str, **fields: Any) -> dict[str, Any]:
     return {"external_id": ext, "source": source, "received_at": when, **fields}
 
 
-def _world(store: Store) -> None:
+def _world(store: Store, *, confirmed: bool = True) -> None:
     docs = [
         _doc("agency-a", "A-1", "2024-07-01T10:00:00+08:00", tlp="green",
              reporter={"country": "SG", "contact": "victim-a1@mail.invalid", "consent_share": True},
@@ -51,8 +52,11 @@ def _world(store: Store) -> None:
                                    {"type": "iban", "value": "GB82 WEST 1234 5698 7654 32"}]),
     ]  # fmt: skip
     import_lines(store, [line(d) for d in docs])
-    store.ensure_agency("agency-a")
-    store.ensure_agency("agency-b")
+    store.accounts.ensure_agency("agency-a")
+    store.accounts.ensure_agency("agency-b")
+    if confirmed:  # agency-b's report joined agency-a's ring; agency-a confirmed the match
+        for cid, _ in store.clusters.ids(min_size=2):
+            store.visibility.confirm_share(cid, "agency-a", "agency-b", actor="user:lead@agency-a")
 
 
 def _canonical(bundle: dict[str, Any]) -> str:
@@ -73,7 +77,7 @@ def _assert_golden(path: Path, value: dict[str, Any]) -> None:
 
 def test_export_is_valid_deterministic_and_matches_the_golden_file(sqlite_store: Store) -> None:
     _world(sqlite_store)
-    [(cid, size)] = sqlite_store.cluster_ids()
+    [(cid, size)] = sqlite_store.clusters.ids()
     assert size == 4
     bundle = export(sqlite_store, cluster_id=cid)
     assert validate(bundle) == []
@@ -90,9 +94,21 @@ def test_export_is_valid_deterministic_and_matches_the_golden_file(sqlite_store:
     _assert_golden(GOLDEN, bundle)
 
 
+def test_partner_export_before_the_match_is_confirmed(sqlite_store: Store) -> None:
+    """agency-b's report joined agency-a's ring: a hit. Until agency-a confirms, a partner
+    export for agency-b carries nothing of agency-a's reports but that they exist."""
+    _world(sqlite_store, confirmed=False)
+    [(cid, _)] = sqlite_store.clusters.ids()
+    text = json.dumps(export(sqlite_store, cluster_id=cid, agency="agency-b",
+                             include_narratives=True))  # fmt: skip
+    assert "NARR-B1" in text  # its own
+    for hidden in ("NARR-A1", "chat-priv", "NARR-PRIVATE", WALLET, "mail.invalid"):
+        assert hidden not in text, hidden
+
+
 def test_partner_export_respects_markings_and_consent(sqlite_store: Store) -> None:
     _world(sqlite_store)
-    [(cid, _)] = sqlite_store.cluster_ids()
+    [(cid, _)] = sqlite_store.clusters.ids()
     for_b = export(sqlite_store, cluster_id=cid, agency="agency-b", include_narratives=True)
     assert validate(for_b) == []
     text = json.dumps(for_b)
@@ -193,10 +209,10 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
     a = Store.open(a_settings)
     a.migrate()
     _world(a)
-    a.add_user("b-robot", "partner machine password", "agency-b", "analyst")
-    token = a.create_token("b-robot", "taxii pull from agency-b")
-    [(cid, _)] = a.cluster_ids()
-    shared = {r.external_id for r in a.cluster(cid).reports} - {"A-2"}  # A-2 is TLP:RED
+    a.accounts.add_user("b-robot", "partner machine password", "agency-b", "analyst")
+    token = a.accounts.create_token("b-robot", "taxii pull from agency-b")
+    [(cid, _)] = a.clusters.ids()
+    shared = {r.external_id for r in a.clusters.get(cid).reports} - {"A-2"}  # A-2 is TLP:RED
     a.close()
     with serving(a_settings) as url:
 
@@ -228,22 +244,31 @@ def test_taxii_round_trip_between_two_instances(tmp_path: Path) -> None:
         mine.migrate()
         phone = [{"type": "phone", "value": "+852 6123 4567"}]
         new = _doc("agency-b", "B-NEW", "2024-08-01T09:00:00+08:00", offender_identifiers=phone)
-        import_lines(mine, [line(new)])
+        # ... and one it holds from a partner of its own: still agency B's, never the home's.
+        relayed = _doc("partner-x", "P-1", "2024-08-02T09:00:00+08:00", offender_identifiers=phone)
+        import_lines(mine, [line(new), line(relayed)])
         status = amber.add_objects(export(mine))
         mine.close()
-        assert (status.status, status.success_count, status.failure_count) == ("complete", 1, 0)
+        assert (status.status, status.success_count, status.failure_count) == ("complete", 2, 0)
     unique = {o["id"]: o for o in objects}
     bundle = {"type": "bundle", "id": "bundle--6f0e6c4d-2d6a-4b52-9e3e-0f3c8a8d9f10",
               "objects": list(unique.values())}  # fmt: skip
     b = Store.open(Settings(data_dir=tmp_path / "b"))
     b.migrate()
     import_lines(b, [json.dumps(d) for d in to_reports(bundle, "taxii")])
-    [(b_cid, _)] = b.cluster_ids()
-    assert {r.external_id for r in b.cluster(b_cid).reports} == shared
+    [(b_cid, _)] = b.clusters.ids()
+    assert {r.external_id for r in b.clusters.get(b_cid).reports} == shared
     b.close()
     a = Store.open(a_settings)
-    [(cid, _)] = a.cluster_ids()
-    assert "B-NEW" in {r.external_id for r in a.cluster(cid).reports}  # joined A's ring
+    [(cid, _)] = a.clusters.ids()
+    members = {(r.source, r.external_id) for r in a.clusters.get(cid).reports}
+    assert ("agency-b", "B-NEW") in members  # joined A's ring
+    assert ("agency-b", "partner-x/P-1") in members  # the writer's report, its origin kept
+    assert (
+        a.visibility.owned_report_ids("agency-a")
+        & {a.reports.id_of(ReportRef("agency-b", "partner-x/P-1"))}
+        == set()
+    )
     a.close()
 
 
@@ -258,7 +283,7 @@ def test_misp_event_export_golden_loadable_and_round_trip(
     from ringtrace.share.misp import event_to_report, export_event
 
     _world(sqlite_store)
-    [(cid, _)] = sqlite_store.cluster_ids()
+    [(cid, _)] = sqlite_store.clusters.ids()
     event = export_event(sqlite_store, cid)
     assert export_event(sqlite_store, cid) == event  # deterministic
     loaded = MISPEvent()
@@ -290,7 +315,7 @@ def test_cli_misp_export_and_import(tmp_path: Path) -> None:
     runner.invoke(app, ["init"], env=src)
     store = Store.open(Settings(data_dir=tmp_path / "src"))
     _world(store)
-    [(cid, _)] = store.cluster_ids()
+    [(cid, _)] = store.clusters.ids()
     store.close()
     out = tmp_path / "event.json"
     r = runner.invoke(app, ["export", "misp", str(cid), "--output", str(out)], env=src)
@@ -334,7 +359,7 @@ def test_csv_import_with_a_mapping(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "imported 2 new" in r.stdout, r.output
     assert "already present" in runner.invoke(app, cmd, env=env).stdout
     store = Store.open(Settings(data_dir=tmp_path / "d"))
-    [cluster] = store.clusters()  # the same phone, written two ways, links them
+    [cluster] = store.clusters.many()  # the same phone, written two ways, links them
     assert {r.external_id for r in cluster.reports} == {"MY-1", "MY-2"}
     store.close()
     bad = dict(rules, identifiers={"Mobile": "phone"})

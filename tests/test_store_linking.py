@@ -15,9 +15,10 @@ from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict
 from ringtrace.evidence.keys import open_document
 from ringtrace.indicators import extract_report
-from ringtrace.ingest import import_lines, ingest
 from ringtrace.intake.received import receive
 from ringtrace.linking.evaluation import pairwise
+from ringtrace.services import intake, relink
+from ringtrace.services.intake import import_lines, ingest
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.store.tables import metadata, reports
@@ -30,7 +31,7 @@ def add(store: Store, **fields: object) -> int:
 
 
 def cluster_of(store: Store, report_id: int) -> int | None:
-    return store.report(report_id).summary.cluster_id
+    return store.reports.get(report_id).summary.cluster_id
 
 
 def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
@@ -55,10 +56,10 @@ def test_reports_sharing_a_key_join_one_cluster(store: Store) -> None:
     c = add(store, narrative="someone else, +852 9876 5432")
     assert cluster_of(store, a) == cluster_of(store, b) == a
     assert cluster_of(store, c) == c
-    [cluster] = store.clusters()
+    [cluster] = store.clusters.many()
     assert [r.external_id for r in cluster.reports] == [
-        store.report(a).summary.ref.external_id,
-        store.report(b).summary.ref.external_id,
+        store.reports.get(a).summary.ref.external_id,
+        store.reports.get(b).summary.ref.external_id,
     ]
     assert cluster.links[0].key.to_dict() == {"type": "phone", "value": "+85261234567"}
 
@@ -70,15 +71,15 @@ def test_a_bridging_report_merges_clusters_under_the_smallest_id(store: Store) -
     assert cluster_of(store, b) == cluster_of(store, c) == b
     d = add(store, narrative="+852 6123 4567 sent chat-priv.top/app.apk")
     assert {cluster_of(store, r) for r in (a, b, c, d)} == {a}
-    assert [cid for cid, _ in store.cluster_ids()] == [a]
+    assert [cid for cid, _ in store.clusters.ids()] == [a]
 
 
 def test_platform_domains_and_private_addresses_never_link(store: Store) -> None:
     a = add(store, narrative="met on https://www.instagram.com/ then 192.168.1.1 and example.com")
     b = add(store, narrative="also https://www.instagram.com/ and 192.168.1.1 and example.com")
     assert cluster_of(store, a) != cluster_of(store, b)
-    assert store.clusters() == []
-    inds = store.report(a).indicators
+    assert store.clusters.many() == []
+    inds = store.reports.get(a).indicators
     assert inds and all(not i.linkable for i in inds)
 
 
@@ -95,10 +96,10 @@ def test_reimport_is_idempotent_and_a_changed_document_conflicts(store: Store) -
     again = ingest(store, receive(json.dumps(doc, indent=2)))  # same content, other spacing
     assert first.created and not again.created
     assert again.report_id == first.report_id
-    assert store.count_reports() == 1
+    assert store.reports.count() == 1
     with pytest.raises(Conflict):
         ingest(store, receive(line({**doc, "narrative": "edited"})))
-    assert store.count_reports() == 1
+    assert store.reports.count() == 1
 
 
 def test_document_is_stored_as_received(store: Store) -> None:
@@ -112,8 +113,8 @@ def test_document_is_stored_as_received(store: Store) -> None:
     assert "héllo" not in stored.document  # sealed at rest
     aad = b"report:local/X-1"
     assert open_document(store.keys(), stored.document, stored.document_key, aad, what="t") == text
-    assert store.report(rid).document == json.loads(text)
-    assert store.report(rid).summary.received_at.isoformat() == "2024-07-02T13:14:00+00:00"
+    assert store.reports.get(rid).document == json.loads(text)
+    assert store.reports.get(rid).summary.received_at.isoformat() == "2024-07-02T13:14:00+00:00"
 
 
 def test_attachments_are_content_addressed_in_the_vault(store: Store) -> None:
@@ -125,29 +126,29 @@ def test_attachments_are_content_addressed_in_the_vault(store: Store) -> None:
     assert store.vault.get(sha) == data
     files = [p for p in store.vault.root.rglob("*") if p.is_file()]
     assert len(files) == 1
-    assert [x.sha256 for x in store.report(a).attachments] == [sha]
-    assert store.report(b).attachments[0].size == len(data)
+    assert [x.sha256 for x in store.reports.get(a).attachments] == [sha]
+    assert store.reports.get(b).attachments[0].size == len(data)
 
 
 def test_rebuild_derives_the_same_clusters(store: Store) -> None:
     scenario = generate(seed=7, background=30)
     import_lines(store, [line(d) for d in scenario.reports])
-    before = [c.to_dict() for c in store.clusters()]
-    assert store.rebuild(extract_report) == len(scenario.reports)
-    assert [c.to_dict() for c in store.clusters()] == before
+    before = [c.to_dict() for c in store.clusters.many()]
+    assert relink.rebuild(store, extract_report) == len(scenario.reports)
+    assert [c.to_dict() for c in store.clusters.many()] == before
 
 
 def test_demo_scenario_recovers_the_rings(store: Store) -> None:
     scenario = generate()
     summary = import_lines(store, [line(d) for d in scenario.reports])
     assert summary.created == len(scenario.reports)
-    predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+    predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()]
     score = pairwise(predicted, scenario.truth)
     assert score.precision == 1.0
     assert score.recall >= 0.95
     sizes = sorted((len(c) for c in predicted), reverse=True)
     assert sizes[0] == 34  # the PrivateChat ring, whole
-    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    ring = max(store.clusters.many(), key=lambda c: len(c.reports))
     keys = {(lk.key.type, lk.key.value) for lk in ring.links}
     assert ("domain", "chat-priv.top") in keys
     assert len({k for k in keys if k[0] == "phone"}) == 2  # both of the ring's numbers
@@ -155,7 +156,7 @@ def test_demo_scenario_recovers_the_rings(store: Store) -> None:
 
 def test_report_lookup_by_reference(store: Store) -> None:
     rid = add(store, external_id="HK-1", source="hk-police")
-    assert store.report_id(ReportRef("hk-police", "HK-1")) == rid
+    assert store.reports.id_of(ReportRef("hk-police", "HK-1")) == rid
 
 
 def test_concurrent_arrivals_never_split_a_component(store: Store) -> None:
@@ -173,7 +174,7 @@ def test_concurrent_arrivals_never_split_a_component(store: Store) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda d: ingest(store, receive(line(d))), docs))
     assert all(r.created for r in results)
-    assert store.cluster_ids() == [(min(r.report_id for r in results), len(docs))]
+    assert store.clusters.ids() == [(min(r.report_id for r in results), len(docs))]
 
 
 def test_two_writers_with_group_commit_never_split_a_component(
@@ -200,10 +201,10 @@ def test_two_writers_with_group_commit_never_split_a_component(
                 pool.map(lambda p: ingest(stores[p[0] % 2], receive(line(p[1]))), enumerate(docs))
             )
         assert all(r.created for r in results)
-        assert store.cluster_ids() == [(min(r.report_id for r in results), len(docs))]
-        assert store._group_commit.batches + other._group_commit.batches < len(docs)  # batched
-        assert store.verify_audit().ok
-        creates = [e for e in store.audit_entries() if e.action == "report.create"]
+        assert store.clusters.ids() == [(min(r.report_id for r in results), len(docs))]
+        assert intake.writer(store).batches + intake.writer(other).batches < len(docs)  # batched
+        assert store.audit.verify().ok
+        creates = [e for e in store.audit.entries() if e.action == "report.create"]
         assert len(creates) == len(docs)
     finally:
         other.close()

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ringtrace.domain.models import LinkKey, ReportRef
-from ringtrace.ingest import import_lines
 from ringtrace.linking.split import parts_without
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 from ringtrace.web.app import create_app
@@ -97,15 +97,16 @@ def site(sqlite_settings: Settings) -> Iterator[tuple[TestClient, dict[str, Any]
     import_lines(store, [line(d) for d in docs])
     tokens = {}
     for agency in ("agency-a", "agency-b"):
-        store.ensure_agency(agency)
+        store.accounts.ensure_agency(agency)
         for role in ("victim_support", "analyst", "supervisor"):
             name = f"{role}@{agency}"
-            store.add_user(name, PASSWORD, agency, role)
-            tokens[(role, agency)] = store.create_token(name, "tests")
+            store.accounts.add_user(name, PASSWORD, agency, role)
+            tokens[(role, agency)] = store.accounts.create_token(name, "tests")
     ids = {
-        d["external_id"]: store.report_id(ReportRef(d["source"], d["external_id"])) for d in docs
+        d["external_id"]: store.reports.id_of(ReportRef(d["source"], d["external_id"]))
+        for d in docs
     }
-    ring = store.report(ids["A-1"]).summary.cluster_id
+    ring = store.reports.get(ids["A-1"]).summary.cluster_id
     store.close()
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         yield client, {"tokens": tokens, "ids": ids, "ring": ring}
@@ -280,7 +281,7 @@ def test_merge_two_rings(site: tuple[TestClient, dict[str, Any]]) -> None:
     other = "+6590001111"
     import_lines(store, [line(report(source="agency-a", external_id=f"C-{n}",
                                      narrative=f"call {other}")) for n in (1, 2)])  # fmt: skip
-    second = store.report(store.report_id(ReportRef("agency-a", "C-1"))).summary.cluster_id
+    second = store.reports.get(store.reports.id_of(ReportRef("agency-a", "C-1"))).summary.cluster_id
     ring, h = meta["ring"], _h(meta)
     assert second != ring
     preview = client.get(f"/console/merge?a={ring}&b={second}", headers=h)

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from ringtrace.ingest import import_lines
+from ringtrace.services import suggestion_finder
+from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from tests.conftest import OUTPUT
 from tests.factories import seed_demo
@@ -38,9 +39,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     settings = Settings(data_dir=tmp_path_factory.mktemp("workbench") / "data",
                         secure_cookies=False)  # fmt: skip
     store = seed_demo(settings)
-    store.add_user("sg-analyst", PASSWORD, "sg-police", "analyst")
-    store.add_user("sg-colleague", PASSWORD, "sg-police", "analyst")
-    ring = max(store.clusters(), key=lambda c: len(c.reports))
+    store.accounts.add_user("sg-analyst", PASSWORD, "sg-police", "analyst")
+    store.accounts.add_user("sg-colleague", PASSWORD, "sg-police", "analyst")
+    ring = max(store.clusters.many(), key=lambda c: len(c.reports))
     # A phone number every holder of which Singapore may see: a cut of it is Singapore's to make.
     from ringtrace.access.guards import _holders_all_visible
     from ringtrace.access.policy import Principal
@@ -65,7 +66,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
                        "sent_at": "2024-10-03T23:40:00+08:00"}]},
     ]  # fmt: skip
     import_lines(store, [json.dumps(d) for d in extra])
-    assert store.refresh_suggestions() >= 1
+    assert suggestion_finder.refresh(store) >= 1
     store.close()
     with serving(settings) as url:
         yield url, {"phone": phone, "ring": ring.id}

@@ -11,6 +11,7 @@ from pathlib import Path
 from ringtrace.errors import ConfigurationError
 from ringtrace.linking.batch import Engine, link
 from ringtrace.linking.specificity import DEFAULT, PAYMENT_TYPES
+from ringtrace.services import relink
 from ringtrace.store.database import Store
 
 
@@ -64,13 +65,13 @@ def run(
     with tempfile.TemporaryDirectory(prefix="ringtrace-link-") as tmp:
         source = folder or Path(tmp)
         if folder is None or not (folder / "keys.parquet").exists():
-            store.export_parquet(source)
+            relink.export_parquet(store, source)
         engine = make_engine(engine_name)
         assignments, rounds, bridges = link_from_parquet(engine, source)
-    online = store.assignments()
+    online = store.clusters.assignments()
     ids = list(online)
     differences = sum(1 for rid in ids if assignments.get(rid, rid) != online[rid])
-    moved = store.apply_batch(assignments, engine_name) if write else 0
+    moved = relink.apply_batch(store, assignments, engine_name) if write else 0
     clusters = len(set(assignments.values()))
     return BatchRun(
         engine_name, len(ids), clusters, rounds, bridges, differences, moved,

@@ -9,7 +9,9 @@ from ringtrace.domain.models import Cluster, ClusterLink, ReportRef
 from ringtrace.errors import NotFound
 from ringtrace.evidence.package import EvidenceFile, PackageContents, build
 from ringtrace.linking.clusters import reasons_for
-from ringtrace.store.database import Store, report_subject
+from ringtrace.services import evidence_access
+from ringtrace.store.database import Store
+from ringtrace.store.rows import report_subject
 
 
 def parse_target(target: str) -> int | ReportRef:
@@ -32,9 +34,9 @@ def make_package(
     out, so a package never carries what the sharing rules keep from its maker."""
     parsed = parse_target(target)
     if isinstance(parsed, int):
-        cluster = store.cluster(parsed)
+        cluster = store.clusters.get(parsed)
         if only is not None:
-            ids = store.ids_of(cluster.reports)
+            ids = store.reports.ids_of(cluster.reports)
             keep = {ref for ref, rid in ids.items() if rid in only}
             kept = [r for r in cluster.reports if r in keep]
             links, excluded = _keep(cluster.links, keep), _keep(cluster.excluded, keep)
@@ -42,16 +44,16 @@ def make_package(
         subject = f"cluster:{parsed}"
         title = f"Ring {parsed}: {len(cluster.reports)} linked reports"
     else:
-        rid = store.report_id(parsed)
-        cid = store.report(rid).summary.cluster_id or rid
-        cluster = store.cluster(cid)
+        rid = store.reports.id_of(parsed)
+        cid = store.reports.get(rid).summary.cluster_id or rid
+        cluster = store.clusters.get(cid)
         cluster.reports = [parsed]
         subject = report_subject(parsed)
         title = f"Report {parsed.source}/{parsed.external_id}"
     why = reasons_for(cluster)
     reports, files, subjects = [], [], [subject]
     for ref in cluster.reports:
-        detail = store.report(store.report_id(ref))
+        detail = store.reports.get(store.reports.id_of(ref))
         subjects.append(report_subject(ref))
         reports.append(
             {
@@ -63,7 +65,9 @@ def make_package(
         )  # fmt: skip
         for att in detail.attachments:
             if att.stored:
-                _, data = store.attachment(store.report_id(ref), att.position, actor=actor)
+                _, data = evidence_access.view_attachment(
+                    store, store.reports.id_of(ref), att.position, actor=actor
+                )
                 files.append(
                     EvidenceFile(
                         f"{ref.source}/{ref.external_id}", att.filename, data, att.detected_type
@@ -80,10 +84,10 @@ def make_package(
     ]
     contents = PackageContents(
         subject=subject, title=title, reports=reports, explanation=explanation,
-        audit=store.audit_entries(subjects), files=files,
+        audit=store.audit.entries(subjects), files=files,
     )  # fmt: skip
     digest = build(contents, out)
-    store.record(
+    store.audit.record(
         "export.court_package", subject, {"manifest_sha256": digest, "files": len(files)}, actor
     )
     return digest

@@ -72,7 +72,7 @@ def score(
 
 def score_collection(lines: Sequence[str], truth: Mapping[Ref, Hashable]) -> Score:
     """Import JSON Lines reports into a temporary store, link them, and score the clusters."""
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
     from ringtrace.store import Store
 
     with tempfile.TemporaryDirectory(prefix="ringtrace-eval-") as tmp:
@@ -80,7 +80,9 @@ def score_collection(lines: Sequence[str], truth: Mapping[Ref, Hashable]) -> Sco
         try:
             store.migrate()
             import_lines(store, lines)
-            predicted = [[(r.source, r.external_id) for r in c.reports] for c in store.clusters()]
+            predicted = [
+                [(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()
+            ]
         finally:
             store.close()
     refs = list(dict.fromkeys(_ref(line) for line in lines if line.strip()))

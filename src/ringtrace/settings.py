@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         "`ringtrace worker` processes run them. Unset: each server process runs them on a "
         "thread.",
     )
+    rate_limit_url: str | None = Field(
+        default=None,
+        description="Where the rate limits (login throttle, public post limit) count: a "
+        "`limits` storage URL such as redis://host:6379/1 or memory://. Unset: "
+        "RINGTRACE_REDIS_URL when that is set (every server process shares the counts), "
+        "otherwise each process's memory.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL used in links inside alert emails."
     )

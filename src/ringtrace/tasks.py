@@ -8,7 +8,7 @@ job that raised, and runs a sweep every minute for what a lost message or a kill
 left behind. Claiming a row is atomic, so a job sent twice runs once.
 
 Without ``RINGTRACE_REDIS_URL`` (the embedded demo) each server process runs the same work
-on a thread (web/jobs.py).
+on a thread. Either way callers go through one protocol (ringtrace/jobs/).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from huey import RedisHuey, crontab
 from huey.api import Huey
 
 from ringtrace.errors import ConfigurationError
+from ringtrace.services import apk_jobs
 from ringtrace.settings import Settings
 from ringtrace.store import Store
 
@@ -46,7 +47,7 @@ class JobQueue:
 
         @self.huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_S, name="apk.analyses")  # type: ignore[untyped-decorator]
         def apk_analyses() -> None:
-            counts = self.store().run_apk_analyses()
+            counts = apk_jobs.run(self.store())
             extra = {"event": "job", "job": "apk.analyses", "count": sum(counts.values())}
             log.info("apk analyses: %s", counts, extra=extra)
 
@@ -63,7 +64,7 @@ class JobQueue:
 
         @self.huey.periodic_task(crontab(minute="*"), name="apk.sweep")  # type: ignore[untyped-decorator]
         def sweep() -> None:
-            if self.store().apk_pending():
+            if self.store().apk.pending():
                 apk_analyses()
 
         self.apk_analyses: Any = apk_analyses
@@ -85,24 +86,3 @@ class JobQueue:
         """Consume jobs until SIGINT/SIGTERM (``ringtrace worker``)."""
         consumer = self.huey.create_consumer(workers=workers, worker_type="thread")
         consumer.run()
-
-
-class QueuedJobs:
-    """What a server process does with background work when a queue is configured: enqueue
-    it (the same interface as web/jobs.py's thread)."""
-
-    def __init__(self, queue: JobQueue) -> None:
-        self.queue = queue
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def kick(self) -> None:
-        try:
-            self.queue.apk_analyses()
-        except Exception as e:  # Redis away: the row is queued, the next sweep runs it
-            log.warning("could not enqueue a job (%s); the sweep will pick it up",
-                        type(e).__name__)  # fmt: skip

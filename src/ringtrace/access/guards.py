@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _holders_all_visible(sh: Sharing, key: LinkKey) -> bool:
-    holders = list(sh.store.reports_with_keys([key]))
+    holders = list(sh.store.reports.holding([key]))
     sh.prefetch(holders)
     return all(sh.view(rid) >= View.INDICATORS for rid in holders)
 
@@ -31,8 +31,8 @@ def authorise_cut(sh: Sharing, cluster_id: int, key: LinkKey) -> None:
     report holding it anywhere must be one whose indicators the viewer may see."""
     if not sh.cluster_visible(cluster_id):
         raise NotFound(f"no cluster {cluster_id}")
-    members = sh.store.ids_of(sh.store.cluster(cluster_id).reports)
-    holders = sh.store.reports_with_keys([key])
+    members = sh.store.reports.ids_of(sh.store.clusters.get(cluster_id).reports)
+    holders = sh.store.reports.holding([key])
     seen_here = [rid for rid in members.values() if rid in holders]
     sh.prefetch(seen_here)
     if not any(sh.view(rid) >= View.INDICATORS for rid in seen_here):
@@ -52,8 +52,8 @@ def authorise_unrelated(sh: Sharing, report_a: int, report_b: int) -> list[LinkK
         raise NotFound("no such report")
     if sh.view(report_a) < View.INDICATORS or sh.view(report_b) < View.INDICATORS:
         raise Forbidden("the indicators of these reports are not shared with your agency")
-    keys_a = {LinkKey(i.type, i.value) for i in sh.store.report(report_a).indicators}
-    keys_b = {LinkKey(i.type, i.value) for i in sh.store.report(report_b).indicators}
+    keys_a = {LinkKey(i.type, i.value) for i in sh.store.reports.get(report_a).indicators}
+    keys_b = {LinkKey(i.type, i.value) for i in sh.store.reports.get(report_b).indicators}
     shared = sorted(keys_a & keys_b, key=lambda k: (k.type, k.value))
     for key in shared:
         if not _holders_all_visible(sh, key):
@@ -68,7 +68,7 @@ def lookup_report(sh: Sharing, ref: ReportRef) -> int:
     """A report's id by its reference, answering exactly as for a reference that does not
     exist when the viewer may not know the report exists (no existence oracle)."""
     try:
-        rid = sh.store.report_id(ref)
+        rid = sh.store.reports.id_of(ref)
     except NotFound:
         rid = None
     if rid is None or sh.view(rid) == View.NONE:
@@ -78,13 +78,14 @@ def lookup_report(sh: Sharing, ref: ReportRef) -> int:
 
 def authorise_assignee(sh: Sharing, assignee: str) -> None:
     """Work is assigned only to users of the assigner's own agency."""
-    if sh.store.agency_of_user(assignee) != sh.principal.agency:
+    if sh.store.accounts.agency_of_user(assignee) != sh.principal.agency:
         raise NotFound(f"no user {assignee} in your agency")
 
 
 def instance_admin(sh: Sharing) -> bool:
-    """An admin of the agency running the instance sees every agency's audit entries."""
-    return sh.principal.role == "admin" and sh.principal.agency == sh.store.home_agency
+    """The instance's administrator (its own role, not any admin of the home agency) sees
+    every agency's audit entries."""
+    return sh.principal.can("audit.read_all")
 
 
 def visible_audit(sh: Sharing, entries: list[AuditEntry]) -> list[AuditEntry]:
@@ -106,7 +107,7 @@ def visible_audit(sh: Sharing, entries: list[AuditEntry]) -> list[AuditEntry]:
         elif e.subject.startswith("user:"):
             name = e.subject[len("user:") :]
             if name not in user_agency:
-                user_agency[name] = sh.store.agency_of_user(name)
+                user_agency[name] = sh.store.accounts.agency_of_user(name)
             if user_agency[name] == agency:
                 out.append(e)
     return out
@@ -115,7 +116,7 @@ def visible_audit(sh: Sharing, entries: list[AuditEntry]) -> list[AuditEntry]:
 def visible_key_holders(sh: Sharing, key: LinkKey) -> list[int]:
     """The reports holding ``key`` whose indicators the viewer may see (the identifier page,
     the key watch). None at all is answered as an unknown key: no existence oracle."""
-    holders = sorted(sh.store.reports_with_keys([key]))
+    holders = sorted(sh.store.reports.holding([key]))
     sh.prefetch(holders)
     seen = [rid for rid in holders if sh.view(rid) >= View.INDICATORS]
     if not seen:
@@ -136,7 +137,7 @@ def authorise_merge(sh: Sharing, cluster_a: int, cluster_b: int) -> tuple[Report
     for cid in (cluster_a, cluster_b):
         if not sh.cluster_visible(cid):
             raise NotFound(f"no ring {cid}")
-        ids = sh.store.ids_of(sh.store.cluster(cid).reports)
+        ids = sh.store.reports.ids_of(sh.store.clusters.get(cid).reports)
         sh.prefetch(ids.values())
         mine = [ref for ref, rid in sorted(ids.items(), key=lambda x: x[1])
                 if sh.view(rid) >= View.INDICATORS]  # fmt: skip
@@ -172,9 +173,22 @@ def authorise_export(sh: Sharing, cluster_id: int) -> list[int]:
     viewer may read (the court package holds those and no others)."""
     if not sh.cluster_visible(cluster_id):
         raise NotFound(f"no ring {cluster_id}")
-    ids = sh.store.ids_of(sh.store.cluster(cluster_id).reports)
+    ids = sh.store.reports.ids_of(sh.store.clusters.get(cluster_id).reports)
     sh.prefetch(ids.values())
     readable = sorted(rid for rid in ids.values() if sh.view(rid) >= View.CONTENT)
     if not readable:
         raise Forbidden("no report of this ring is shared with your agency in full")
     return readable
+
+
+def authorise_share(sh: Sharing, cluster_id: int, to_agency: str) -> None:
+    """Confirming a hit: a ring the viewer sees, shared with another agency that holds a
+    report in it (the one that matched). Only the viewer's own agency's reports are shared."""
+    if not sh.cluster_visible(cluster_id):
+        raise NotFound(f"no ring {cluster_id}")
+    if to_agency == sh.principal.agency:
+        raise InvalidReport("your agency sees its own reports already", field="agency")
+    ids = sh.store.reports.ids_of(sh.store.clusters.get(cluster_id).reports)
+    sh.prefetch(ids.values())
+    if not any(sh.owner_of(rid) == to_agency for rid in ids.values()):
+        raise NotFound(f"no report of {to_agency} in ring {cluster_id}")

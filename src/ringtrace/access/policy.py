@@ -7,11 +7,17 @@ Roles (each includes what the ones before it may do, except where noted):
   evidence.
 - ``supervisor``: also assigns triage work to others and reads the audit log.
 - ``admin``: also manages users and tokens.
+- ``instance_admin``: an admin who also reads every agency's audit entries (the operator of
+  the instance; ``ringtrace init`` makes the first user one). Every other role reads only
+  the entries about its own agency.
 
 Sharing between agencies (TLP 2.0 and the reporter's consent):
 - An agency sees all of its own reports.
 - A report of another agency is visible only when it sits in a cluster with one of the
   viewer's own reports (a shared ring). Then:
+  - if its agency did not share it with the viewer (it did not submit it into a ring the
+    viewer was already in, and did not confirm the match): only that it exists and whose it
+    is (a hit), whatever its marking;
   - TLP CLEAR, GREEN or AMBER: its indicators are shared. Its content (narrative, messages,
     payments, attachments) is shared only if the reporter consented to sharing.
   - TLP AMBER+STRICT or RED: only the fact that such a report is linked, and its agency;
@@ -25,7 +31,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-ROLES = ("victim_support", "analyst", "supervisor", "admin")
+ROLES = ("victim_support", "analyst", "supervisor", "admin", "instance_admin")
+_ADMINS = frozenset({"admin", "instance_admin"})
 SHAREABLE_TLP = frozenset({"clear", "green", "amber"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -33,11 +40,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.write": frozenset(ROLES),
     "clusters.read": frozenset(ROLES),
     "triage.work": frozenset(ROLES),
-    "clusters.edit": frozenset({"analyst", "supervisor", "admin"}),
-    "evidence.download": frozenset({"analyst", "supervisor", "admin"}),
-    "triage.assign": frozenset({"supervisor", "admin"}),
-    "audit.read": frozenset({"supervisor", "admin"}),
-    "users.manage": frozenset({"admin"}),
+    "clusters.edit": frozenset({"analyst", "supervisor"}) | _ADMINS,
+    "evidence.download": frozenset({"analyst", "supervisor"}) | _ADMINS,
+    "triage.assign": frozenset({"supervisor"}) | _ADMINS,
+    "audit.read": frozenset({"supervisor"}) | _ADMINS,
+    "audit.read_all": frozenset({"instance_admin"}),
+    "users.manage": _ADMINS,
 }
 
 
@@ -71,13 +79,23 @@ class View(IntEnum):
 
 
 def report_view(
-    viewer_agency: str, owner_agency: str, tlp: str, consent_share: bool, shared_cluster: bool
+    viewer_agency: str,
+    owner_agency: str,
+    tlp: str,
+    consent_share: bool,
+    shared_cluster: bool,
+    *,
+    shared_by_owner: bool,
 ) -> View:
+    """``shared_by_owner``: the owning agency put this report into the viewer's ring itself
+    (it held a key a report of the viewer's agency already held) or confirmed the match.
+    Without that, a shared ring is a hit: the viewer learns the report exists and whose it
+    is, and nothing from inside it (the viewer's own report joining the ring widens nothing)."""
     if viewer_agency == owner_agency:
         return View.FULL
     if not shared_cluster:
         return View.NONE
-    if tlp not in SHAREABLE_TLP:
+    if tlp not in SHAREABLE_TLP or not shared_by_owner:
         return View.EXISTS
     return View.CONTENT if consent_share else View.INDICATORS
 

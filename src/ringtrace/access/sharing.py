@@ -10,7 +10,8 @@ from ringtrace.access.policy import SHAREABLE_TLP, Principal, View, report_view
 from ringtrace.domain.models import Cluster, ClusterLink, ReportRef
 
 if TYPE_CHECKING:
-    from ringtrace.store.database import ReportSummary, Store
+    from ringtrace.store.database import Store
+    from ringtrace.store.rows import ReportSummary
 
 
 class Sharing:
@@ -23,10 +24,11 @@ class Sharing:
         self._consent: dict[int, bool] = {}
         self._entries: dict[int, tuple[str, str, int | None] | None] = {}
         self._views: dict[int, View] = {}
+        self._by_owner: dict[int, bool] = {}
 
     @cached_property
     def _codes(self) -> set[str]:
-        return self.store.agency_codes()
+        return self.store.accounts.agency_codes()
 
     def owner(self, source: str) -> str:
         return source if source in self._codes else self.store.home_agency
@@ -38,7 +40,7 @@ class Sharing:
         return self._entries.get(report_id)
 
     def seed(self, entries: dict[int, tuple[str, str, int | None]]) -> None:
-        """Entries the caller has just read (see :meth:`Store.clusters_with_ids`)."""
+        """Entries the caller has just read (see ``ClusterRepo.with_ids``)."""
         for rid, entry in entries.items():
             self._entries.setdefault(rid, entry)
 
@@ -46,25 +48,23 @@ class Sharing:
         """Read the entries of many reports in one go (before asking ``view`` of each)."""
         missing = [r for r in report_ids if r not in self._entries]
         if missing:
-            found = self.store.report_entries(missing)
+            found = self.store.visibility.report_entries(missing)
             for rid in missing:
                 self._entries[rid] = found.get(rid)
 
     @cached_property
     def own_reports(self) -> set[int]:
-        return self.store.owned_report_ids(self.principal.agency)
+        return self.store.visibility.owned_report_ids(self.principal.agency)
 
     @cached_property
     def shared_clusters(self) -> set[int]:
-        return self.store.shared_cluster_ids(self.principal.agency)
+        return self.store.visibility.shared_cluster_ids(self.principal.agency)
 
     def _consent_of(self, report_id: int) -> bool:
         if report_id not in self._consent:
-            doc = self.store.report(report_id).document
-            reporter = doc.get("reporter") if isinstance(doc, dict) else None
-            self._consent[report_id] = bool(
-                isinstance(reporter, dict) and reporter.get("consent_share") is True
-            )
+            # The row's consent column (store/view_columns.py): no document is opened.
+            kept = self.store.reports.views([report_id]).get(report_id)
+            self._consent[report_id] = kept is not None and kept.consent_share
         return self._consent[report_id]
 
     def view(self, report_id: int) -> View:
@@ -80,13 +80,48 @@ class Sharing:
         owner = self.owner(source)
         shared = cluster is not None and cluster in self.shared_clusters
         if owner != self.principal.agency and shared and tlp in SHAREABLE_TLP:
-            return report_view(self.principal.agency, owner, tlp, self._consent_of(report_id), True)
-        return report_view(self.principal.agency, owner, tlp, False, shared)
+            by_owner = self._shared_by_owner(report_id)
+            consent = by_owner and self._consent_of(report_id)
+            return report_view(self.principal.agency, owner, tlp, consent, True,
+                               shared_by_owner=by_owner)  # fmt: skip
+        return report_view(self.principal.agency, owner, tlp, False, shared,
+                           shared_by_owner=False)  # fmt: skip
+
+    def _candidate(self, report_id: int) -> bool:
+        """Another agency's shareable report in one of the viewer's rings: whether its agency
+        shared it with the viewer decides between a hit and the TLP rules."""
+        entry = self._entries.get(report_id)
+        if entry is None:
+            return False
+        source, tlp, cluster = entry
+        return (
+            tlp in SHAREABLE_TLP
+            and cluster is not None
+            and cluster in self.shared_clusters
+            and self.owner(source) != self.principal.agency
+        )
+
+    def _shared_by_owner(self, report_id: int) -> bool:
+        """Its agency put it into the viewer's ring (it holds a key that a report of the
+        viewer's agency held before it arrived) or confirmed the match to the viewer's
+        agency. Never because a report of the viewer's joined a ring that held it: that is a
+        hit, and what is behind a hit is for the owning agency to give. Asked in batches of
+        every report read so far."""
+        if report_id not in self._by_owner:
+            pending = [r for r in self._entries if r not in self._by_owner and self._candidate(r)]
+            if report_id not in pending:
+                pending.append(report_id)
+            agency = self.principal.agency
+            yes = self.store.visibility.reports_brought_in(agency, pending)
+            yes |= self.store.visibility.reports_confirmed_to(agency, pending)
+            for rid in pending:
+                self._by_owner[rid] = rid in yes
+        return self._by_owner[report_id]
 
     def visible_page(self, *, limit: int, offset: int) -> list[ReportSummary]:
         """Summaries of the reports the viewer may know exist (no document is opened to
         decide this), newest first."""
-        return self.store.visible_reports_page(
+        return self.store.visibility.reports_page(
             self.principal.agency, self.shared_clusters, limit=limit, offset=offset
         )
 

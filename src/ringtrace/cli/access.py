@@ -19,7 +19,11 @@ def user_add(
     username: Annotated[str, typer.Argument(help="Login name.")],
     agency: Annotated[str, typer.Option(help="Code of the user's agency (its reports' source).")],
     role: Annotated[
-        str, typer.Option(help="victim_support, analyst, supervisor or admin.")
+        str,
+        typer.Option(
+            help="victim_support, analyst, supervisor, admin or instance_admin "
+            "(an admin who reads every agency's audit log)."
+        ),
     ] = "analyst",
     totp: Annotated[bool, typer.Option(help="Enrol an authenticator app (TOTP).")] = False,
     email: Annotated[
@@ -30,7 +34,7 @@ def user_add(
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt(
         "password", hide_input=True, confirmation_prompt=True)  # fmt: skip
     with open_store(settings(ctx)) as store:
-        secret = store.add_user(username, password, agency, role, totp=totp, email=email)
+        secret = store.accounts.add_user(username, password, agency, role, totp=totp, email=email)
     typer.echo(f"user {username} added ({role}, {agency})")
     if secret:
         typer.echo(f"TOTP secret (enter it in the authenticator app; shown once): {secret}")
@@ -45,5 +49,5 @@ def user_token(
 ) -> None:
     """Create an API token for a user; use it as `Authorization: Bearer TOKEN`."""
     with open_store(settings(ctx)) as store:
-        token = store.create_token(username, name)
+        token = store.accounts.create_token(username, name)
     typer.echo(token)

@@ -41,7 +41,9 @@ def apk_process(ctx: typer.Context) -> None:
     def progress(done: int, total: int) -> None:
         typer.echo(f"  analysed {done}/{total} APK(s)", err=True)
 
+    from ringtrace.services import apk_jobs
+
     with open_store(settings(ctx)) as store:
-        counts = store.run_apk_analyses(progress=progress)
+        counts = apk_jobs.run(store, progress=progress)
     typer.echo(f"{counts['done']} analysed, {counts['failed']} failed, "
                f"{counts['retry']} to retry")  # fmt: skip

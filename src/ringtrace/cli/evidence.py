@@ -21,8 +21,10 @@ evidence_app = typer.Typer(help="Court packages of evidence.", no_args_is_help=T
 def vault_rotate_key(ctx: typer.Context) -> None:
     """Seal every evidence file and document key under a new key, then retire the old one.
     Safe while the server runs: readers pick up the new key file as it changes."""
+    from ringtrace.services import key_rotation
+
     with open_store(settings(ctx)) as store:
-        done = store.rotate_keys()
+        done = key_rotation.rotate(store)
     typer.echo(
         f"re-sealed {done['files']} evidence files and {done['documents']} document keys; "
         f"retired {done['retired_keys']} old key(s)"
@@ -33,8 +35,10 @@ def vault_rotate_key(ctx: typer.Context) -> None:
 @handle_errors
 def vault_check(ctx: typer.Context) -> None:
     """Open every evidence file and check it against its name; exit 7 on any problem."""
+    from ringtrace.services import integrity_check
+
     with open_store(settings(ctx)) as store:
-        problems = store.check_evidence()
+        problems = integrity_check.check_evidence(store)
         files = 0 if problems else sum(1 for _ in store.vault.files())
     for p in problems:
         typer.echo(f"bad: {p}", err=True)
@@ -48,8 +52,10 @@ def check(ctx: typer.Context) -> None:
     """Walk the whole store: every report row against its MAC, the audit chain (edited,
     rewritten or cut short, against its anchor) and every evidence file. Exit 7 on any
     problem; when all is well, the audit chain's head is anchored again."""
+    from ringtrace.services import integrity_check
+
     with open_store(settings(ctx)) as store:
-        problems = store.check()
+        problems = integrity_check.check(store)
     for p in problems:
         typer.echo(f"bad: {p}", err=True)
     if problems:
@@ -70,7 +76,7 @@ def audit_verify(
     from ringtrace.services.audit import anchor_holds
 
     with open_store(settings(ctx)) as store:
-        result = store.verify_audit()
+        result = store.audit.verify()
         if not result.ok:
             typer.echo(f"audit log broken at entry {result.first_bad}: {result.problem}", err=True)
             raise typer.Exit(7)
@@ -87,7 +93,7 @@ def audit_verify(
 def audit_anchor(ctx: typer.Context) -> None:
     """Print the chain head as JSON, to be kept somewhere else (detects a rewritten log)."""
     with open_store(settings(ctx)) as store:
-        result = store.verify_audit()
+        result = store.audit.verify()
     if not result.ok or result.head is None:
         typer.echo(
             "error: the audit log is empty or broken; run `ringtrace audit verify`", err=True

@@ -28,7 +28,7 @@ def clusters(
 ) -> None:
     """List every cluster of two or more reports with the keys that hold it together."""
     with open_store(settings(ctx)) as store:
-        found = store.clusters()
+        found = store.clusters.many()
     if as_json:
         typer.echo(
             json.dumps({"clusters": [c.to_dict() for c in found]}, ensure_ascii=False, indent=2)
@@ -73,12 +73,14 @@ def link(
     if queue:
         if dry_run or source is not None:
             raise typer.BadParameter("--queue links the whole store: no --dry-run or --from")
+        from ringtrace.jobs import LINK_BATCH
+        from ringtrace.jobs.queued import HueyRunner
         from ringtrace.tasks import JobQueue
 
         with open_store(config):
             pass  # fail here, clearly, if the database is not ready
-        job = JobQueue(config).link_batch(engine)
-        typer.echo(job.id)
+        # Through Redis only: a thread of this command would end with it.
+        typer.echo(HueyRunner(JobQueue(config)).submit(LINK_BATCH, engine=engine))
         return
     with open_store(config) as store:
         run = batch_link.run(store, engine, source, write=not dry_run)
@@ -126,8 +128,10 @@ def cluster_merge(
     reason: Annotated[str, typer.Option(help="Why (required; audited).")],
 ) -> None:
     """Join two clusters."""
+    from ringtrace.services import decisions
+
     with open_store(settings(ctx)) as store:
-        cid = store.merge(ref(a), ref(b), reason=reason)
+        cid = decisions.merge(store, ref(a), ref(b), reason=reason)
     typer.echo(f"merged into cluster {cid}")
 
 
@@ -143,9 +147,10 @@ def cluster_cut(
 ) -> None:
     """Stop one key from linking (split what it held together)."""
     from ringtrace.domain.models import LinkKey
+    from ringtrace.services import decisions
 
     with open_store(settings(ctx)) as store:
-        after = store.cut(LinkKey(key_type, value), reason=reason)
+        after = decisions.cut(store, LinkKey(key_type, value), reason=reason)
     typer.echo(f"cut {key_type}:{value}; its reports are now in {len(after)} cluster(s): {after}")
 
 
@@ -242,11 +247,13 @@ def suggestions_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Suggested links between clusters, strongest first."""
+    from ringtrace.services import suggestion_finder
+
     with open_store(settings(ctx)) as store:
         if refresh:
-            new = store.refresh_suggestions(threshold)
+            new = suggestion_finder.refresh(store, threshold)
             typer.echo(f"{new} new suggestion(s)", err=True)
-        rows = store.suggestions(None if status == "all" else status)
+        rows = store.suggestions.find(None if status == "all" else status)
     if as_json:
         typer.echo(json.dumps({"suggestions": rows}, ensure_ascii=False, indent=2))
         return
@@ -265,8 +272,10 @@ def suggestions_accept(
     reason: Annotated[str, typer.Option(help="Why (required; audited).")],
 ) -> None:
     """Accept a suggestion: merge the two clusters."""
+    from ringtrace.services import decisions
+
     with open_store(settings(ctx)) as store:
-        store.decide_suggestion(suggestion, accept=True, reason=reason)
+        decisions.decide_suggestion(store, suggestion, accept=True, reason=reason)
     typer.echo(f"suggestion {suggestion} accepted: clusters merged")
 
 
@@ -278,6 +287,8 @@ def suggestions_reject(
     reason: Annotated[str, typer.Option(help="Why (required; audited).")],
 ) -> None:
     """Reject a suggestion; it will not be suggested again."""
+    from ringtrace.services import decisions
+
     with open_store(settings(ctx)) as store:
-        store.decide_suggestion(suggestion, accept=False, reason=reason)
+        decisions.decide_suggestion(store, suggestion, accept=False, reason=reason)
     typer.echo(f"suggestion {suggestion} rejected")

@@ -106,7 +106,7 @@ def takedown_list(
 ) -> None:
     """Entries of the takedown list (hashes only)."""
     with open_store(settings(ctx)) as store:
-        rows = store.takedown_entries(status)
+        rows = store.media.takedown_entries(status)
     if as_json:
         typer.echo(json.dumps({"entries": rows}, indent=2))
         return
@@ -124,7 +124,7 @@ def takedown_status(
 ) -> None:
     """Move an entry along received -> active -> removed (or withdrawn)."""
     with open_store(settings(ctx)) as store:
-        old = store.set_takedown_status(reference, status, reason=reason)
+        old = store.media.set_takedown_status(reference, status, reason=reason)
     typer.echo(f"{reference}: {old} -> {status}")
 
 
@@ -140,6 +140,6 @@ def takedown_export_cmd(
     from ringtrace.media.files import takedown_export
 
     with open_store(settings(ctx)) as store:
-        rows = store.takedown_entries(status)
+        rows = store.media.takedown_entries(status)
     output.write_text(takedown_export(rows, fmt), encoding="utf-8")
     typer.echo(f"{len(rows)} {status} entr{'y' if len(rows) == 1 else 'ies'} written to {output}")

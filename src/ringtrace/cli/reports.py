@@ -143,10 +143,11 @@ def extract(
 def rebuild(ctx: typer.Context) -> None:
     """Re-derive every indicator and cluster from the stored reports."""
     from ringtrace.indicators import extract_report
+    from ringtrace.services import relink
 
     with open_store(settings(ctx)) as store:
-        n = store.rebuild(extract_report)
-        clusters = len(store.cluster_ids())
+        n = relink.rebuild(store, extract_report)
+        clusters = len(store.clusters.ids())
     typer.echo(f"rebuilt {n} reports into {clusters} clusters")
 
 
@@ -160,9 +161,10 @@ def report_withdraw(
 ) -> None:
     """Erase a reporter's personal data and evidence at their request (audited)."""
     from ringtrace.domain.models import ReportRef
+    from ringtrace.services import erasure
 
     with open_store(settings(ctx)) as store:
-        done = store.withdraw(ReportRef(source, external_id), reason=reason)
+        done = erasure.withdraw(store, ReportRef(source, external_id), reason=reason)
     typer.echo(
         f"withdrawn: {done['files_deleted']} evidence files erased, "
         f"{done['indicators_kept']} offender indicators kept, {done['indicators_deleted']} removed"

@@ -58,7 +58,7 @@ def _serve(
     check_bind(host)
     with open_store(settings) as store:  # fail here, clearly, if the database is not ready
         routes = Routing(settings.public_routes, settings.intake_agency)
-        problems = unstaffed(routes, store.staffed_agencies())
+        problems = unstaffed(routes, store.accounts.staffed_agencies())
     for problem in problems:
         typer.echo(f"warning: {problem} (docs/access.md)", err=True)
     typer.echo(f"serving on http://{host}:{port}/  (analyst console: /console/)"

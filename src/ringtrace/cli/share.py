@@ -68,8 +68,10 @@ def export_parquet(
     ctx: typer.Context, folder: Annotated[Path, typer.Argument(help="Folder to write.")]
 ) -> None:
     """Write reports.parquet, keys.parquet and merges.parquet for the batch linkers."""
+    from ringtrace.services import relink
+
     with open_store(settings(ctx)) as store:
-        counts = store.export_parquet(folder)
+        counts = relink.export_parquet(store, folder)
     typer.echo(
         f"wrote {counts['reports']} reports, {counts['keys']} keys, "
         f"{counts['merges']} merges to {folder}"

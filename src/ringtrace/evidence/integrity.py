@@ -8,8 +8,9 @@ and hash, with an HMAC, written to a file beside the keys. Rewriting entries nee
 deleting the newest entries leaves the log shorter than its anchor.
 
 A report row's metadata that decides access and meaning (source, reference, dates, country,
-TLP, the sealed document and its key, withdrawal) is covered by an HMAC too: an edit made
-directly in the database is refused when the row is read and found by ``ringtrace check``.
+TLP, the sealed document and its key, withdrawal, and the consent and urgency kept in clear
+for lists) is covered by an HMAC too: an edit made directly in the database is refused when
+the row is read and found by ``ringtrace check``.
 """
 
 from __future__ import annotations
@@ -49,10 +50,21 @@ def report_mac(key: bytes, row: Any) -> str:
     def get(name: str) -> Any:
         return row[name] if isinstance(row, dict) else getattr(row, name)
 
+    def view(name: str) -> Any:  # absent from rows written before the view columns
+        return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+    fields = (
+        get("source"), get("external_id"), _utc(get("received_at")), get("country"), get("tlp"),
+        get("content_sha256"), _digest(get("document")), _digest(get("document_key")),
+        _utc(get("withdrawn_at")),
+    )  # fmt: skip
+    if view("urgency_points") is None:  # a row whose view columns are not filled yet
+        return mac(key, "report/v1", *fields)
+    # The view columns decide who reads the document (consent) and what comes first in
+    # triage (urgency): an edit to them must be refused like an edit to the TLP.
     return mac(
-        key, "report/v1", get("source"), get("external_id"), _utc(get("received_at")),
-        get("country"), get("tlp"), get("content_sha256"), _digest(get("document")),
-        _digest(get("document_key")), _utc(get("withdrawn_at")),
+        key, "report/v2", *fields, bool(view("consent_share")), int(view("urgency_points")),
+        bool(view("urgency_crisis")), bool(view("urgency_alert")), view("urgency_reasons"),
     )  # fmt: skip
 
 

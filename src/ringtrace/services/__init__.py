@@ -1,3 +1,5 @@
-"""Use cases: what a command (or a route) asks for, as one function each. A service takes a
-store and plain values, does the whole job (its loop, its audit entry) and returns what
-happened; it never prints, parses arguments or exits."""
+"""Services: what ringtrace does, one module per use case (intake, follow-ups, analysts'
+decisions, erasure, key rotation, relinking, integrity checks, evidence access, triage,
+APK jobs, suggestions, notifications). Doors (web routes, CLI commands) parse, call one
+service and render; services use the repositories of ringtrace.store and never import a
+door. See docs/layout.md."""

@@ -14,5 +14,5 @@ def anchor_holds(store: Store, anchor: Path) -> tuple[bool, int]:
     """Whether the chain still holds the entry an anchor saved (``ringtrace audit anchor``),
     with the same hash; and that entry's number."""
     saved = json.loads(anchor.read_text())
-    match = [e for e in store.audit_entries() if e.seq == saved["seq"]]
+    match = [e for e in store.audit.entries() if e.seq == saved["seq"]]
     return bool(match) and match[0].hash == saved["hash"], saved["seq"]

@@ -48,7 +48,7 @@ def export_stix_file(
     number of objects written."""
     from ringtrace.share.stix import export, validate
 
-    ids = [store.report_id(report)] if report else None
+    ids = [store.reports.id_of(report)] if report else None
     bundle = export(store, agency=partner, cluster_id=cluster, report_ids=ids, since=since,
                     include_narratives=narratives)  # fmt: skip
     errors = validate(bundle)
@@ -56,7 +56,7 @@ def export_stix_file(
         raise InvalidReport(f"the export failed STIX validation: {errors[0]}")
     _write(output, bundle)
     details = {"partner": partner, "objects": len(bundle["objects"]), "since": since_text}
-    store.record("export.stix", f"cluster:{cluster}" if cluster else "store", details)
+    store.audit.record("export.stix", f"cluster:{cluster}" if cluster else "store", details)
     return len(bundle["objects"])
 
 
@@ -66,5 +66,5 @@ def export_misp_file(store: Store, output: Path, cluster: int, partner: str | No
 
     event = export_event(store, cluster, agency=partner)
     _write(output, event)
-    store.record("export.misp", f"cluster:{cluster}", {"partner": partner})
+    store.audit.record("export.misp", f"cluster:{cluster}", {"partner": partner})
     return str(event["Event"]["uuid"])

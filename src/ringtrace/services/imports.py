@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ringtrace.errors import InvalidReport
 
 if TYPE_CHECKING:
-    from ringtrace.ingest import ImportSummary
+    from ringtrace.services.intake import ImportSummary
     from ringtrace.store import Store
 
 Notice = Callable[[str], None]
@@ -70,7 +70,7 @@ def import_reports(
     progress: Callable[[int, int], None],
 ) -> ImportSummary:
     """Import report-v1 lines (all or nothing, unless ``skip_invalid``)."""
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     return import_lines(
         store, lines, base_dir=base_dir, skip_invalid=skip_invalid, progress=progress,
@@ -81,8 +81,10 @@ def import_reports(
 def analyse_pending_apks(store: Store, analysing: Callable[[int], None]) -> dict[str, int] | None:
     """Analyse the APKs an import brought before the command exits (``analysing`` is told how
     many first); None when there were none."""
-    pending = len(store.apk_pending())
+    from ringtrace.services import apk_jobs
+
+    pending = len(store.apk.pending())
     if not pending:
         return None
     analysing(pending)
-    return store.run_apk_analyses()
+    return apk_jobs.run(store)

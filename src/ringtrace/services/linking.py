@@ -13,10 +13,10 @@ if TYPE_CHECKING:
 def explain_chain(store: Store, a: ReportRef, b: ReportRef) -> list[dict[str, Any]] | None:
     """The shortest chain of shared keys (or analyst merges) from ``a`` to ``b``, each hop as
     ``{"from", "to", "key", "merge_reason"}``; None when they are not in one cluster."""
-    chain = store.explain(a, b)
+    chain = store.clusters.explain(a, b)
     if chain is None:
         return None
-    refs = store.refs([h.from_report for h in chain] + [h.to_report for h in chain])
+    refs = store.reports.refs([h.from_report for h in chain] + [h.to_report for h in chain])
     return [
         {
             "from": refs[h.from_report].to_dict(), "to": refs[h.to_report].to_dict(),
@@ -31,5 +31,7 @@ def mark_unrelated(
 ) -> tuple[list[LinkKey], bool]:
     """Cut every key the two reports share directly; say whether they are still linked
     through other reports."""
-    cut = store.unrelated(a, b, reason=reason)
-    return cut, store.explain(a, b) is not None
+    from ringtrace.services import decisions
+
+    cut = decisions.unrelated(store, a, b, reason=reason)
+    return cut, store.clusters.explain(a, b) is not None

@@ -47,5 +47,5 @@ def match_items(store: Store, items: list[str], threshold: int) -> list[dict[str
             queries.append((item, parse_pdq(item)))
     if not queries:
         return None
-    found = store.match_media([q for _, q in queries], threshold)
+    found = store.media.match([q for _, q in queries], threshold)
     return [{"query": n, "pdq": q, "matches": m} for (n, q), m in zip(queries, found, strict=True)]

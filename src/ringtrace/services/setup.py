@@ -27,14 +27,14 @@ def initialise(store: Store, settings: Settings) -> Initialised:
     admin when there is no user yet."""
     store.migrate()
     settings.vault_dir.mkdir(parents=True, exist_ok=True)
-    store.ensure_agency(settings.home_agency)
+    store.accounts.ensure_agency(settings.home_agency)
     where = (settings.database_url and store.dialect) or str(settings.sqlite_path)
     password = None
-    if store.count_users() == 0:
+    if store.accounts.count_users() == 0:
         import secrets
 
         password = secrets.token_urlsafe(15)
-        store.add_user("admin", password, settings.home_agency, "admin")
+        store.accounts.add_user("admin", password, settings.home_agency, "instance_admin")
     return Initialised(where, store.schema_revision(), password)
 
 
@@ -85,13 +85,17 @@ class Demo:
 def build_demo(store: Store, seed: int, background: int) -> Demo:
     """The synthetic scenario imported into a new store, with the demo's accounts."""
     from ringtrace.demo import generate
-    from ringtrace.ingest import import_lines
+    from ringtrace.services.intake import import_lines
 
     store.migrate()
     scenario = generate(seed=seed, background=background)
     summary = import_lines(store, [json.dumps(d, ensure_ascii=False) for d in scenario.reports])
+    clusters = len(store.clusters.ids())
     for name, agency, role in DEMO_USERS:
-        store.add_user(name, DEMO_PASSWORD, agency, role)
+        store.accounts.add_user(name, DEMO_PASSWORD, agency, role)
     for source in sorted({d["source"] for d in scenario.reports}):
-        store.ensure_agency(source)
-    return Demo(summary.created, len(store.cluster_ids()))
+        store.accounts.ensure_agency(source)
+    from ringtrace.demo.partners import confirm_all_matches
+
+    confirm_all_matches(store)  # the demo's agencies are partners: no hit left unconfirmed
+    return Demo(summary.created, clusters)

@@ -29,27 +29,27 @@ def export_event(store: Any, cluster_id: int, *, agency: str | None = None) -> d
     from ringtrace.share.stix import Exporter
 
     ex = Exporter(store, agency=agency)
-    c = store.cluster(cluster_id)
-    ids = store.ids_of(c.reports)
+    c = store.clusters.get(cluster_id)
+    ids = store.reports.ids_of(c.reports)
     if ex.sharing is not None:
         c = ex.sharing.filter_cluster(c, ids)
     members = [r for r in c.reports if ex.add_report(ids[r])]
     if not members:
         raise InvalidReport("nothing in this ring may be shared with that agency")
-    levels = [store.report(ids[r]).summary.tlp for r in members]
+    levels = [store.reports.get(ids[r]).summary.tlp for r in members]
     level = max(levels, key=TLP_ORDER.index)
     first = min(members)
     event = MISPEvent()
     event.uuid = str(uuid.uuid5(NAMESPACE, f"misp-event:{first.source}/{first.external_id}"))
     event.info = f"Sextortion ring ({len(members)} reports)"
-    event.date = min(store.report(ids[r]).summary.received_at for r in members).date()
+    event.date = min(store.reports.get(ids[r]).summary.received_at for r in members).date()
     event.distribution = 0
     event.threat_level_id = 2
     event.analysis = 1
     event.add_tag(f"tlp:{level}")
     keys: dict[tuple[str, str], int] = {}
     for r in members:
-        for ind in store.report(ids[r]).indicators:
+        for ind in store.reports.get(ids[r]).indicators:
             if ind.linkable:
                 keys[(ind.type, ind.value)] = keys.get((ind.type, ind.value), 0) + 1
     for (typ, value), n in sorted(keys.items()):

@@ -237,7 +237,7 @@ class Exporter:
         return view >= View.INDICATORS, view >= View.CONTENT
 
     def add_report(self, report_id: int) -> str | None:
-        d = self.store.report(report_id)
+        d = self.store.reports.get(report_id)
         s = d.summary
         if d.withdrawn:
             return None
@@ -280,7 +280,7 @@ class Exporter:
         if self.include_narratives and content and consent and narrative:
             rep["description"] = narrative
         rid = self._put(rep, level)
-        for a in self.store.apk_analyses(report_id):
+        for a in self.store.apk.analyses(report_id):
             if a["status"] == "done" and a["result"] and content:
                 self._malware(a["result"], level, identity)
         return rid
@@ -343,8 +343,8 @@ class Exporter:
             )
 
     def add_cluster(self, cluster_id: int) -> str | None:
-        c = self.store.cluster(cluster_id)
-        ids = self.store.ids_of(c.reports)
+        c = self.store.clusters.get(cluster_id)
+        ids = self.store.reports.ids_of(c.reports)
         if self.sharing is not None:
             c = self.sharing.filter_cluster(c, ids)
         included: dict[ReportRef, str] = {}
@@ -437,9 +437,9 @@ def export(
         for rid in report_ids:
             ex.add_report(rid)
     else:
-        for cid, _ in store.cluster_ids():
+        for cid, _ in store.clusters.ids():
             ex.add_cluster(cid)
-        for r in store.reports(limit=10_000_000):
+        for r in store.reports.page(limit=10_000_000):
             if since is None or r.received_at >= since:
                 ex.add_report(r.id)
     return ex.bundle()

@@ -6,14 +6,26 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import (
+    Connection,
+    select,
+    update,
+)
 
 from ringtrace.domain.models import Indicator
-from ringtrace.evidence.filetypes import APK
 from ringtrace.intake.received import Received
-from ringtrace.store.tables import apk_analyses, indicators
+from ringtrace.store.tables import (
+    indicators,
+)
+
+if TYPE_CHECKING:
+    from ringtrace.store.database import Store
+
+
+from ringtrace.evidence.filetypes import APK
+from ringtrace.store.tables import apk_analyses
 
 MAX_ATTEMPTS = 3
 
@@ -124,3 +136,16 @@ def new_keys(conn: Connection, report_id: int, found: Sequence[Indicator]) -> li
         )
     }
     return [i for i in found if (i.type, i.value) not in have]
+
+
+class ApkRepo:
+    def __init__(self, db: Store) -> None:
+        self.db = db
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return pending(conn)
+
+    def analyses(self, report_id: int) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return for_report(conn, report_id)

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import (
+    Connection,
+    insert,
+    select,
+)
 
-from ringtrace.evidence.audit import GENESIS, AuditEntry, canonical, entry_hash
+from ringtrace.evidence.audit import AuditEntry, ChainReport
+from ringtrace.store import integrity
+
+if TYPE_CHECKING:
+    from ringtrace.store.database import Store
+
+
+from ringtrace.evidence.audit import GENESIS, canonical, entry_hash
 from ringtrace.evidence.integrity import entry_mac
 from ringtrace.store.tables import audit_log
 
@@ -16,7 +27,7 @@ INTEGRITY_KEY = "ringtrace.integrity_key"
 
 
 def integrity_key(conn: Connection) -> bytes | None:
-    """The integrity key the store attached to this connection (``Store._connect``), if any."""
+    """The integrity key the store attached to this connection (``Store.read``), if any."""
     loader = conn.info.get(INTEGRITY_KEY)
     return loader() if loader is not None else None
 
@@ -71,3 +82,24 @@ def entries(conn: Connection, subjects: list[str] | None = None) -> Iterator[Aud
         yield AuditEntry(
             r.seq, r.at, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash, r.mac
         )
+
+
+class AuditRepo:
+    def __init__(self, db: Store) -> None:
+        self.db = db
+
+    def record(
+        self, action: str, subject: str, details: dict[str, Any], actor: str | None = None
+    ) -> AuditEntry:
+        """Add an audit entry for something done outside the store (an export, a view)."""
+        with self.db.write() as conn:
+            return append(conn, actor or self.db.actor, action, subject, details)
+
+    def entries(self, subjects: list[str] | None = None) -> list[AuditEntry]:
+        with self.db.read() as conn:
+            return list(entries(conn, subjects))
+
+    def verify(self) -> ChainReport:
+        """The chain, its MACs and its anchor (evidence/integrity.py)."""
+        with self.db.read() as conn:
+            return integrity.verify_audit(conn, self.db.integrity_key(), self.db.anchor_file)

@@ -7,18 +7,34 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from ringtrace.domain.models import LinkKey
-from ringtrace.errors import InvalidReport, NotFound
+from ringtrace.errors import (
+    NotFound,
+)
 from ringtrace.store import audit_log as audit
 from ringtrace.store.tables import (
-    export_jobs,
     indicators,
-    key_watches,
     reports,
+)
+
+if TYPE_CHECKING:
+    from ringtrace.store.database import Store
+
+
+from ringtrace.errors import InvalidReport
+from ringtrace.store.tables import (
+    export_jobs,
+    key_watches,
     ring_cases,
     ring_notes,
 )
@@ -161,3 +177,60 @@ def export_jobs_of(conn: Connection, user_id: int, limit: int = 20) -> list[dict
     q = (select(export_jobs).where(export_jobs.c.user_id == user_id)
          .order_by(export_jobs.c.id.desc()).limit(limit))  # fmt: skip
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+class CaseworkRepo:
+    def __init__(self, db: Store) -> None:
+        self.db = db
+
+    def ring_case(self, cluster_id: int, agency: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            return ring_case(conn, cluster_id, agency)
+
+    def ring_statuses(self, agency: str) -> dict[int, str]:
+        with self.db.read() as conn:
+            return ring_statuses(conn, agency)
+
+    def set_ring_case(
+        self, cluster_id: int, agency: str, *, status: str, owner: str | None, tags: list[str],
+        actor: str,
+    ) -> None:  # fmt: skip
+        with self.db.write() as conn:
+            set_ring_case(conn, cluster_id, agency, status=status, owner=owner,
+                                   tags=tags, actor=actor)  # fmt: skip
+
+    def add_note(self, cluster_id: int, agency: str, text: str, actor: str) -> int:
+        with self.db.write() as conn:
+            return add_note(conn, cluster_id, agency, text, actor)
+
+    def notes(self, cluster_id: int, agency: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return notes(conn, cluster_id, agency)
+
+    def watch_key(self, user_id: int, key: LinkKey, on: bool = True) -> None:
+        with self.db.write() as conn:
+            set_key_watch(conn, user_id, key.type, key.value, on)
+
+    def key_watched(self, user_id: int, key: LinkKey) -> bool:
+        with self.db.read() as conn:
+            return key_watched(conn, user_id, key.type, key.value)
+
+    def watched_key_news(self, user_id: int) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return watched_key_news(conn, user_id)
+
+    def create_export(self, user_id: int, cluster_id: int, fmt: str, actor: str) -> int:
+        with self.db.write() as conn:
+            return create_export(conn, user_id, cluster_id, fmt, actor)
+
+    def update_export(self, job_id: int, **values: Any) -> None:
+        with self.db.write() as conn:
+            update_export(conn, job_id, **values)
+
+    def export_job(self, job_id: int, user_id: int) -> dict[str, Any]:
+        with self.db.read() as conn:
+            return export_job(conn, job_id, user_id)
+
+    def export_jobs(self, user_id: int) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return export_jobs_of(conn, user_id)

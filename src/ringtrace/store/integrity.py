@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 REPORT_COLUMNS = (
     reports.c.id, reports.c.source, reports.c.external_id, reports.c.received_at,
     reports.c.country, reports.c.tlp, reports.c.content_sha256, reports.c.document,
-    reports.c.document_key, reports.c.withdrawn_at, reports.c.mac,
+    reports.c.document_key, reports.c.withdrawn_at, reports.c.mac, reports.c.consent_share,
+    reports.c.urgency_points, reports.c.urgency_crisis, reports.c.urgency_alert,
+    reports.c.urgency_reasons,
 )  # fmt: skip
 SEALED_NAME = "sealed:"
 ERASED = "[erased]"

@@ -4,20 +4,42 @@ links) and the takedown list (victims' own images, hash only, with a status life
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
-from ringtrace.errors import Conflict, InvalidMedia, NotFound
+from ringtrace.errors import (
+    Conflict,
+    NotFound,
+)
 from ringtrace.intake.schema import ReportDocument
+from ringtrace.store import analyst
+from ringtrace.store import audit_log as audit
+from ringtrace.store.tables import (
+    media_hashes,
+    reports,
+    takedown,
+)
+
+if TYPE_CHECKING:
+    from ringtrace.store.database import Store
+
+import secrets
+import shutil
+
+from ringtrace.errors import InvalidMedia
 from ringtrace.media.index import HashIndex, load_index, make_index
 from ringtrace.media.pdq import MIN_QUALITY
-from ringtrace.store import audit_log as audit
-from ringtrace.store.tables import media_hashes, reports, takedown
 
 STATUSES = ("received", "active", "removed", "withdrawn")
 # Which status may follow which. "removed" can go back to "active" when the image is seen
@@ -212,3 +234,65 @@ class SyncedIndex:
 
     def reset(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class MediaRepo:
+    def __init__(self, db: Store) -> None:
+        self.db = db
+
+    def for_report(self, report_id: int) -> dict[str, Any]:
+        with self.db.read() as conn:
+            return for_report(conn, report_id)
+
+    def takedown_entries(self, status: str | None = None) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return entries(conn, status)
+
+    def set_takedown_status(
+        self, reference: str, status: str, *, reason: str, actor: str | None = None
+    ) -> str:
+        """Move a takedown entry along its lifecycle (audited); returns the old status."""
+        reason = analyst.require_reason(reason)
+        with self.db.write() as conn:
+            return set_status(conn, reference, status, actor or self.db.actor, reason)
+
+    def match(self, pdqs: Sequence[str], threshold: int = 31) -> list[list[dict[str, Any]]]:
+        """For each hash, the stored lure hashes and takedown entries within ``threshold``.
+        Uses the persisted indexes, updated with whatever was added since they were saved."""
+        with self.db.read() as conn:
+            lure = usable_lure(conn)
+            td_rows = conn.execute(
+                select(
+                    takedown.c.id, takedown.c.pdq, takedown.c.reference, takedown.c.status
+                ).order_by(takedown.c.id)
+            ).all()
+        lure_owner = {mid: rid for mid, rid, _ in lure}
+        live_td = {
+            int(r.id): (str(r.reference), str(r.status)) for r in td_rows if r.status != "withdrawn"
+        }
+        lure_idx = SyncedIndex(self.db.media_dir / "lure").open([(m, h) for m, _, h in lure])
+        td_idx = SyncedIndex(self.db.media_dir / "takedown").open(
+            [(int(r.id), str(r.pdq)) for r in td_rows]
+        )
+        refs = self.db.reports.refs(sorted(set(lure_owner.values()))) if lure_owner else {}
+        out: list[list[dict[str, Any]]] = []
+        for lure_hits, td_hits in zip(
+            lure_idx.search(pdqs, threshold), td_idx.search(pdqs, threshold), strict=True
+        ):
+            found: list[dict[str, Any]] = [
+                {"kind": "lure", "distance": d, "report": refs[lure_owner[i]].to_dict()}
+                for i, d in lure_hits
+                if i in lure_owner
+            ]
+            found += [
+                {
+                    "kind": "takedown",
+                    "distance": d,
+                    "reference": live_td[i][0],
+                    "status": live_td[i][1],
+                }
+                for i, d in td_hits
+                if i in live_td
+            ]
+            out.append(sorted(found, key=lambda f: f["distance"]))
+        return out

@@ -50,6 +50,15 @@ reports = Table(
     # HMAC of the columns above under the integrity key (evidence/integrity.py): an edit made
     # directly in the database is refused on read and found by `ringtrace check`.
     Column("mac", String(64), nullable=True),
+    # What every list needs from the document, worked out when it is stored
+    # (store/view_columns.py), so lists do not open documents: the reporter's consent to
+    # sharing, and the urgency the document alone decides (points, crisis, alert, reasons).
+    # NULL until `ringtrace init` fills rows from before migration 0013. Covered by ``mac``.
+    Column("consent_share", Boolean, nullable=True),
+    Column("urgency_points", Integer, nullable=True),
+    Column("urgency_crisis", Boolean, nullable=True),
+    Column("urgency_alert", Boolean, nullable=True),
+    Column("urgency_reasons", Text, nullable=True),
     UniqueConstraint("source", "external_id"),
     # Lists are newest first, a page at a time.
     Index("ix_reports_received_at", "received_at", "id"),
@@ -348,4 +357,16 @@ export_jobs = Table(
     Column("error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+# A match confirmed by the owning agency: its report may be read by another agency under the
+# TLP rules (access/sharing.py). Without a row, a ring shared only because the other agency's
+# report joined it is a hit: the report exists, and whose it is.
+report_shares = Table(
+    "report_shares",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id"), primary_key=True),
+    Column("agency", String(200), primary_key=True),  # the agency it is shared with
+    Column("confirmed_by", String(300), nullable=False),  # the actor of the owning agency
+    Column("confirmed_at", DateTime(timezone=True), nullable=False),
 )

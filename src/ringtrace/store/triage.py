@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    Connection,
+    insert,
+    select,
+    update,
+)
 
-from ringtrace.errors import InvalidReport, NotFound
+from ringtrace.errors import (
+    NotFound,
+)
 from ringtrace.store import audit_log as audit
+from ringtrace.store.rows import (
+    report_subject,
+)
+
+if TYPE_CHECKING:
+    from ringtrace.store.database import Store
+
+
+from ringtrace.errors import InvalidReport
 from ringtrace.store.tables import triage, users
 
 STATUSES = ("new", "in_progress", "done", "referred")
@@ -54,3 +70,34 @@ def set_state(
     else:
         conn.execute(update(triage).where(triage.c.report_id == report_id).values(**values))
     audit.append(conn, actor, "triage.update", subject, {"status": status, "assignee": assignee})
+
+
+class TriageRepo:
+    def __init__(self, db: Store) -> None:
+        self.db = db
+
+    def status(self, report_id: int) -> str:
+        """Where one report stands in its agency's triage ("new" until someone acts)."""
+
+        with self.db.read() as conn:
+            return status_of(conn, report_id)
+
+    def set(
+        self,
+        report_id: int,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+
+        subject = report_subject(self.db.reports.refs([report_id])[report_id])
+        with self.db.write() as conn:
+            set_state(
+                conn,
+                report_id,
+                subject,
+                status=status,
+                assignee=assignee,
+                actor=actor or self.db.actor,
+            )

@@ -52,9 +52,10 @@ def deadline_hours_phrases(text: str) -> list[str]:
     return _hits(text, "deadline_hours")
 
 
-def assess(
-    document: dict[str, Any], *, in_ring: bool, received_at: datetime, now: datetime | None = None
-) -> Urgency:
+def from_document(document: dict[str, Any]) -> Urgency:
+    """The part of the urgency that the document alone decides (age, self-harm, deadlines).
+    It is worked out once, when the report is stored, and kept in the report's row
+    (store/view_columns.py), so lists need not open the document again."""
     score, reasons, crisis = 0, [], False
     reporter = document.get("reporter") or {}
     if isinstance(reporter, dict) and reporter.get("age_band") == "under-18":
@@ -78,6 +79,14 @@ def assess(
     elif deadline:
         score += 30
         reasons.append(f"the threat sets a deadline ({deadline[0]})")
+    return Urgency(score, reasons, crisis, alert=crisis or bool(within_hours))
+
+
+def in_context(
+    base: Urgency, *, in_ring: bool, received_at: datetime, now: datetime | None = None
+) -> Urgency:
+    """The document's urgency plus what changes after it was stored: a ring, the days."""
+    score, reasons = base.score, list(base.reasons)
     if in_ring:
         score += 40
         reasons.append("linked to a known ring")
@@ -87,4 +96,10 @@ def assess(
     if recency:
         score += recency
         reasons.append("received in the last days" if days >= 1 else "received today")
-    return Urgency(score, reasons, crisis, alert=crisis or bool(within_hours))
+    return Urgency(score, reasons, base.crisis, base.alert)
+
+
+def assess(
+    document: dict[str, Any], *, in_ring: bool, received_at: datetime, now: datetime | None = None
+) -> Urgency:
+    return in_context(from_document(document), in_ring=in_ring, received_at=received_at, now=now)

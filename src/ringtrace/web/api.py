@@ -11,12 +11,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ringtrace.access.policy import Principal, View, redact_document
+from ringtrace.access.sharing import Sharing
 from ringtrace.domain.models import Cluster
 from ringtrace.errors import Forbidden, InvalidReport, NotFound
-from ringtrace.ingest import ingest
 from ringtrace.intake.received import receive
+from ringtrace.jobs import APK_ANALYSES
+from ringtrace.services import evidence_access
+from ringtrace.services.intake import ingest
 from ringtrace.store.apk import brings_apk
-from ringtrace.store.database import ReportSummary, report_subject
+from ringtrace.store.rows import ReportSummary, report_subject
 from ringtrace.web.auth import require, sharing
 from ringtrace.web.dependencies import store as _store
 
@@ -65,16 +68,28 @@ async def post_report(request: Request) -> JSONResponse:
         raise Forbidden(f"you submit for {who.agency}: the report's source must be {who.agency!r}")
     result = await run_in_threadpool(ingest, _store(request), received, who.actor)
     if result.created and brings_apk(received):
-        request.app.state.jobs.kick()  # APK evidence is analysed in the background
+        request.app.state.jobs.submit(APK_ANALYSES)  # APK evidence is analysed in the background
     doc = received.doc
+    hits: list[str] = []
+    if result.linked and result.cluster_id is not None:
+        hits = await run_in_threadpool(held_elsewhere, _store(request), who, result.cluster_id)
     payload = {
         "id": result.report_id, "source": doc.source, "external_id": doc.external_id,
         "received_at": doc.received_at.astimezone(UTC).isoformat(),
         "country": doc.country, "tlp": doc.tlp,
         "cluster_id": result.cluster_id if result.linked else None,
-        "created": result.created,
+        "created": result.created, "held_elsewhere": hits,
     }  # fmt: skip
     return JSONResponse(payload, status_code=201 if result.created else 200)
+
+
+def held_elsewhere(store: Any, who: Principal, cluster_id: int) -> list[str]:
+    """A hit, not a look inside: the agencies holding reports in the ring that the submitter
+    may only know exist (so it can ask them), read through the sharing rules."""
+    sh = Sharing(store, who)
+    members = store.reports.ids_of(store.clusters.get(cluster_id).reports)
+    sh.prefetch(members.values())
+    return sorted({sh.owner_of(r) for r in members.values() if sh.view(r) == View.EXISTS})
 
 
 @router.get("/reports")
@@ -98,7 +113,7 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
     if view == View.NONE:
         raise NotFound(f"no report {report_id}")
     store = _store(request)
-    d = store.report(report_id)
+    d = store.reports.get(report_id)
     out: dict[str, Any] = {
         **summary_dict(d.summary), "agency": sh.owner_of(report_id), "access": view.name.lower(),
         "withdrawn": d.withdrawn,
@@ -118,9 +133,9 @@ def get_report(request: Request, report_id: int) -> dict[str, Any]:
         out["apk_analyses"] = [
             {k: a[k] for k in ("position", "filename", "sha256", "status", "error_code",
                                "error_message", "result")}
-            for a in store.apk_analyses(report_id)
+            for a in store.apk.analyses(report_id)
         ]  # fmt: skip
-        store.record("report.view", report_subject(d.summary.ref),
+        store.audit.record("report.view", report_subject(d.summary.ref),
                      {"access": view.name.lower(), "via": "api"}, actor=who.actor)  # fmt: skip
     return out
 
@@ -131,7 +146,9 @@ def get_attachment(request: Request, report_id: int, position: int) -> Response:
     who = require(request, "evidence.download")
     if sharing(request, who).view(report_id) < View.CONTENT:
         raise NotFound(f"no report {report_id}")
-    att, data = _store(request).attachment(report_id, position, actor=who.actor)
+    att, data = evidence_access.view_attachment(
+        _store(request), report_id, position, actor=who.actor
+    )
     return Response(
         data,
         media_type=att.detected_type or "application/octet-stream",
@@ -146,7 +163,7 @@ def get_attachment(request: Request, report_id: int, position: int) -> Response:
 def visible_cluster_sizes(request: Request, who: Principal) -> list[tuple[int, int]]:
     """The viewer's clusters with their sizes, largest first."""
     sh = sharing(request, who)
-    return [(cid, n) for cid, n in _store(request).cluster_ids() if sh.cluster_visible(cid)]
+    return [(cid, n) for cid, n in _store(request).clusters.ids() if sh.cluster_visible(cid)]
 
 
 def visible_cluster_ids(request: Request, who: Principal) -> list[int]:
@@ -165,7 +182,7 @@ def visible_clusters(
     if not ids:
         return []
     entries: dict[int, tuple[str, str, int | None]] = {}
-    clusters, report_ids = store.clusters_with_ids(ids, entries)
+    clusters, report_ids = store.clusters.with_ids(ids, entries)
     sh.seed(entries)
     return [sh.filter_cluster(c, report_ids) for c in clusters]
 
@@ -185,7 +202,7 @@ def get_cluster(request: Request, cluster_id: int) -> dict[str, Any]:
         raise NotFound(f"no cluster {cluster_id}")
     store = _store(request)
     c = sh.filter_cluster(
-        store.cluster(cluster_id), store.ids_of(store.cluster(cluster_id).reports)
+        store.clusters.get(cluster_id), store.reports.ids_of(store.clusters.get(cluster_id).reports)
     )
     out = c.to_dict()
     out["excluded"] = [

@@ -25,14 +25,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ringtrace import __version__
 from ringtrace.errors import AuthError, RingtraceError
 from ringtrace.intake.schema import ReportDocument
+from ringtrace.jobs import runner_for
+from ringtrace.services import intake
 from ringtrace.settings import Settings
-from ringtrace.share import taxii
 from ringtrace.store import Store
-from ringtrace.web import api, auth, casework, console, i18n, public, report_view, workbench
+from ringtrace.web import api, auth, casework, console, i18n, public, report_view, taxii, workbench
 from ringtrace.web import ring as ring_view
-from ringtrace.web.auth import LoginThrottle
 from ringtrace.web.limits import SMALL_BODY, BodyLimit, ClientAddress
-from ringtrace.web.public import PostLimiter
+from ringtrace.web.throttle import LoginThrottle, PostLimiter, rate_limit_storage
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("ringtrace.access")
@@ -112,8 +112,6 @@ class SecurityHeaders:
 def create_app(settings: Settings) -> FastAPI:
     from contextlib import asynccontextmanager
 
-    from ringtrace.web.jobs import BackgroundAnalyses
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs.start()
@@ -135,20 +133,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = Store.open(settings)
-    if settings.redis_url:  # several processes: jobs go through Redis to `ringtrace worker`
-        from ringtrace.tasks import JobQueue, QueuedJobs
-
-        app.state.jobs = QueuedJobs(JobQueue(settings))
-    else:
-        app.state.jobs = BackgroundAnalyses(app.state.store)
-    app.state.login_throttle = LoginThrottle()
+    # Background jobs: through Redis to `ringtrace worker` processes, or on a thread here.
+    app.state.jobs = runner_for(settings, app.state.store)
+    # Rate limits count in Redis when configured, so several processes share them.
+    app.state.rate_limits = rate_limit_storage(settings)
+    app.state.login_throttle = LoginThrottle(app.state.rate_limits)
     templates_dir = resources.files("ringtrace.web").joinpath("templates")
     app.state.templates = Jinja2Templates(directory=str(templates_dir))
     i18n.install(app.state.templates.env)
     app.state.templates.env.filters["keyurl"] = ring_view.key_href
     app.state.templates.env.filters["fromjson"] = json.loads
     app.state.templates.env.filters["where"] = report_view.field_words
-    app.state.post_limiter = PostLimiter()
+    app.state.post_limiter = PostLimiter(storage=app.state.rate_limits)
     app.state.client_address = ClientAddress(settings.trusted_proxy_list)
     app.mount(
         "/static",
@@ -261,7 +257,7 @@ def from_environment() -> FastAPI:
     # start this process's group-commit writer now, then lower the priority of this thread,
     # from which the event loop and the request threads inherit theirs. (Lowering needs no
     # privilege; the writer keeps the normal priority.)
-    app.state.store.start_writer()
+    intake.start_writer(app.state.store)
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + 5)
     return app

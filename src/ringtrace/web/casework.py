@@ -46,7 +46,7 @@ def key_page(request: Request, key_type: str, value: str) -> Response:
     rows: list[dict[str, Any]] = []
     reasons: set[str] = set()
     for rid in holders[:500]:
-        d = store.report(rid)
+        d = store.reports.get(rid)
         ind = next((i for i in d.indicators if i.key == key), None)
         if ind is not None and ind.excluded_reason:
             reasons.add(ind.excluded_reason)
@@ -64,7 +64,7 @@ def key_page(request: Request, key_type: str, value: str) -> Response:
         countries=sorted({r["country"] for r in rows if r["country"]}),
         rings=[{"id": c, "size": n} for c, n in rings if sh.cluster_visible(c)],
         links=any(r["links"] for r in rows), reasons=sorted(reasons),
-        watching=store.key_watched(who.user_id, key), group=ring_view.key_group(key.type),
+        watching=store.casework.key_watched(who.user_id, key), group=ring_view.key_group(key.type),
     )  # fmt: skip
 
 
@@ -80,7 +80,7 @@ def key_watch(
     who = require(request, "reports.read")
     key = LinkKey(key_type, value)
     guards.visible_key_holders(sharing(request, who), key)
-    _store(request).watch_key(who.user_id, key, on == "1")
+    _store(request).casework.watch_key(who.user_id, key, on == "1")
     return RedirectResponse(ring_view.key_href(key.type, key.value), status_code=303)
 
 
@@ -101,11 +101,11 @@ def ring_case(
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
     store = _store(request)
-    current = store.ring_case(cluster_id, who.agency)["owner"]
+    current = store.casework.ring_case(cluster_id, who.agency)["owner"]
     if owner and owner not in (who.username, current):
         require(request, "triage.assign")
     guards.authorise_ring_case(sharing(request, who), cluster_id, owner or None)
-    store.set_ring_case(cluster_id, who.agency, status=status, owner=owner or None,
+    store.casework.set_ring_case(cluster_id, who.agency, status=status, owner=owner or None,
                         tags=clean_tags(tags), actor=who.actor)  # fmt: skip
     return RedirectResponse(f"/console/clusters/{cluster_id}#case", status_code=303)
 
@@ -120,7 +120,23 @@ def ring_note(
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
     guards.authorise_ring_case(sharing(request, who), cluster_id, None)
-    _store(request).add_ring_note(cluster_id, who.agency, text, who.actor)
+    _store(request).casework.add_note(cluster_id, who.agency, text, who.actor)
+    return RedirectResponse(f"/console/clusters/{cluster_id}#case", status_code=303)
+
+
+@router.post("/clusters/{cluster_id}/share")
+def ring_share(
+    request: Request,
+    cluster_id: int,
+    agency: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Confirm a hit: share the viewer's agency's reports in this ring with another agency
+    that holds a report in it (they become readable to it under the TLP rules; audited)."""
+    request.state.csrf_form = csrf
+    who = require(request, "clusters.edit")
+    guards.authorise_share(sharing(request, who), cluster_id, agency)
+    _store(request).visibility.confirm_share(cluster_id, who.agency, agency, actor=who.actor)
     return RedirectResponse(f"/console/clusters/{cluster_id}#case", status_code=303)
 
 
@@ -148,7 +164,7 @@ def export_start(
         raise InvalidReport(f"format must be one of {', '.join(EXPORT_FORMATS)}", field="format")
     readable = guards.authorise_export(sharing(request, who), cluster_id)
     store = _store(request)
-    job = store.create_export(who.user_id, cluster_id, format, who.actor)
+    job = store.casework.create_export(who.user_id, cluster_id, format, who.actor)
     out = _export_dir(request) / f"export-{job}.{_SUFFIX[format]}"
     args = (store, job, who, cluster_id, format, readable, out)
     worker = threading.Thread(target=run_export, name=f"export-{job}", daemon=True, args=args)
@@ -162,12 +178,12 @@ def run_export(
 ) -> None:  # fmt: skip
     """The export itself (on a worker thread): progress is written as it goes."""
     try:
-        store.update_export(job, status="running", progress=10)
+        store.casework.update_export(job, status="running", progress=10)
         if fmt == "stix":
             from ringtrace.share.stix import export, validate
 
             bundle = export(store, agency=who.agency, cluster_id=cluster_id)
-            store.update_export(job, progress=60)
+            store.casework.update_export(job, progress=60)
             errors = validate(bundle)
             if errors:
                 raise InvalidReport(f"the export failed STIX validation: {errors[0]}")
@@ -183,12 +199,14 @@ def run_export(
 
             make_package(store, str(cluster_id), out, actor=who.actor, only=set(readable))
         if fmt != "court":  # the court package records its own audit entry
-            store.record(f"export.{fmt}", f"cluster:{cluster_id}",
+            store.audit.record(f"export.{fmt}", f"cluster:{cluster_id}",
                          {"job": job, "agency": who.agency}, actor=who.actor)  # fmt: skip
-        store.update_export(job, status="done", progress=100, filename=out.name)
+        store.casework.update_export(job, status="done", progress=100, filename=out.name)
     except Exception as e:  # the job says it failed; the worker thread ends cleanly
         log.exception("export %s failed", job)
-        store.update_export(job, status="failed", error=type(e).__name__ + ": " + str(e)[:300])
+        store.casework.update_export(
+            job, status="failed", error=type(e).__name__ + ": " + str(e)[:300]
+        )
 
 
 def _write_json(out: Path, data: Any) -> None:
@@ -216,12 +234,12 @@ def _csv(store: Store, who: Principal, cluster_id: int) -> str:
     w = csv.writer(buf)
     w.writerow(["ring", "source", "external_id", "agency", "received_at", "key_type",
                 "key_value", "links", "why_not"])  # fmt: skip
-    ids = store.ids_of(store.cluster(cluster_id).reports)
+    ids = store.reports.ids_of(store.clusters.get(cluster_id).reports)
     sh.prefetch(ids.values())
     for ref, rid in sorted(ids.items(), key=lambda x: x[1]):
         if sh.view(rid) < View.INDICATORS:
             continue
-        d = store.report(rid)
+        d = store.reports.get(rid)
         for ind in d.indicators:
             row = [cluster_id, ref.source, ref.external_id, sh.owner(ref.source),
                    d.summary.received_at.isoformat(), ind.type, ind.value,
@@ -234,7 +252,7 @@ def _csv(store: Store, who: Principal, cluster_id: int) -> str:
 def exports_page(request: Request) -> Response:
     """The viewer's exports, with progress; the page refreshes itself while one runs."""
     who = require(request, "evidence.download")
-    jobs = _store(request).export_jobs(who.user_id)
+    jobs = _store(request).casework.export_jobs(who.user_id)
     running = any(j["status"] in ("queued", "running") for j in jobs)
     return _render(request, "exports.html", who, jobs=jobs, running=running)
 
@@ -242,7 +260,7 @@ def exports_page(request: Request) -> Response:
 @router.get("/exports/{job_id}/download")
 def export_download(request: Request, job_id: int) -> Response:
     who = require(request, "evidence.download")
-    job = _store(request).export_job(job_id, who.user_id)
+    job = _store(request).casework.export_job(job_id, who.user_id)
     if job["status"] != "done" or not job["filename"]:
         raise NotFound(f"export {job_id} is not ready")
     # The ring must still be one the viewer sees (sharing may have changed since).

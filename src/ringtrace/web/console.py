@@ -15,7 +15,8 @@ from ringtrace.access.policy import View, redact_document
 from ringtrace.access.sharing import Sharing
 from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import NotFound
-from ringtrace.store.database import report_subject
+from ringtrace.services import triage_queue
+from ringtrace.store.rows import report_subject
 from ringtrace.web import ring as ring_view
 from ringtrace.web.api import visible_cluster_ids, visible_cluster_sizes, visible_clusters
 from ringtrace.web.auth import require, sharing
@@ -37,27 +38,29 @@ def dashboard(request: Request) -> Response:
     sh = sharing(request, who)
     own = sh.own_reports
     weeks: dict[str, int] = {}
-    for received in store.received_times(who.agency):
+    for received in store.visibility.received_times(who.agency):
         iso = received.isocalendar()
         key = f"{iso.year}-W{iso.week:02d}"
         weeks[key] = weeks.get(key, 0) + 1
     per_week = sorted(weeks.items())[-12:]
     rings = []
     for c in visible_clusters(request, who, visible_cluster_ids(request, who)[:10]):
-        ids = store.ids_of(c.reports)
-        docs = {i: store.report(i).document for i in ids.values() if sh.view(i) >= View.CONTENT}
+        ids = store.reports.ids_of(c.reports)
+        docs = {
+            i: store.reports.get(i).document for i in ids.values() if sh.view(i) >= View.CONTENT
+        }
         money = ring_view.money_and_timeline(docs)
         paid = {row["currency"]: row["paid"] for row in money["per_currency"] if row["paid_raw"]}
         rings.append({"cluster": c, "size": len(c.reports), "paid": paid})
     rings.sort(key=lambda r: -int(r["size"]))  # type: ignore[call-overload]
-    queue = store.triage_queue(own)
+    queue = triage_queue.queue(store, own)
     urgent = [q for q in queue if q["crisis"] or q["score"] >= 100]
-    alerts = store.alerts_for(who.user_id)
+    alerts = store.alerts.for_user(who.user_id)
     # Reports that arrived holding an identifier the user watches, as far as they may see.
-    news = store.watched_key_news(who.user_id)
+    news = store.casework.watched_key_news(who.user_id)
     sh.prefetch(n["report_id"] for n in news)
     news = [n for n in news if sh.view(n["report_id"]) >= View.INDICATORS][:20]
-    refs = store.refs([n["report_id"] for n in news]) if news else {}
+    refs = store.reports.refs([n["report_id"] for n in news]) if news else {}
     key_news = [{**n, "ref": refs[n["report_id"]]} for n in news]
     return _render(request, "dashboard.html", who, per_week=per_week,
                    max_week=max([n for _, n in per_week] or [1]), rings=rings[:10],
@@ -70,7 +73,7 @@ def dashboard(request: Request) -> Response:
 def alerts_seen(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     request.state.csrf_form = csrf
     who = require(request, "reports.read")
-    _store(request).mark_alerts_seen(who.user_id)
+    _store(request).alerts.mark_seen(who.user_id)
     return RedirectResponse("/console/", status_code=303)
 
 
@@ -87,7 +90,7 @@ def triage_page(
     """The agency's reports, most urgent first (or by date), with why; a page at a time."""
     who = require(request, "triage.work")
     sh = sharing(request, who)
-    queue = _store(request).triage_queue(sh.own_reports, include_done=show == "all")
+    queue = triage_queue.queue(_store(request), sh.own_reports, include_done=show == "all")
     if mine:
         queue = [q for q in queue if q["assignee"] == who.username]
     sort = sort if sort in TRIAGE_SORTS else "urgency"
@@ -99,7 +102,7 @@ def triage_page(
     return _render(request, "triage.html", who, total=len(queue),
                    queue=queue[(page - 1) * TRIAGE_PER_PAGE : page * TRIAGE_PER_PAGE],
                    show=show, mine=mine, page=page, pages=pages, can_assign=can_assign,
-                   users=_store(request).agency_users(who.agency) if can_assign else [],
+                   users=_store(request).accounts.agency_users(who.agency) if can_assign else [],
                    sort=sort, sorts=TRIAGE_SORTS,
                    query=urlencode({"show": show, "mine": mine, "sort": sort}))  # fmt: skip
 
@@ -120,13 +123,13 @@ def triage_update(
         raise NotFound(f"no report {report_id}")
     store = _store(request)
     if action == "take":
-        store.set_triage(report_id, status="in_progress", assignee=who.username, actor=who.actor)
+        store.triage.set(report_id, status="in_progress", assignee=who.username, actor=who.actor)
     elif action == "assign":
         require(request, "triage.assign")
         guards.authorise_assignee(sharing(request, who), assignee)
-        store.set_triage(report_id, assignee=assignee, actor=who.actor)
+        store.triage.set(report_id, assignee=assignee, actor=who.actor)
     elif action in ("done", "new", "in_progress", "referred"):
-        store.set_triage(report_id, status=action, actor=who.actor)
+        store.triage.set(report_id, status=action, actor=who.actor)
     else:
         raise NotFound(f"no action {action}")
     return RedirectResponse("/console/triage", status_code=303)
@@ -144,14 +147,16 @@ def search_page(request: Request, q: str = "", page: int = 1) -> Response:
     store = _store(request)
     sh = sharing(request, who)
     by_ref = _reference_hits(sh, q.strip()) if q.strip() else []
-    held = store.reports_with_keys(keys) if keys else {}
+    held = store.reports.holding(keys) if keys else {}
     sh.prefetch(held)
     visible = [rid for rid in sorted(held) if sh.view(rid) >= View.INDICATORS]
     pages = max(1, -(-len(visible) // SEARCH_PER_PAGE))
     page = min(max(page, 1), pages)
     hits = []
-    for rid in visible[(page - 1) * SEARCH_PER_PAGE : page * SEARCH_PER_PAGE]:
-        s = store.report(rid).summary
+    shown = visible[(page - 1) * SEARCH_PER_PAGE : page * SEARCH_PER_PAGE]
+    summaries = store.reports.summaries(shown)  # no document is opened for a list
+    for rid in shown:
+        s = summaries[rid]
         hits.append({"id": rid, "ref": s.ref, "matched": held[rid], "agency": sh.owner_of(rid),
                      "cluster_id": s.cluster_id if s.cluster_size > 1 else None,
                      "cluster_size": s.cluster_size})  # fmt: skip
@@ -166,7 +171,7 @@ def _reference_hits(sh: Sharing, q: str) -> list[int]:
     if len(q) > 200 or any(c.isspace() for c in q):
         return []
     candidates = [ReportRef(*q.split("/", 1))] if "/" in q else []
-    candidates += [ReportRef(src, q) for src in sorted(sh.store.agency_codes())]
+    candidates += [ReportRef(src, q) for src in sorted(sh.store.accounts.agency_codes())]
     found = []
     for ref in candidates:
         try:
@@ -212,10 +217,10 @@ def clusters_page(
     store = _store(request)
     sh = sharing(request, who)
     sizes = visible_cluster_sizes(request, who)
-    statuses = store.ring_statuses(who.agency)
+    statuses = store.casework.ring_statuses(who.agency)
     every = [cid for cid, _ in sizes if not status or statuses.get(cid, "new") == status]
     if sort == "recent" or country or agency:
-        overview_all = store.cluster_overview(every)
+        overview_all = store.clusters.overview(every)
         if country or agency:
             every = [c for c in every if _ring_matches(sh, overview_all[c], country, agency)]
         if sort == "recent":
@@ -223,7 +228,7 @@ def clusters_page(
     pages = max(1, -(-len(every) // CLUSTERS_PER_PAGE))
     page = min(max(page, 1), pages)
     ids = every[(page - 1) * CLUSTERS_PER_PAGE : page * CLUSTERS_PER_PAGE]
-    overview = store.cluster_overview(ids)
+    overview = store.clusters.overview(ids)
     rows = []
     for cluster in visible_clusters(request, who, ids):
         o = overview[cluster.id]
@@ -256,10 +261,10 @@ def report_page(request: Request, report_id: int) -> Response:
     if view == View.NONE:
         raise NotFound(f"no report {report_id}")
     store = _store(request)
-    detail = store.report(report_id)
+    detail = store.reports.get(report_id)
     document = redact_document(detail.document, view)
     if view >= View.CONTENT:
-        store.record("report.view", report_subject(detail.summary.ref),
+        store.audit.record("report.view", report_subject(detail.summary.ref),
                      {"access": view.name.lower(), "via": "console"}, actor=who.actor)  # fmt: skip
     story = readable(document, detail.indicators) if document else None
     urgency = None
@@ -273,8 +278,8 @@ def report_page(request: Request, report_id: int) -> Response:
         show_indicators=view >= View.INDICATORS, show_content=view >= View.CONTENT,
         agency=sh.owner_of(report_id), story=story, urgency=urgency,
         raw=json.dumps(document, ensure_ascii=False, indent=2) if document else "",
-        media=store.media_for_report(report_id) if view >= View.CONTENT else _NO_MEDIA,
-        apks=store.apk_analyses(report_id) if view >= View.CONTENT else [],
+        media=store.media.for_report(report_id) if view >= View.CONTENT else _NO_MEDIA,
+        apks=store.apk.analyses(report_id) if view >= View.CONTENT else [],
     )  # fmt: skip
 
 
@@ -296,7 +301,7 @@ def audit_page(
     """The audit entries about the viewer's agency, newest first (or oldest), a page at a
     time."""
     who = require(request, "audit.read")
-    entries = _store(request).audit_entries([subject] if subject else None)
+    entries = _store(request).audit.entries([subject] if subject else None)
     entries = guards.visible_audit(sharing(request, who), entries)
     sort = "oldest" if sort == "oldest" else "newest"
     if sort == "newest":

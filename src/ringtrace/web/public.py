@@ -18,13 +18,9 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -33,8 +29,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ringtrace.access.routing import Routing
 from ringtrace.domain.models import ReportRef
 from ringtrace.errors import Conflict, InvalidReport, NotFound, RingtraceError
-from ringtrace.ingest import ingest
+from ringtrace.intake.public_form import (
+    COUNTRIES,
+    MAX_FINGERPRINTS,
+    METHODS,
+    PublicForm,
+    parse_fingerprints,
+)
 from ringtrace.intake.received import Received, receive
+from ringtrace.jobs import APK_ANALYSES
+from ringtrace.services import erasure, followups, notifications
+from ringtrace.services.intake import ingest
 from ringtrace.store import Store
 from ringtrace.store.apk import brings_apk
 from ringtrace.triage import crisis_lines
@@ -50,44 +55,6 @@ CSRF_COOKIE = "rt_form"
 RECEIPT_COOKIE = "rt_receipt"
 STATUS_COOKIE = "rt_status"
 COOKIE_HOURS = 24
-MAX_FINGERPRINTS = 20  # per role and report: the takedown list is not a bulk upload
-COUNTRIES = [
-    ("", "Prefer not to say"),
-    ("HK", "Hong Kong"),
-    ("SG", "Singapore"),
-    ("MY", "Malaysia"),
-    ("IN", "India"),
-    ("KR", "Korea"),
-    ("TW", "Taiwan"),
-    ("GB", "United Kingdom"),
-    ("US", "United States"),
-]
-METHODS = [
-    ("crypto", "Cryptocurrency"),
-    ("bank_transfer", "Bank transfer"),
-    ("giftcard", "Gift card"),
-    ("paypal", "PayPal"),
-    ("cashapp", "Cash App"),
-    ("upi", "UPI"),
-    ("paynow", "PayNow"),
-    ("fps", "FPS"),
-    ("money_transfer", "Money transfer (Western Union and similar)"),
-    ("other", "Other"),
-]
-AGE_BANDS = ("under-18", "18-24", "25-34", "35-49", "50+")
-# Platforms a victim may name beside a handle ("@name (Instagram)"): report-v1 types.
-_PLATFORMS = {
-    "instagram": "instagram", "insta": "instagram", "ig": "instagram",
-    "telegram": "telegram", "tg": "telegram", "whatsapp": "whatsapp", "facebook": "facebook",
-    "messenger": "facebook", "fb": "facebook", "snapchat": "snapchat", "snap": "snapchat",
-    "tiktok": "tiktok", "wechat": "wechat", "weixin": "wechat", "微信": "wechat", "line": "line",
-    "kakaotalk": "kakaotalk", "kakao": "kakaotalk", "skype": "skype", "discord": "discord",
-    "twitter": "x", "x": "x",
-}  # fmt: skip
-_NAMED_HANDLE = re.compile(
-    r"^\s*@?(?P<h>[\w.\-]{2,64})\s*[(\[（]\s*(?P<p>[^)\]）]{1,20}?)\s*[)\]）]\s*$"
-    r"|^\s*(?P<p2>[^\s:：@]{1,20})\s*[:：]?\s*@(?P<h2>[\w.\-]{2,64})\s*$"
-)
 # No third-party request can come from these pages: everything is served from here.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -97,27 +64,6 @@ CSP = (
 # Paths that are not the public site: their errors keep the console's or the API's form.
 _NOT_PUBLIC = ("/console", "/api", "/taxii2", "/login", "/logout", "/healthz", "/readyz",
                "/openapi.json")  # fmt: skip
-
-
-class PostLimiter:
-    """At most ``limit`` form posts per client address in ``window_s`` (a surge or a script,
-    not a person, hits it)."""
-
-    def __init__(self, limit: int = 60, window_s: float = 600.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen[client]
-            while q and q[0] < now - self.window_s:
-                q.popleft()
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
 
 
 class _OnePerForm:
@@ -274,63 +220,6 @@ async def _attachments(request: Request, files: list[UploadFile]) -> list[dict[s
     return out
 
 
-def _money(
-    kind: str, amount: str, currency: str, method: str, account: str
-) -> dict[str, Any] | None:
-    entry: dict[str, Any] = {"kind": kind}
-    try:
-        if amount.strip():
-            entry["amount"] = float(Decimal(amount.strip().replace(",", "")))
-    except InvalidOperation:
-        entry["reference"] = amount.strip()[:100]
-    if currency.strip():
-        entry["currency"] = currency.strip().upper()[:3]
-    if method:
-        entry["method"] = method
-    if account.strip():
-        entry["account"] = account.strip()[:300]
-    return entry if len(entry) > 1 else None
-
-
-def _payments(
-    demanded: str, paid: str, currency: str, method: str, account: str
-) -> list[dict[str, Any]]:
-    """What was demanded (with how and where, even without an amount) and, only when the
-    person wrote an amount they paid, a payment: an empty or zero "paid" is no payment."""
-    method = method if method in dict(METHODS) else ""
-    paid_amount = paid.strip()
-    paid_something = bool(paid_amount) and paid_amount.replace(",", "").strip("0.") != ""
-    out = [
-        _money("demanded", demanded, currency, method, "" if paid_something else account),
-        _money("paid", paid_amount, currency, method, account) if paid_something else None,
-    ]
-    return [p for p in out if p]
-
-
-def _identifier(line: str) -> dict[str, str]:
-    """One line of "who they are": a handle named with its platform ("@lisa.wong.88
-    (Instagram)", "Telegram: @name") becomes that platform's identifier; anything else is
-    kept as written for the extractors to read."""
-    m = _NAMED_HANDLE.match(line)
-    if m:
-        handle = m.group("h") or m.group("h2")
-        platform = _PLATFORMS.get((m.group("p") or m.group("p2") or "").strip().casefold())
-        if platform and handle:
-            return {"type": platform, "value": handle.lstrip("@")}
-    return {"type": "other", "value": line.strip()}
-
-
-def _fingerprints(media_hashes: str) -> list[Any]:
-    hashes = json.loads(media_hashes or "[]")
-    if not isinstance(hashes, list):
-        raise ValueError("media_hashes: not a list")
-    for role in ("own", "lure"):
-        n = sum(1 for h in hashes if isinstance(h, dict) and h.get("role") == role)
-        if n > MAX_FINGERPRINTS:
-            raise InvalidReport(f"at most {MAX_FINGERPRINTS} photos of each kind")
-    return hashes
-
-
 # -- routing ------------------------------------------------------------------------------
 
 
@@ -343,7 +232,7 @@ def _route(request: Request, country: str) -> str:
     """The agency that receives this report (docs/access.md, "Where public reports go")."""
     store = _store(request)
     rules = routing(request)
-    staffed = store.staffed_agencies()
+    staffed = store.accounts.staffed_agencies()
     agency = rules.agency_for(country or None, staffed)
     if agency not in staffed:
         # Still stored (nothing acknowledged is lost), but an operator must act.
@@ -351,8 +240,8 @@ def _route(request: Request, country: str) -> str:
     elif rules.routes.get(country) not in (None, agency):
         log.warning("a public report went to the intake agency: its country's agency has no "
                     "active user")  # fmt: skip
-    if agency not in store.agency_codes():
-        store.ensure_agency(agency)
+    if agency not in store.accounts.agency_codes():
+        store.accounts.ensure_agency(agency)
     return agency
 
 
@@ -365,7 +254,7 @@ def _find(request: Request, external_id: str) -> tuple[str, int] | None:
     store = _store(request)
     for source in _sources(request):
         try:
-            return source, store.report_id(ReportRef(source, external_id))
+            return source, store.reports.id_of(ReportRef(source, external_id))
         except NotFound:
             continue
     return None
@@ -415,7 +304,7 @@ async def submit(
     _ = i18n.gettext_
     if (stop := _guard(request, csrf)) is not None:
         return stop
-    told = _Told(
+    told = PublicForm(
         narrative, age_band, country if country in {c for c, _n in COUNTRIES if c} else "",
         platform, identifiers, messages, demanded, paid, currency, method, account, app_link,
         contact, consent_contact == "1", consent_share == "1", consent_linked == "1",
@@ -435,10 +324,10 @@ async def submit(
         if found is not None:
             return _again(request, *found, external_id)
         try:
-            hashes = _fingerprints(media_hashes)
+            hashes = parse_fingerprints(media_hashes)
             files = await _attachments(request, evidence or [])
             agency = _route(request, told.country)
-            doc = told.document(external_id, agency, files, hashes)
+            doc = told.document(external_id, agency, files, hashes, i18n.current())
             received = receive(
                 json.dumps(doc, ensure_ascii=False),
                 max_attachment_bytes=request.app.state.settings.max_attachment_bytes,
@@ -457,77 +346,19 @@ async def submit(
             return _again(request, *found, external_id)
 
 
-@dataclass(frozen=True)
-class _Told:
-    """What the person wrote in the report form, as sent."""
-
-    narrative: str
-    age_band: str
-    country: str  # one of COUNTRIES, or ""
-    platform: str
-    identifiers: str
-    messages: str
-    demanded: str
-    paid: str
-    currency: str
-    method: str
-    account: str
-    app_link: str
-    contact: str
-    consent_contact: bool
-    consent_share: bool
-    consent_linked: bool
-
-    def document(
-        self, external_id: str, agency: str, files: list[dict[str, Any]], hashes: list[Any]
-    ) -> dict[str, Any]:
-        """The report-v1 document (plus ``media_hashes``), owned by ``agency``."""
-        reporter: dict[str, Any] = {"language": i18n.current()}
-        if self.country:
-            reporter["country"] = self.country
-        if self.age_band in AGE_BANDS:
-            reporter["age_band"] = self.age_band
-        if self.contact.strip():
-            reporter["contact"] = self.contact.strip()[:500]
-        reporter["consent_contact"] = self.consent_contact
-        reporter["consent_share"] = self.consent_share
-        reporter["consent_status_linked"] = self.consent_linked
-        idents = [_identifier(ln) for ln in self.identifiers.splitlines() if ln.strip()]
-        if self.app_link.strip():
-            idents.append({"type": "other", "value": self.app_link.strip()})
-        said = self.messages.strip()
-        doc: dict[str, Any] = {
-            "format": "ringtrace.report/1",
-            "external_id": external_id,
-            "source": agency,
-            "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "reporter": reporter,
-            "platform_first_contact": self.platform.strip()[:500] or None,
-            "narrative": self.narrative.strip() or None,
-            "messages": [{"from": "offender", "text": said}] if said else [],
-            "offender_identifiers": idents,
-            "payments": _payments(
-                self.demanded, self.paid, self.currency, self.method, self.account
-            ),
-            "attachments": files,
-            "media_hashes": hashes,
-        }
-        return {k: v for k, v in doc.items() if v not in (None, [])}
-
-
-def _file(request: Request, received: Received, agency: str, told: _Told) -> Response:
+def _file(request: Request, received: Received, agency: str, told: PublicForm) -> Response:
     """Store the report, alert the agency when it is urgent, and redirect to its receipt."""
     store = _store(request)
     result = ingest(store, received, "web-public")
     if not result.created:  # the same document, stored meanwhile by another process
         return _again(request, agency, result.report_id, received.doc.external_id)
     if brings_apk(received):
-        request.app.state.jobs.kick()
-    code = store.create_followup(result.report_id)
-    detail = store.report(result.report_id)
+        request.app.state.jobs.submit(APK_ANALYSES)
+    code = store.followups.create(result.report_id)
+    detail = store.reports.get(result.report_id)
     urgency = assess(detail.document, in_ring=False, received_at=detail.summary.received_at)
     if urgency.alert:
-        store.alert_crisis(agency, result.report_id, detail.summary.cluster_id or 0)
+        notifications.alert_crisis(store, agency, result.report_id, detail.summary.cluster_id or 0)
     resp = _see("/receipt")
     _set_sealed(request, resp, RECEIPT_COOKIE, {
         "source": agency, "ref": received.doc.external_id, "code": code,
@@ -543,7 +374,7 @@ def _again(request: Request, source: str, rid: int, external_id: str) -> Respons
     resp = _see("/receipt")
     if held is not None and held.get("ref") == external_id:
         return resp
-    code = _store(request).create_followup(rid, replace=True)
+    code = _store(request).followups.create(rid, replace=True)
     _set_sealed(request, resp, RECEIPT_COOKIE,
                 {"source": source, "ref": external_id, "code": code, "app": False})  # fmt: skip
     return resp
@@ -573,7 +404,7 @@ def _app_takes(store: Store, report_ids: list[int]) -> list[str]:
     _ = i18n.gettext_
     wanted: list[str] = []
     for rid in report_ids:
-        for analysis in store.apk_analyses(rid):
+        for analysis in store.apk.analyses(rid):
             result = analysis.get("result") or {}
             for perm in result.get("permissions", []) if isinstance(result, dict) else []:
                 what = _TAKES.get(str(perm.get("name")) if isinstance(perm, dict) else "")
@@ -586,7 +417,7 @@ def _app_takes(store: Store, report_ids: list[int]) -> list[str]:
 def _report_help(store: Store, rid: int) -> dict[str, Any]:
     """What a receipt or status page says about one report: crisis help, the app, the photos
     fingerprinted and the files received."""
-    detail = store.report(rid)
+    detail = store.reports.get(rid)
     doc = detail.document if isinstance(detail.document, dict) else {}
     reporter = doc.get("reporter") if isinstance(doc.get("reporter"), dict) else {}
     urgency = assess(doc, in_ring=False, received_at=detail.summary.received_at)
@@ -594,9 +425,9 @@ def _report_help(store: Store, rid: int) -> dict[str, Any]:
     app = any(str(a.get("filename", "")).lower().endswith(".apk") for a in files)
     ref = detail.summary.ref
     ids = [rid]
-    for n in range(1, store.followup_additions(rid) + 1):
+    for n in range(1, store.followups.additions(rid) + 1):
         try:
-            ids.append(store.report_id(ReportRef(ref.source, f"{ref.external_id}-A{n}")))
+            ids.append(store.reports.id_of(ReportRef(ref.source, f"{ref.external_id}-A{n}")))
         except NotFound:
             continue
     takes = _app_takes(store, ids)
@@ -606,7 +437,7 @@ def _report_help(store: Store, rid: int) -> dict[str, Any]:
         "country": str(reporter.get("country") or "") if isinstance(reporter, dict) else "",
         "app": app or bool(takes),
         "files": len(files),
-        "media": store.media_for_report(rid),
+        "media": store.media.for_report(rid),
     }
 
 
@@ -675,15 +506,15 @@ def _stage(store: Store, source: str, reference: str, rid: int) -> dict[str, Any
     never a count, and only when it is corroborated: the report asked for it, a person at the
     receiving agency has reviewed it, and its ring holds another report of that agency (so
     the agency's to share). An offender filing their own number learns nothing automatic."""
-    detail = store.report(rid)
-    triage = store.triage_status(rid)
+    detail = store.reports.get(rid)
+    triage = store.triage.status(rid)
     reporter = detail.document.get("reporter") if isinstance(detail.document, dict) else None
     wants_linked = isinstance(reporter, dict) and reporter.get("consent_status_linked") is True
     reviewed = triage in ("in_progress", "done", "referred")
     linked = False
     s = detail.summary
     if wants_linked and reviewed and not detail.withdrawn and s.cluster_size > 1:
-        members = store.reports(cluster_id=s.cluster_id, limit=100_000)
+        members = store.reports.page(cluster_id=s.cluster_id, limit=100_000)
         linked = any(
             m.id != rid
             and m.ref.source == source
@@ -697,7 +528,7 @@ def _stage(store: Store, source: str, reference: str, rid: int) -> dict[str, Any
         "referred": triage == "referred",
         "linked": linked,
         "wants_linked": wants_linked,
-        "additions": store.followup_additions(rid),
+        "additions": store.followups.additions(rid),
     }
 
 
@@ -707,7 +538,7 @@ def _opened(request: Request) -> tuple[str, str, int, str] | None:
     if held is None:
         return None
     source, ref, code = str(held["source"]), str(held["ref"]), str(held["code"])
-    rid = _store(request).check_followup(ReportRef(source, ref), code)
+    rid = _store(request).followups.check(ReportRef(source, ref), code)
     return (source, ref, rid, code) if rid is not None else None
 
 
@@ -753,7 +584,7 @@ def status_open(
     ref = reference.strip().upper()
     store = _store(request)
     for source in _sources(request):
-        rid = store.check_followup(ReportRef(source, ref), code)
+        rid = store.followups.check(ReportRef(source, ref), code)
         if rid is not None:
             resp = _see("/status")
             _set_sealed(request, resp, STATUS_COOKIE,
@@ -810,9 +641,9 @@ async def status_add(
         return refuse(e.message)
     if not (note.strip() or files):
         return _see("/status?note=empty")
-    n = store.followup_additions(rid) + 1
+    n = store.followups.additions(rid) + 1
     doc: dict[str, Any] = {
-        "external_id": f"{ref}-A{n}",
+        "external_id": followups.addition_ref(ReportRef(source, ref), n).external_id,
         "source": source,
         "follows_up": ref,
         "received_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -829,17 +660,9 @@ async def status_add(
         )
     except InvalidReport as e:
         return refuse(str(e))
-    ingest(store, received, "web-public")
+    followups.add(store, ReportRef(source, ref), rid, received, "web-public")
     if brings_apk(received):
-        request.app.state.jobs.kick()
-    # The addition belongs with the report it follows up (an audited merge).
-    store.merge(
-        ReportRef(source, ref),
-        ReportRef(source, doc["external_id"]),
-        reason="an addition sent by the reporter with the follow-up code",
-        actor="web-public",
-    )
-    store.count_followup_addition(rid)
+        request.app.state.jobs.submit(APK_ANALYSES)
     return _see("/status?note=added")
 
 
@@ -855,10 +678,10 @@ def status_fingerprint(
         return opened
     _source, _ref, rid, _code = opened
     store = _store(request)
-    mine = {t["reference"]: t["status"] for t in store.media_for_report(rid)["takedown"]}
+    mine = {t["reference"]: t["status"] for t in store.media.for_report(rid)["takedown"]}
     if mine.get(takedown) not in (None, "withdrawn"):
         why = "taken off by the reporter with the follow-up code"
-        store.set_takedown_status(takedown, "withdrawn", actor="web-public", reason=why)
+        store.media.set_takedown_status(takedown, "withdrawn", actor="web-public", reason=why)
         return _see("/status?note=fingerprint")
     return _see("/status")
 
@@ -876,9 +699,10 @@ def status_withdraw(
     store = _store(request)
     if confirm == "1":
         reason = "withdrawn by the reporter with the follow-up code"
-        for n in range(1, store.followup_additions(rid) + 1):
-            store.withdraw(ReportRef(source, f"{ref}-A{n}"), reason=reason, actor="web-public")
-        store.withdraw(ReportRef(source, ref), reason=reason, actor="web-public")
+        for n in range(1, store.followups.additions(rid) + 1):
+            addition = followups.addition_ref(ReportRef(source, ref), n)
+            erasure.withdraw(store, addition, reason=reason, actor="web-public")
+        erasure.withdraw(store, ReportRef(source, ref), reason=reason, actor="web-public")
     return _see("/status")
 
 

@@ -17,6 +17,7 @@ from ringtrace.domain.models import LinkKey, ReportRef
 from ringtrace.errors import InvalidReport, NotFound
 from ringtrace.linking.clusters import reasons_for
 from ringtrace.linking.split import parts_without
+from ringtrace.services import decisions
 from ringtrace.store import Store
 from ringtrace.web import ring as ring_view
 from ringtrace.web.auth import require, sharing
@@ -47,14 +48,14 @@ def ring_context(
     if not sh.cluster_visible(cluster_id):
         raise NotFound(f"no ring {cluster_id}")
     store = _store(request)
-    raw = store.cluster(cluster_id)
-    ids = store.ids_of(raw.reports)
+    raw = store.clusters.get(cluster_id)
+    ids = store.reports.ids_of(raw.reports)
     cluster = sh.filter_cluster(raw, ids)
-    members = {m.ref: m for m in store.reports(cluster_id=cluster_id, limit=100_000)}
+    members = {m.ref: m for m in store.reports.page(cluster_id=cluster_id, limit=100_000)}
     views = {ref: sh.view(ids[ref]).name.lower() for ref in raw.reports}
-    docs = {ids[r]: store.report(ids[r]).document for r in raw.reports
+    docs = {ids[r]: store.reports.get(ids[r]).document for r in raw.reports
             if sh.view(ids[r]) >= View.CONTENT}  # fmt: skip
-    apks = [a for rid in docs for a in store.apk_analyses(rid) if a["status"] == "done"]
+    apks = [a for rid in docs for a in store.apk.analyses(rid) if a["status"] == "done"]
     agencies = {ref: sh.owner(ref.source) for ref in raw.reports}
     names = {rid: ref.external_id for ref, rid in ids.items()}
     dates = {ref: m.received_at.strftime("%Y-%m-%d") for ref, m in members.items()}
@@ -71,11 +72,15 @@ def ring_context(
         "group_names": ring_view.GROUP_NAMES,
         "money": ring_view.money_and_timeline(docs, names, tz), "time_zones": ring_view.TIME_ZONES,
         "withheld": len(raw.reports) - len(docs), "apks": apks,
-        "watching": cluster_id in store.watched(who.user_id),
-        "case": store.ring_case(cluster_id, who.agency),
-        "notes": store.ring_notes(cluster_id, who.agency),
-        "agency_users": store.agency_users(who.agency),
+        "watching": cluster_id in store.alerts.watched(who.user_id),
+        "case": store.casework.ring_case(cluster_id, who.agency),
+        "notes": store.casework.notes(cluster_id, who.agency),
+        "agency_users": store.accounts.agency_users(who.agency),
         "statuses": ("new", "investigating", "referred", "closed"),
+        # Hits: agencies whose reports here the viewer may only know exist (to ask them);
+        # partners: those the viewer's agency may share its own reports here with.
+        "hits": sorted({agencies[r] for r in raw.reports if views[r] == "exists"}),
+        "partners": sorted(set(agencies.values()) - {who.agency}),
     }  # fmt: skip
 
 
@@ -91,7 +96,7 @@ def ring_page(
     context["split_from"] = split or None
     context["other_parts"] = [
         {"id": c.id, "size": len(c.reports)}
-        for c in _store(request).clusters([p for p in others if sh.cluster_visible(p)])
+        for c in _store(request).clusters.many([p for p in others if sh.cluster_visible(p)])
         if c.id != cluster_id
     ]
     return _render(request, "cluster.html", who, **context)
@@ -113,16 +118,16 @@ def ring_watch(
     who = require(request, "clusters.read")
     if not sharing(request, who).cluster_visible(cluster_id):
         raise NotFound(f"no ring {cluster_id}")
-    _store(request).watch(who.user_id, cluster_id, on == "1")
+    _store(request).alerts.watch(who.user_id, cluster_id, on == "1")
     return RedirectResponse(f"/console/clusters/{cluster_id}", status_code=303)
 
 
 def _preview(sh: Sharing, store: Store, cluster_id: int, removed: list[LinkKey]) -> dict[str, Any]:
     """What the ring would become without ``removed``: its parts, each named by the viewer's
     view of its reports (a report the viewer may not read is counted, not named)."""
-    raw = store.cluster(cluster_id)
-    ids = store.ids_of(raw.reports)
-    rows, merges = store.ring_keys(cluster_id)
+    raw = store.clusters.get(cluster_id)
+    ids = store.reports.ids_of(raw.reports)
+    rows, merges = store.clusters.ring_keys(cluster_id)
     parts = parts_without(ids.values(), rows, removed, merges)
     refs = {rid: ref for ref, rid in ids.items()}
     out = []
@@ -136,12 +141,12 @@ def _preview(sh: Sharing, store: Store, cluster_id: int, removed: list[LinkKey])
 def _landing(sh: Sharing, store: Store, before: list[int], old: int) -> str:
     """The ring page that follows a decision: the ring now holding most of the reports the
     viewer saw before, with the other parts listed (the old id may be gone)."""
-    now = store.assignments()
+    now = store.clusters.assignments()
     counts: dict[int, int] = {}
     for rid in before:
         cid = now.get(rid, rid)
         counts[cid] = counts.get(cid, 0) + 1
-    sizes = dict(store.cluster_ids(min_size=2))
+    sizes = dict(store.clusters.ids(min_size=2))
     rings = sorted((c for c in counts if c in sizes and sh.cluster_visible(c)),
                    key=lambda c: (-counts[c], c))  # fmt: skip
     if not rings:
@@ -158,7 +163,7 @@ def cut_preview(request: Request, cluster_id: int, key: str = "") -> Response:
     link_key = _key(key)
     guards.authorise_cut(sh, cluster_id, link_key)
     store = _store(request)
-    holders = store.reports_with_keys([link_key])
+    holders = store.reports.holding([link_key])
     return _render(request, "decide.html", who, action="cut", cluster_id=cluster_id,
                    key=link_key, holders=len(holders),
                    preview=_preview(sh, store, cluster_id, [link_key]))  # fmt: skip
@@ -180,8 +185,8 @@ def ring_cut(
     sh = sharing(request, who)
     guards.authorise_cut(sh, cluster_id, link_key)
     store = _store(request)
-    before = list(store.ids_of(store.cluster(cluster_id).reports).values())
-    store.cut(link_key, reason=reason, actor=who.actor)
+    before = list(store.reports.ids_of(store.clusters.get(cluster_id).reports).values())
+    decisions.cut(store, link_key, reason=reason, actor=who.actor)
     return RedirectResponse(_landing(sharing(request, who), store, before, cluster_id), 303)
 
 
@@ -193,7 +198,7 @@ def unrelated_preview(request: Request, cluster_id: int, a: int = 0, b: int = 0)
         raise NotFound(f"no ring {cluster_id}")
     shared = guards.authorise_unrelated(sh, a, b)
     store = _store(request)
-    refs = store.refs([a, b])
+    refs = store.reports.refs([a, b])
     return _render(request, "decide.html", who, action="unrelated", cluster_id=cluster_id,
                    a=a, b=b, ref_a=refs[a], ref_b=refs[b], shared=shared,
                    preview=_preview(sh, store, cluster_id, shared))  # fmt: skip
@@ -214,10 +219,10 @@ def ring_unrelated(
     sh = sharing(request, who)
     guards.authorise_unrelated(sh, report_a, report_b)
     store = _store(request)
-    before = (list(store.ids_of(store.cluster(cluster_id).reports).values())
+    before = (list(store.reports.ids_of(store.clusters.get(cluster_id).reports).values())
               if sh.cluster_visible(cluster_id) else [report_a, report_b])  # fmt: skip
-    refs = store.refs([report_a, report_b])
-    store.unrelated(refs[report_a], refs[report_b], reason=reason, actor=who.actor)
+    refs = store.reports.refs([report_a, report_b])
+    decisions.unrelated(store, refs[report_a], refs[report_b], reason=reason, actor=who.actor)
     return RedirectResponse(_landing(sharing(request, who), store, before, cluster_id), 303)
 
 
@@ -229,10 +234,10 @@ def explain_page(request: Request, a: str = "", b: str = "") -> Response:
     ref_a, ref_b = _ref(a), _ref(b)
     ra, rb = guards.authorise_explain(sh, ref_a, ref_b)
     store = _store(request)
-    chain = store.explain(ref_a, ref_b)
+    chain = store.clusters.explain(ref_a, ref_b)
     steps = []
     if chain:
-        refs = store.refs([h.from_report for h in chain] + [h.to_report for h in chain])
+        refs = store.reports.refs([h.from_report for h in chain] + [h.to_report for h in chain])
         for h in chain:
             # A key is shown only where a report it joins has shared indicators.
             shown = h.key is not None and (sh.view(h.from_report) >= View.INDICATORS
@@ -241,7 +246,7 @@ def explain_page(request: Request, a: str = "", b: str = "") -> Response:
                           "to_id": h.to_report, "to": refs[h.to_report],
                           "key": h.key if shown else None, "merge": h.merge_reason,
                           "withheld": h.key is not None and not shown})  # fmt: skip
-    cid = store.report(ra).summary.cluster_id
+    cid = store.reports.get(ra).summary.cluster_id
     return _render(request, "explain.html", who, ref_a=ref_a, ref_b=ref_b, a_id=ra, b_id=rb,
                    chain=chain, steps=steps, cluster_id=cid)  # fmt: skip
 
@@ -251,7 +256,7 @@ def merge_preview(request: Request, a: int = 0, b: int = 0) -> Response:
     who = require(request, "clusters.edit")
     sh = sharing(request, who)
     anchor_a, anchor_b = guards.authorise_merge(sh, a, b)
-    rings = _store(request).clusters([a, b])
+    rings = _store(request).clusters.many([a, b])
     return _render(request, "decide.html", who, action="merge", a=a, b=b,
                    sizes={c.id: len(c.reports) for c in rings},
                    anchor_a=anchor_a, anchor_b=anchor_b)  # fmt: skip
@@ -269,7 +274,7 @@ def merge_rings(
     request.state.csrf_form = csrf
     who = require(request, "clusters.edit")
     anchor_a, anchor_b = guards.authorise_merge(sharing(request, who), a, b)
-    cid = _store(request).merge(anchor_a, anchor_b, reason=reason, actor=who.actor)
+    cid = decisions.merge(_store(request), anchor_a, anchor_b, reason=reason, actor=who.actor)
     return RedirectResponse(f"/console/clusters/{cid}?merged={a},{b}", status_code=303)
 
 
@@ -281,13 +286,13 @@ def _script(doc: dict[str, Any] | None) -> str:
 
 
 def _side(sh: Sharing, store: Store, rid: int) -> dict[str, Any]:
-    d = store.report(rid)
+    d = store.reports.get(rid)
     view = sh.view(rid)
     return {"id": rid, "ref": d.summary.ref, "agency": sh.owner_of(rid),
             "ring": d.summary.cluster_id if d.summary.cluster_size > 1 else None,
             "ring_size": d.summary.cluster_size,
             "script": _script(d.document) if view >= View.CONTENT else None,
-            "lures": [m["pdq"] for m in store.media_for_report(rid)["lure"]]
+            "lures": [m["pdq"] for m in store.media.for_report(rid)["lure"]]
             if view >= View.CONTENT else []}  # fmt: skip
 
 
@@ -295,12 +300,12 @@ def _bridges(sh: Sharing, store: Store, limit: int = 20) -> list[dict[str, Any]]
     """Uncorroborated links: keys whose cut alone would split a ring the viewer sees (the
     ring hangs on that one key there). Rings of up to 300 reports are examined."""
     out: list[dict[str, Any]] = []
-    for cid, size in store.cluster_ids(min_size=2):
+    for cid, size in store.clusters.ids(min_size=2):
         if not sh.cluster_visible(cid) or size > 300:
             continue
-        raw = store.cluster(cid)
-        ids = store.ids_of(raw.reports)
-        rows, merges = store.ring_keys(cid)
+        raw = store.clusters.get(cid)
+        ids = store.reports.ids_of(raw.reports)
+        rows, merges = store.clusters.ring_keys(cid)
         for lk in sh.filter_cluster(raw, ids).links:
             parts = parts_without(ids.values(), rows, [lk.key], merges)
             if len(parts) > 1:
@@ -320,8 +325,11 @@ def suggestions_page(request: Request, show: str = "open") -> Response:
     sh = sharing(request, who)
     store = _store(request)
     items = []
-    for s in store.suggestions(status=None if show == "all" else "open"):
-        ra, rb = (store.report_id(ReportRef(**s["a"])), store.report_id(ReportRef(**s["b"])))
+    for s in store.suggestions.find(status=None if show == "all" else "open"):
+        ra, rb = (
+            store.reports.id_of(ReportRef(**s["a"])),
+            store.reports.id_of(ReportRef(**s["b"])),
+        )
         try:
             guards.authorise_suggestion(sh, ra, rb)
         except NotFound:
@@ -344,15 +352,15 @@ def suggestion_decide(
     who = require(request, "clusters.edit")
     sh = sharing(request, who)
     store = _store(request)
-    found = [s for s in store.suggestions(status=None) if s["id"] == suggestion_id]
+    found = [s for s in store.suggestions.find(status=None) if s["id"] == suggestion_id]
     if not found or decision not in ("accept", "reject"):
         raise NotFound(f"no suggestion {suggestion_id}")
-    ra = store.report_id(ReportRef(**found[0]["a"]))
-    rb = store.report_id(ReportRef(**found[0]["b"]))
+    ra = store.reports.id_of(ReportRef(**found[0]["a"]))
+    rb = store.reports.id_of(ReportRef(**found[0]["b"]))
     guards.authorise_suggestion(sh, ra, rb)
-    store.decide_suggestion(suggestion_id, accept=decision == "accept", reason=reason,
+    decisions.decide_suggestion(store, suggestion_id, accept=decision == "accept", reason=reason,
                             actor=who.actor)  # fmt: skip
     if decision == "accept":
-        cid = store.report(ra).summary.cluster_id
+        cid = store.reports.get(ra).summary.cluster_id
         return RedirectResponse(f"/console/clusters/{cid}?accepted={suggestion_id}", 303)
     return RedirectResponse("/console/suggestions", status_code=303)

@@ -8,8 +8,10 @@
   ``X-TAXII-Date-Added-First/Last`` headers; the date an object was added is when the newest
   report it comes from was stored.
 - Reading needs an API token of a user (``Authorization: Bearer``); writing needs the
-  ``reports.write`` permission. Written reports are imported as the writer's agency: a
-  report whose source is not the writer's agency is kept under ``<agency>:<source>``.
+  ``reports.write`` permission. Written reports belong to the writer's agency (its sharing
+  rules, its readers): a report whose source is another is kept with the writer's agency
+  as its source and ``<source>/<external_id>`` as its reference, so it stays unique and
+  says where it came from.
 """
 
 from __future__ import annotations
@@ -111,11 +113,11 @@ def _objects_for(
 ) -> list[tuple[datetime, dict[str, Any]]]:
     store = request.app.state.store
     ex = stix.Exporter(store, agency=agency)
-    for cid, _ in store.cluster_ids():
+    for cid, _ in store.clusters.ids():
         ex.add_cluster(cid)
-    for r in store.reports(limit=10_000_000):
+    for r in store.reports.page(limit=10_000_000):
         ex.add_report(r.id)
-    added = store.ingested_times()
+    added = store.reports.ingested_times()
     out = []
     bundle_objects = {o["id"]: o for o in ex.bundle()["objects"]}
     marking = stix.TLP_IDS[level]
@@ -189,9 +191,10 @@ async def add_objects(request: Request, cid: str) -> JSONResponse:
         # A STIX object missing what its type requires: the client's mistake, not ours.
         raise BadRequest(f"the objects are not valid STIX 2.1 ({type(e).__name__})") from e
     for d in docs:
-        if d["source"] != who.agency:
-            d["source"] = f"{who.agency}:{d['source']}"[:200]
-    from ringtrace.ingest import import_lines
+        if d["source"] != who.agency:  # the writer's report, never the home agency's
+            d["external_id"] = f"{d['source']}/{d['external_id']}"[:200]
+            d["source"] = who.agency
+    from ringtrace.services.intake import import_lines
 
     summary = await run_in_threadpool(
         functools.partial(import_lines, actor=who.actor),  # the API user, not the OS user
