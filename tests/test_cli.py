@@ -198,3 +198,22 @@ def test_every_command_and_setting_is_documented() -> None:
         assert re.search(rf"^## `ringtrace {re.escape(name)}", doc, re.M), f"{name} undocumented"
     for field in Settings.model_fields:
         assert f"RINGTRACE_{field.upper()}" in doc, f"setting {field} undocumented"
+
+
+def test_the_entry_point_builds_only_the_invoked_command_and_the_same_ones() -> None:
+    import typer.main
+
+    from ringtrace.cli.commands import command
+
+    eager = typer.main.get_command(app)
+    lazy = command()
+    assert lazy.commands._made == {}  # nothing built before a lookup
+    assert list(lazy.commands) == list(eager.commands)  # type: ignore[attr-defined]
+    lazy.commands["version"]
+    assert list(lazy.commands._made) == ["version"]
+    for name, cmd in eager.commands.items():  # type: ignore[attr-defined]
+        built = lazy.commands[name]
+        assert type(built) is type(cmd) and built.help == cmd.help
+        assert [p.opts for p in built.params] == [p.opts for p in cmd.params]
+        assert sorted(getattr(built, "commands", {})) == sorted(getattr(cmd, "commands", {}))
+    assert [p.opts for p in lazy.params] == [p.opts for p in eager.params]

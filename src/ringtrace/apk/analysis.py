@@ -69,6 +69,10 @@ def _silence_androguard() -> None:
 
     from loguru import logger
 
+    from ringtrace.apk.platform import prepare
+
+    prepare()  # before androguard loads: its platform resource table is built on first use
+
     logger.disable("androguard")
     logging.getLogger("androguard").setLevel(logging.CRITICAL)
 

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from ringtrace.apk.dex import Dex, Method, index_pattern
 from ringtrace.apk.thirdparty import ThirdParty
 from ringtrace.apk.thirdparty import builtin as builtin_third_party
-from ringtrace.indicators.network import normalise_ip, normalise_url, registrable_domain
+from ringtrace.indicators.hosts import normalise_ip, normalise_url, registrable_domain
 from ringtrace.indicators.warninglist import Warninglist, ip_reason
 from ringtrace.indicators.warninglist import builtin as builtin_warninglist
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-import tldextract
-
-from ringtrace.indicators.hosting import PAGE, page_key, user_host
+from ringtrace.indicators.hosting import PAGE, page_key
+from ringtrace.indicators.hosts import normalise_ip, normalise_url, refang, registrable_domain
 from ringtrace.indicators.packages import looks_like_package
 from ringtrace.indicators.registry import (
     Candidate,
@@ -74,76 +71,11 @@ _IPV6_RE = re.compile(
     r"(?=[0-9a-fA-F:])(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
 )
 
-_DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
-_DEFANG_AT = re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}>'\"“”’"
 # Bare words that end in a real TLD but in a narrative are file names, not domains.
 _FILE_LIKE_TLDS = frozenset({"zip", "mov", "py", "sh", "md", "rs", "pl", "apk", "exe", "jpg"})
 
-
-@lru_cache(maxsize=1)
-def _psl() -> tldextract.TLDExtract:
-    # The public-suffix snapshot bundled with tldextract: never fetched at run time.
-    return tldextract.TLDExtract(
-        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-    )
-
-
-_DEFANG_MARKS = ("[", "(", "{", "．", "。")
-
-
-def refang(text: str) -> str:
-    if not any(map(text.__contains__, _DEFANG_MARKS)) and text[:4].lower() != "hxxp":
-        return text  # the common case, without three regex passes
-    text = _DEFANG_DOT.sub(".", text)
-    text = _DEFANG_AT.sub("@", text)
-    return re.sub(r"^(?:hxxp|hXXp)", "http", text, flags=re.IGNORECASE)
-
-
-# A host that tldextract reads label by label, exactly as written (no port, user, brackets,
-# punycode or Unicode dots): whether it has a public suffix shows in its last label.
-_PLAIN_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
-
-
-@lru_cache(maxsize=1)
-def _top_labels() -> frozenset[str]:
-    """The last label of every rule of the bundled public-suffix list (``com``, ``ck`` of
-    ``*.ck``): a host whose last label is none of them has no public suffix."""
-    return frozenset(rule.rsplit(".", 1)[-1] for rule in _psl().tlds)
-
-
-def _may_have_suffix(last_label: str) -> bool:
-    return last_label.startswith("xn--") or last_label in _top_labels()
-
-
-@lru_cache(maxsize=65536)
-def registrable_domain(host: str) -> str | None:
-    """The registrable domain (eTLD+1) of a host, or None when it has no public suffix."""
-    host = host.lower().rstrip(".")
-    if _PLAIN_HOST.fullmatch(host) and not _may_have_suffix(host.rpartition(".")[2]):
-        return None
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
-    parts = _psl()(host)
-    if not parts.suffix or not parts.domain:
-        return None
-    domain = f"{parts.domain}.{parts.suffix}"
-    # A user's host on a hosting platform the bundled PSL lacks is registrable itself.
-    return user_host(host, domain) or domain
-
-
-def normalise_ip(value: str) -> str | None:
-    text = refang(value).strip("[] ")
-    # An IPv4 address starts with an ASCII digit and an IPv6 one has colons: anything else
-    # is refused without raising (most hosts are names, and exceptions are slow).
-    if ":" not in text and not text[:1].isdigit():
-        return None
-    try:
-        return ipaddress.ip_address(text).compressed
-    except ValueError:
-        return None
+__all__ = ["normalise_email", "normalise_ip", "normalise_url", "refang", "registrable_domain"]
 
 
 def _strip_trailing(raw: str) -> str:
@@ -153,56 +85,6 @@ def _strip_trailing(raw: str) -> str:
             break
         raw = raw[:-1]
     return raw
-
-
-_HXXP = re.compile(r"^h[tx]{2}p", re.IGNORECASE)
-_BRACKET_SCHEME = re.compile(r"^(\w+)\[:\]//|^(\w+)\[://\]")
-_SCHEME_REST = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", re.I | re.S)
-_CREDENTIALS = re.compile(r"^[^/?#@]*@")
-_HOST_PORT_TAIL = re.compile(
-    r"^(?P<host>\[[^\]]+\]|[^/?#:]+)(?::(?P<port>\d{1,5}))?(?P<tail>.*)$", re.S
-)
-
-
-def normalise_url(raw: str) -> tuple[str, str] | None:
-    """``(url, host)`` for a possibly defanged URL, or None when it is not one.
-
-    The link key keeps path and query (they identify the ring's file) but drops the
-    fragment, the default port and the case of scheme and host.
-    """
-    text = refang(raw.strip())
-    text = _HXXP.sub("http", text)
-    text = _BRACKET_SCHEME.sub(lambda m: f"{m.group(1) or m.group(2)}://", text)
-    m = _SCHEME_REST.match(text)
-    if not m:
-        return None
-    scheme = (m.group("scheme") or "http").lower()
-    if scheme == "fxp":
-        scheme = "ftp"
-    if scheme not in ("http", "https", "ftp"):
-        return None
-    # Credentials in a URL (user:password@) are a secret, not part of the link key.
-    rest = _CREDENTIALS.sub("", m.group("rest"))
-    split = _HOST_PORT_TAIL.match(rest)
-    if not split:
-        return None
-    host = split.group("host").lower().rstrip(".")
-    port = split.group("port")
-    tail = split.group("tail").split("#", 1)[0]
-    ip = normalise_ip(host)
-    if ip is None and registrable_domain(host) is None:
-        return None
-    if ip is not None:
-        host = f"[{ip}]" if ":" in ip else ip
-    else:
-        host = host.encode("idna").decode("ascii")
-    if port and (scheme, port) not in (("http", "80"), ("https", "443"), ("ftp", "21")):
-        host_port = f"{host}:{port}"
-    else:
-        host_port = host
-    if tail in ("", "/"):
-        tail = "/"
-    return f"{scheme}://{host_port}{tail}", host.strip("[]")
 
 
 def _page(url: str, raw: str, start: int, end: int) -> Iterator[Candidate]:

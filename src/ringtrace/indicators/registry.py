@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from ringtrace.intake.schema import Payment
+if TYPE_CHECKING:  # the schema loads pydantic; the URL and host helpers must not need it
+    from ringtrace.intake.schema import Payment
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class ContainerAwareExtractor(Protocol):
 
 
 IdentifierNormaliser = Callable[[str, Context], Sequence[Candidate]]
-PaymentExtractor = Callable[[Payment, Context], Sequence[Candidate]]
+PaymentExtractor = Callable[["Payment", Context], Sequence[Candidate]]
 
 
 T = TypeVar("T")

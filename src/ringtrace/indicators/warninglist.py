@@ -14,7 +14,7 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from ringtrace.indicators.hosting import hosting, is_path_platform, page_key
-from ringtrace.indicators.network import registrable_domain
+from ringtrace.indicators.hosts import registrable_domain
 
 _DOCUMENTATION_NETS = tuple(
     ipaddress.ip_network(n)
