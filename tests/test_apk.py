@@ -287,9 +287,18 @@ def test_child_process_limits(apks: dict[str, Path]) -> None:
     with pytest.raises(ApkError) as e:
         analyze_isolated(apks["stealer"], sandbox=SandboxLimits(timeout_s=0.001))
     assert e.value.code == "timeout"
+    # An app whose analysis needs more memory than allowed (a 60 MiB second DEX, stored, which
+    # is read whole): refused cleanly. The same app within the default limits is analysed.
+    # (A small app may need no memory beyond what the preloaded server already mapped.)
+    big = io.BytesIO()
+    with zipfile.ZipFile(apks["stealer"]) as zin, zipfile.ZipFile(big, "w") as zout:
+        for item in zin.infolist():
+            zout.writestr(item, zin.read(item.filename))
+        zout.writestr("classes2.dex", b"dex\n035\0" + bytes(60 * 2**20))
     with pytest.raises(ApkError) as e:
-        analyze_isolated(apks["stealer"], sandbox=SandboxLimits(memory_bytes=40 * 2**20))
+        analyze_isolated(big.getvalue(), sandbox=SandboxLimits(memory_bytes=40 * 2**20))
     assert e.value.code in ("memory_limit", "crashed")
+    assert analyze_isolated(big.getvalue())["package"] == "com.privatechat.app"
     from ringtrace.apk.analysis import Limits
 
     with pytest.raises(ApkError) as e:
