@@ -239,15 +239,22 @@ def test_two_authors_same_libraries_share_no_key(analysed: dict[str, dict[str, A
 def test_shared_test_key_does_not_link() -> None:
     from ringtrace.apk.keys import link_keys
 
+    aosp_subject = (
+        "Email Address: android@android.com, Common Name: Android, Organizational Unit: "
+        "Android, Organization: Android, Locality: Mountain View, State/Province: "
+        "California, Country: US"
+    )
+    testkey = "a40da80a59d170caa950cf15c18c454d47a39b26989d8b640ecd745ba71bf5dc"
     result = {
         "sha256": "ab" * 32, "package": "com.example.x", "endpoints": [],
-        "certificates": [{"sha256": "cd" * 32, "subject": (
-            "Email Address: android@android.com, Common Name: Android, Organizational Unit: "
-            "Android, Organization: Android, Locality: Mountain View, State/Province: "
-            "California, Country: US")}],
+        "certificates": [{"sha256": testkey, "subject": aosp_subject}],
     }  # fmt: skip
     [cert] = [i for i in link_keys(result, "attachments.0", "x.apk") if i.type == "apk_cert"]
     assert not cert.linkable and "test key" in (cert.excluded_reason or "")
+    # A ring's own key that copies the test key's subject is still its own: it links.
+    result["certificates"][0]["sha256"] = "cd" * 32
+    [cert] = [i for i in link_keys(result, "attachments.0", "x.apk") if i.type == "apk_cert"]
+    assert cert.linkable
     result["certificates"][0]["subject"] = "Common Name: Android Debug, Organization: Android"
     [cert] = [i for i in link_keys(result, "attachments.0", "x.apk") if i.type == "apk_cert"]
     assert cert.linkable  # made per developer machine

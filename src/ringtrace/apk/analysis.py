@@ -24,6 +24,7 @@ from typing import Any
 
 from ringtrace.apk import behaviours as B
 from ringtrace.apk import endpoints as E
+from ringtrace.apk import testkeys
 from ringtrace.apk.dex import Dex, DexError, index_pattern
 from ringtrace.apk.risk import rate
 from ringtrace.apk.thirdparty import builtin as builtin_third_party
@@ -357,7 +358,7 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
     permissions = _permissions(apk)
     result["permissions"] = permissions
 
-    endpoints = E.Collector()
+    endpoints = E.Collector(third_party=builtin_third_party().for_app(_safe(apk.get_package)))
     dex_names = sorted(
         (n for n in names if re.fullmatch(r"classes\d*\.dex", n)),
         key=lambda n: (len(n), n),
@@ -427,7 +428,12 @@ def analyze_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any
         packer.append(f"a tiny DEX ({total_dex} bytes) beside opaque data: {', '.join(opaque)}")
     if packer_files:
         packer.append(f"files of a commercial packer: {', '.join(packer_files[:5])}")
-    if any(b["id"] == "dynamic_code_loading" for b in behaviours):
+    # Only the app's own code counts: SDKs (Play services, multidex, test runners) load
+    # code at run time for their own reasons.
+    if any(
+        b["id"] == "dynamic_code_loading" and any("sdk" not in ev for ev in b["evidence"])
+        for b in behaviours
+    ):
         packer.append("loads code at run time (DexClassLoader or similar)")
     result["packer_signs"] = packer
     result["risk"] = rate(result)
@@ -487,6 +493,11 @@ def _signing(apk: Any) -> dict[str, Any]:
             "not_after": validity["not_after"].native.isoformat(),
             "schemes": sorted(sch),
         })  # fmt: skip
+    for c in certs:  # the analyst sees why a certificate does not link
+        why = testkeys.why_not_linked(c["sha256"])
+        c["link_key"] = why is None
+        if why is not None:
+            c["why_not_linked"] = why
     certs.sort(key=lambda c: c["sha256"])
     return {"signed": bool(certs), "certificates": certs}
 
@@ -504,14 +515,17 @@ def _permissions(apk: Any) -> list[dict[str, Any]]:
 
 
 def _behaviours(apk: Any, findings: list[Finding], dexes: list[Dex]) -> list[dict[str, Any]]:
-    third_party = builtin_third_party()
+    third_party = builtin_third_party().for_app(_safe(apk.get_package))
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in findings:
         ev = f.to_dict()
         sdk = third_party.code(f.method)
         if sdk is not None:
             ev["sdk"] = sdk  # the SDK's own code, not the app's: shown, not rated
-        if ev not in by[f.behaviour] and len(by[f.behaviour]) < 25:
+        # Up to 25 of the app's own and 25 of SDKs' each: SDK code must not crowd out the
+        # app's own evidence (which alone is rated).
+        same_side = [e for e in by[f.behaviour] if ("sdk" in e) == (sdk is not None)]
+        if ev not in same_side and len(same_side) < 25:
             by[f.behaviour].append(ev)
     for comp in ("receiver", "service"):
         for item in _safe(lambda c=comp: apk.find_tags(c)) or []:

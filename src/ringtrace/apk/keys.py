@@ -3,8 +3,9 @@ project and messaging bots, the file itself and (weakly) the package name.
 
 Only endpoints the analysis marked ``link_key`` (confident, and the app's own rather than an
 SDK's or a platform's) become keys. A certificate is a key unless it is one of the AOSP public
-test keys, which anyone can sign with (they ship with the Android source); it is then kept,
-shown and excluded. The Android debug key is made per developer machine, so it does link.
+test keys, which anyone can sign with (they ship with the Android source), recognised by
+fingerprint (apk/data/test_keys.json: a copied subject is not enough); it is then kept, shown
+and excluded. The Android debug key is made per developer machine, so it does link.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ringtrace.apk.analysis import ANALYZER_VERSION
+from ringtrace.apk.testkeys import public_test_key
 from ringtrace.domain.models import Indicator, Occurrence
 
 EXTRACTOR = "apk-analysis"
@@ -27,10 +29,8 @@ SHARED_KEY_REASON = (
 
 
 def shared_test_key(cert: dict[str, Any]) -> bool:
-    """Whether a certificate is one of the AOSP test keys (their subject is published with
-    them: android@android.com, CN=Android, O=Android, Mountain View)."""
-    subject = (cert.get("subject") or "").lower()
-    return "android@android.com" in subject and "mountain view" in subject
+    """Whether a certificate is one of the AOSP public test keys (by its SHA-256)."""
+    return public_test_key(str(cert.get("sha256", ""))) is not None
 
 
 def link_keys(result: dict[str, Any], field: str, filename: str) -> list[Indicator]:

@@ -4,7 +4,7 @@ apps share. The list is versioned data with its sources (``data/third_party.json
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -27,6 +27,15 @@ class ThirdParty:
     tenants: dict[str, str]  # tenant suffix -> service
     ips: dict[str, str]  # address -> service (public DNS resolvers used to test connectivity)
     packages: tuple[tuple[str, str], ...]  # ("Lcom/google/firebase/", service), longest first
+    # The app's own package ("Lcom/github/uiautomator/"): its code is the app's even when an
+    # SDK's namespace is a prefix of it (a ring cannot hide its code under "com.github").
+    own: str | None = None
+
+    def for_app(self, package: str | None) -> ThirdParty:
+        """The same lists, told which package is the app's own."""
+        if not package or "." not in package:
+            return self
+        return replace(self, own="L" + package.replace(".", "/") + "/")
 
     def host(self, host: str) -> Owner:
         if host in self.ips:
@@ -45,6 +54,8 @@ class ThirdParty:
 
     def code(self, class_descriptor: str) -> str | None:
         """The SDK whose code this class is, if it is one (``Lokhttp3/OkHttpClient;``)."""
+        if self.own is not None and class_descriptor.startswith(self.own):
+            return None
         for prefix, service in self.packages:
             if class_descriptor.startswith(prefix):
                 return service
