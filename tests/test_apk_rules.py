@@ -155,6 +155,32 @@ def test_script_assets_count_only_urls_handed_to_a_network_call() -> None:
     assert not NOTICE_ASSET.search("config.json")
 
 
+def test_config_assets_link_servers_not_metadata_or_lookup_templates() -> None:
+    """In a configuration asset, a value under a key that names a server links (a template
+    included); the file's metadata and a run-time lookup template under some other key are
+    plain strings (an input method's dictionary links, an author's site)."""
+    from ringtrace.apk.endpoints import scan_config
+
+    yaml = (
+        "author: keyboard-maker.example.org\n"
+        "homepage: https://keyboard-maker.example.org/\n"
+        '  Lookup2: {label: dictionary, option: "https://dict.example.net/search?q=%1$s"}\n'
+        'apiBaseUrl: "https://gate.ring-c2.top/v2/"\n'
+        'c2_upload: "https://up.ring-c2.top/u?id=%s"\n'
+        "panel = http://panel.ring-c3.top:8080/p\n"
+    )
+    out = Collector()
+    scan_config(yaml, "assets/app.yaml", out)
+    found = {e["value"]: e for e in out.results()[0]}
+    assert found["ring-c2.top"]["link_key"]
+    assert {u["url"] for u in found["ring-c2.top"]["urls"]} >= {
+        "https://gate.ring-c2.top/v2/", "https://up.ring-c2.top/u?id=%s",
+    }  # fmt: skip
+    assert found["ring-c3.top"]["link_key"]
+    for other in ("keyboard-maker.example.org", "example.net"):
+        assert other not in found or not found[other]["link_key"], other
+
+
 def test_messaging_bots_keep_only_their_number() -> None:
     out = Collector()
     out.bots("https://api.telegram.org/bot6123456789:AAFixtureOnlyNotARealBotToken_01234/send",

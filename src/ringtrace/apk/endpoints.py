@@ -551,13 +551,60 @@ def scan_text(strings: Iterable[str], name: str, out: Collector, *, config: bool
                 out.add(h, Sighting(name, "string", LOW))
 
 
+# A value filled in at run time (a lookup template: "https://dict.example/?q=%1$s").
+_RUNTIME_TEMPLATE = re.compile(r"%(?:\d+\$)?[sdx]|\{\d*\}|\$\{[^}]*\}|\{\{[^}]*\}\}")
+# Keys that describe the file or its authors, not where the app connects.
+_METADATA_KEY = re.compile(
+    r"(?i)^(author|authors|maintainer|copyright|licen[cs]e|homepage|home_?page|website|"
+    r"description|contact|e?mail|credits?|about|docs?|documentation|help|issues?|repository|"
+    r"repo|source|vendor|publisher|url_?template|option|dict(ionary)?)$"
+)
+# ``key: value``, ``key = value``, ``"key": "value"``, ``<x name="key">value</x>``.
+_KEYED = re.compile(
+    r"""(?m)^[ \t-]*["']?([\w.-]{1,60})["']?[ \t]*[:=][ \t]*(.+)$"""
+    r"""|name=["']([\w.-]{1,60})["'][^>]*>([^<\n]{3,300})<"""
+)
+
+
+# Words of a key that name where an app connects (whole words: "Zdic2" is not "c2").
+_SERVER_WORDS = frozenset({
+    "url", "uri", "host", "hostname", "server", "domain", "endpoint", "api", "base", "socket",
+    "ws", "wss", "gate", "gateway", "panel", "backend", "firebase", "bucket", "c2", "cnc",
+    "upload", "address", "addr", "link", "site", "web", "baseurl", "apiurl", "serverurl",
+})  # fmt: skip
+
+
+def _key_words(key: str) -> list[str]:
+    """``apiBaseURL`` -> api, base, url; ``c2_server`` -> c2, server."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
+    return [w.lower() for w in re.split(r"[\s_.\-]+", spaced) if w]
+
+
+def _config_key(key: str, value: str) -> bool:
+    """Whether ``value`` under ``key`` is configuration of where the app connects: a
+    server-like key always is; a metadata key never; a run-time template only under a
+    server-like key."""
+    last = key.rsplit(".", 1)[-1]
+    if _SERVER_WORDS & set(_key_words(last)) and not _METADATA_KEY.match(last):
+        return True
+    return not _METADATA_KEY.match(last) and not _RUNTIME_TEMPLATE.search(value)
+
+
 def scan_config(text: str, name: str, out: Collector) -> None:
-    """A configuration asset: its values are configuration; anything else it mentions (in a
-    comment, say) is a plain string."""
+    """A configuration asset: its values are configuration, except those under keys that
+    describe the file (author, homepage) and run-time templates under keys that do not name
+    a server; anything else it mentions (in a comment, say) is a plain string."""
+    plain: list[str] = []
+    for m in _KEYED.finditer(text):
+        key, value = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        if not _config_key(key, value):
+            plain.append(value)
+            text = text.replace(m.group(0), "", 1)
     tokens = config_tokens(text)
     scan_text(tokens, name, out, config=True)
     seen = {h.host for t in tokens for h in find_hits(t)}
     rest = [h.raw for h in find_hits(text) if h.host not in seen]
+    rest += [h.raw for v in plain for h in find_hits(v)]
     scan_text(rest, name, out, config=False)
 
 
