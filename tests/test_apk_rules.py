@@ -162,9 +162,9 @@ def test_config_assets_link_servers_not_metadata_or_lookup_templates() -> None:
     from ringtrace.apk.endpoints import scan_config
 
     yaml = (
-        "author: keyboard-maker.example.org\n"
-        "homepage: https://keyboard-maker.example.org/\n"
-        '  Lookup2: {label: dictionary, option: "https://dict.example.net/search?q=%1$s"}\n'
+        "author: keyboard-maker.top\n"
+        "homepage: https://keyboard-maker.top/\n"
+        '  Lookup2: {label: dictionary, option: "https://dict-lookup.top/search?q=%1$s"}\n'
         'apiBaseUrl: "https://gate.ring-c2.top/v2/"\n'
         'c2_upload: "https://up.ring-c2.top/u?id=%s"\n'
         "panel = http://panel.ring-c3.top:8080/p\n"
@@ -177,7 +177,7 @@ def test_config_assets_link_servers_not_metadata_or_lookup_templates() -> None:
         "https://gate.ring-c2.top/v2/", "https://up.ring-c2.top/u?id=%s",
     }  # fmt: skip
     assert found["ring-c3.top"]["link_key"]
-    for other in ("keyboard-maker.example.org", "example.net"):
+    for other in ("keyboard-maker.top", "dict-lookup.top"):
         assert other not in found or not found[other]["link_key"], other
 
 
