@@ -99,8 +99,14 @@ _HOST_PLATFORM = {
     "instagram.com": "instagram", "facebook.com": "facebook", "fb.com": "facebook",
     "snapchat.com/add": "snapchat", "tiktok.com/@": "tiktok", "tiktok.com": "tiktok",
     "x.com": "x", "twitter.com": "x", "discord.com/users": "discord",
-    "open.kakao.com/o": "kakaotalk",
+    "open.kakao.com/o": "kakaotalk", "line.me/ti/p": "line",
 }  # fmt: skip
+
+
+def _platform_of(host: str) -> str | None:
+    """The platform a profile-link host names; every alternative of ``_SOCIAL_LINK``'s host
+    group must have one (a test checks), and an unknown one is skipped, never a crash."""
+    return _HOST_PLATFORM.get(host.lower().rstrip("/~"))
 # Path words that are pages of the platform, not accounts.
 _NOT_ACCOUNTS = frozenset(
     {"joinchat", "share", "login", "home", "explore", "p", "reel", "reels", "stories", "watch",
@@ -187,7 +193,9 @@ class SocialLinkExtractor:
         if not _SOCIAL_HOSTS.search(low):
             return
         for m in _SOCIAL_LINK.finditer(text):
-            platform = _HOST_PLATFORM[m.group("host").lower().rstrip("/~")]
+            platform = _platform_of(m.group("host"))
+            if platform is None:
+                continue
             handle = m.group("handle").rstrip(".")
             if handle.lower() in _NOT_ACCOUNTS:
                 continue

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
 from ringtrace.indicators import roles
@@ -11,6 +13,7 @@ from ringtrace.indicators.registry import (
     Candidate,
     Contained,
     Context,
+    TextExtractor,
     identifier_normaliser_for,
     payment_extractors,
     text_extractors,
@@ -19,6 +22,21 @@ from ringtrace.indicators.warninglist import Warninglist, builtin
 from ringtrace.intake.schema import ReportDocument
 
 OWN_CONTACT_REASON = "the reporter's own contact details"
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+def _guarded(kind: str, name: str, run: Callable[..., Iterable[_T]], *args: object) -> list[_T]:
+    """What one extractor found in one piece of a report; when it fails, nothing, with a log
+    line naming the extractor and the error's type only (never the text or the value: they
+    are a victim's report). One bad report must not abort an import or an evaluation."""
+    try:
+        return list(run(*args))
+    except Exception as e:  # any extractor bug: skip its output, keep going
+        logger.error("%s extractor %r failed on one report (%s); its output skipped",
+                     kind, name, type(e).__name__)  # fmt: skip
+        return []
 
 
 def _index(items: list[tuple[Candidate, str]]) -> tuple[list[int], list[int]]:
@@ -89,13 +107,17 @@ def scan_text(
         if getattr(ex, "after_containers", False):
             later.append(i)  # told what the others' containers hold (phones skip their digits)
         else:
-            per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx)]
+            per[i] = _guarded("text", ex.name, _named, ex, text, ctx)
     for i in later:
         ex = extractors[i]
         inside = _containment([k for p in per for k in p], ex.name)
-        per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx, inside)]  # type: ignore[call-arg]
+        per[i] = _guarded("text", ex.name, _named, ex, text, ctx, inside)
     # In registration order, whichever order they ran in: the first to find a value names it.
     return _resolve_overlaps([k for p in per for k in p])
+
+
+def _named(ex: TextExtractor, text: str, *args: object) -> Iterator[tuple[Candidate, str, str]]:
+    return ((c, ex.name, ex.version) for c in ex.extract(text, *args))  # type: ignore[arg-type]
 
 
 def _containment(found: list[tuple[Candidate, str, str]], name: str) -> Contained:
@@ -218,7 +240,7 @@ def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) 
     for i, ident in enumerate(doc.offender_identifiers):
         field = f"offender_identifiers.{i}.value"
         reg = identifier_normaliser_for(ident.type)
-        cands = list(reg.fn(ident.value, ctx)) if reg else []
+        cands = _guarded("identifier", reg.name, reg.fn, ident.value, ctx) if reg else []
         if cands and reg:
             col.add_all(field, cands, reg.name, reg.version)
             continue
@@ -229,7 +251,7 @@ def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) 
         field = f"payments.{i}.account"
         found_any = False
         for ex in payment_extractors():
-            keys = ex.fn(pay, ctx)
+            keys = _guarded("payment", ex.name, ex.fn, pay, ctx)
             found_any = found_any or bool(keys)
             col.add_all(field, keys, ex.name, ex.version)
         if not found_any and pay.account:
