@@ -107,6 +107,8 @@ def _platform_of(host: str) -> str | None:
     """The platform a profile-link host names; every alternative of ``_SOCIAL_LINK``'s host
     group must have one (a test checks), and an unknown one is skipped, never a crash."""
     return _HOST_PLATFORM.get(host.lower().rstrip("/~"))
+
+
 # Path words that are pages of the platform, not accounts.
 _NOT_ACCOUNTS = frozenset(
     {"joinchat", "share", "login", "home", "explore", "p", "reel", "reels", "stories", "watch",

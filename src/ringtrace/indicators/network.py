@@ -10,7 +10,13 @@ from urllib.parse import unquote, urlsplit
 
 import tldextract
 
-from ringtrace.indicators.hosting import PAGE, page_key, user_host
+from ringtrace.indicators.hosting import (
+    PAGE,
+    fragment_item,
+    is_path_platform,
+    page_key,
+    user_host,
+)
 from ringtrace.indicators.packages import looks_like_package
 from ringtrace.indicators.registry import (
     Candidate,
@@ -188,7 +194,7 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
         return None
     host = split.group("host").lower().rstrip(".")
     port = split.group("port")
-    tail = split.group("tail").split("#", 1)[0]
+    tail, _, fragment = split.group("tail").partition("#")
     ip = normalise_ip(host)
     if ip is None and registrable_domain(host) is None:
         return None
@@ -202,13 +208,20 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
         host_port = host
     if tail in ("", "/"):
         tail = "/"
+    item = fragment_item(host, fragment)  # mega.nz/#!id: the fragment is the file
+    if item is not None:
+        tail += item
     return f"{scheme}://{host_port}{tail}", host.strip("[]")
 
 
 def _page(url: str, raw: str, start: int, end: int) -> Iterator[Candidate]:
     """The page key of a URL on a path platform (a shortened link, a shared file, a form)."""
     parts = urlsplit(url)
-    key = page_key(parts.hostname or "", parts.path) if parts.hostname else None
+    key = (
+        page_key(parts.hostname, parts.path, parts.query, parts.fragment)
+        if parts.hostname
+        else None
+    )
     if key is not None:
         yield Candidate(PAGE, key, raw, start, end)
 
@@ -218,9 +231,16 @@ def _host_candidates(host: str, raw: str, start: int, end: int) -> Iterator[Cand
     if ip is not None:
         yield Candidate("ip", ip, raw, start, end)
         return
+    # A file-sharing, form or shortener host (pan.baidu.com, form.typeform.com): its page is
+    # the key, and its registrable domain is the platform's, shared by every user.
+    if is_path_platform(host):
+        return
     domain = registrable_domain(host)
     if domain is not None:
-        yield Candidate("domain", domain, raw, start, end, {"host": host})
+        attrs = {"host": host}
+        if host.removeprefix("www.") != domain:
+            attrs["inferred"] = "true"  # the parent of the link's own host: never strong alone
+        yield Candidate("domain", domain, raw, start, end, attrs)
 
 
 _EMBEDDED = re.compile(rf"https?://(?P<host>{_HOST})", re.IGNORECASE)

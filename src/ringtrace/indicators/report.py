@@ -184,23 +184,38 @@ class _Collector:
         )
         starts = [s for s, _, _ in links]
         for cand, name, version in found:
-            role = _inside(links, starts, cand) or roles.text_role(
-                cand.type, cues, cand.start, cand.end, cand.attributes
-            )
+            role = _inside(links, starts, cand)
+            if role is None:
+                role = roles.text_role(cand.type, cues, cand.start, cand.end, cand.attributes)
+            elif role.strong:
+                role = roles.inherited(role, cand.type, cand.attributes, in_text=True)
             self.add(field, cand, name, version, role)
 
     def add_structured_text(self, field: str, text: str, ctx: Context) -> int:
         """Scan a structured offender field as text: what is found there is strong evidence
         (the field says whose it is); returns how many values were found."""
         found = scan_text(text, ctx)
+        strong = roles.Role(roles.OFFENDER, None, strong=True)
         for cand, name, version in found:
-            self.add(field, cand, name, version, roles.Role(roles.OFFENDER, None, strong=True))
+            self.add(
+                field,
+                cand,
+                name,
+                version,
+                roles.inherited(strong, cand.type, cand.attributes, in_text=False),
+            )
         return len(found)
 
     def add_all(self, field: str, cands: Sequence[Candidate], name: str, version: str) -> None:
         strong = roles.Role(roles.OFFENDER, None, strong=True)
         for c in cands:
-            self.add(field, c, name, version, strong)
+            self.add(
+                field,
+                c,
+                name,
+                version,
+                roles.inherited(strong, c.type, c.attributes, in_text=False),
+            )
 
 
 def _inside(
@@ -214,7 +229,7 @@ def _inside(
 
 
 # Candidate attributes that say how a value was found, not what it is.
-_TRANSIENT = frozenset({"support", "from_link"})
+_TRANSIENT = frozenset({"support", "from_link", "inferred"})
 
 
 def extract_text(
