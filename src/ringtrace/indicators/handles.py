@@ -116,7 +116,9 @@ _NOT_ACCOUNTS = frozenset(
      "c", "proxy", "socks", "help", "privacy", "about", "settings"}
 )  # fmt: skip
 
-# "Telegram: @name", "微信号：name", "line id: name", "카톡 아이디: name".
+# "Telegram: @name", "微信号：name", "line id: name", "카톡 아이디: name", "TG id - name",
+# "Telegram id — name", "line id = name" (a dash or an equals sign is a label's separator too;
+# a dash with a space on either side, so that "telegram-bot" is not one).
 _PLATFORM_WORDS = {
     "telegram": r"telegram|電報|电报|纸飞机|텔레그램|(?<![A-Za-z])tg(?![A-Za-z])",
     "instagram": r"instagram|(?<![A-Za-z])insta(?![A-Za-z])|(?<![A-Za-z])ig(?![A-Za-z])|인스타",
@@ -157,7 +159,8 @@ def _keyword_hits(low: str) -> list[int]:
 
 _LABELLED = re.compile(
     "|".join(
-        rf"(?P<{p}>{words}){_LABEL}(?:\s*[:：]\s*@?|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@)"
+        rf"(?P<{p}>{words}){_LABEL}(?:\s*[:：=]\s*@?|\s+[-–—]{{1,2}}\s*@?|\s*[-–—]{{1,2}}\s+@?"
+        rf"|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@)"
         rf"(?P<{p}_h>(?:live:)?[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}})"
         for p, words in _PLATFORM_WORDS.items()
     ),

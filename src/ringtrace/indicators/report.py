@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
@@ -157,7 +158,9 @@ class _Collector:
                 attrs = {}  # a fresh dict: the indicator's own
             ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
             self.by_key[key] = ind
-        fixed = roles.value_role(cand.type, cand.value, ind.attributes)
+        fixed = roles.value_role(cand.type, cand.value, ind.attributes) or roles.written_role(
+            cand.type, cand.raw
+        )
         if fixed is not None:  # a help line or a cited site, wherever it is written
             role = fixed
         if role.reason is not None:
@@ -305,20 +308,28 @@ _KNOWN = frozenset({"phone", "whatsapp", "email", "url", "domain", "ip"})
 
 # An identifier typed into a structured field in a format no validator knows (a wallet of a
 # coin the checksum code does not cover) is still strong evidence when it is long and exact:
-# one token, at least this long, with letters and digits or other non-word characters.
+# the longest token of the field (a memo or tag may follow it), at least this long, with a
+# digit, five distinct characters, and an unbroken run of letters and digits at least
+# UNVALIDATED_MIN_RUN long: a label pieced from short words ("USDT-TRC20-network") is not one.
 UNVALIDATED_MIN_LENGTH = 12
+UNVALIDATED_MIN_RUN = 10
+_TOKEN = re.compile(r"[^\s()\[\]{}<>,;\"'“”（）]+")
+_RUN = re.compile(r"[A-Za-z0-9]+")
 
 
 def unvalidated(type_: str, raw: str) -> list[Candidate]:
     """The exact value of a structured identifier no validator accepted, marked unvalidated;
-    none when it is too short, has spaces, or looks like a word or a placeholder."""
-    value = raw.strip().strip(".,;:")
+    none when its longest token is too short or looks like a word, a label or a placeholder."""
+    tokens = [(m.group(0).strip(".,;:"), m.start()) for m in _TOKEN.finditer(raw)]
+    if not tokens:
+        return []
+    value, at = max(tokens, key=lambda t: len(t[0]))
     if (
         len(value) < UNVALIDATED_MIN_LENGTH
-        or any(c.isspace() for c in value)
         or len(set(value.lower())) < 5
         or not any(c.isdigit() for c in value)
+        or max(map(len, _RUN.findall(value)), default=0) < UNVALIDATED_MIN_RUN
     ):
         return []
-    start = raw.find(value)
+    start = raw.find(value, at)
     return [Candidate(type_, value, value, start, start + len(value), {"validated": "false"})]

@@ -91,6 +91,15 @@ def value_role(type_: str, value: str, attributes: dict[str, str]) -> Role | Non
     return _value_role(type_, value, attributes.get("host"))
 
 
+def written_role(type_: str, raw: str) -> Role | None:
+    """A help line of another region written in its national form: a listed SG line in an
+    Indian reporter's text is a help line, whatever the reporter's country made of it."""
+    if type_ != "phone":
+        return None
+    entry = helplines.written(raw)
+    return None if entry is None else Role(HELP, helplines.reason(entry))
+
+
 @lru_cache(maxsize=65536)
 def _value_role(type_: str, value: str, host_attr: str | None) -> Role | None:
     attributes = {"host": host_attr} if host_attr else {}
