@@ -36,7 +36,7 @@ def _ci(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
-_DOT = rf"(?:\.|\[\.\]|\(\.\)|\{{\.\}}|\[{_ci('dot')}\]|\({_ci('dot')}\)|．|。)"
+_DOT = rf"(?:\.| ?\[\.\] ?|\(\.\)|\{{\.\}}|\[{_ci('dot')}\]|\({_ci('dot')}\)|．|。)"
 _AT = rf"(?:@|\[@\]|\[{_ci('at')}\]|\({_ci('at')}\))"
 _LCH = r"a-zA-Z0-9\u00c0-\u024f"
 _LABEL = rf"[{_LCH}](?:[{_LCH}-]{{0,61}}[{_LCH}])?"
@@ -54,7 +54,7 @@ _ULABEL = rf"[{_ULABEL_CHARS}](?:[{_ULABEL_CHARS}-]{{0,61}}[{_ULABEL_CHARS}])?"
 _UHOST = rf"{_ULABEL}(?:{_DOT}{_ULABEL})+"
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = rf"{_IPV4_OCTET}(?:{_DOT}{_IPV4_OCTET}){{3}}"
-_SCHEME = r"(?:[hH][tTxX]{2}[pP][sS]?|[fF][tTxX][pP])(?:://|\[://\]|\[:\]//)"
+_SCHEME = r"(?:[hH][tTxX*]{2}[pP][sS]?|[fF][tTxX][pP])(?:://|\[://\]|\[:\]//)"
 # A path runs to whitespace, quotes, brackets or the start of CJK / full-width text, which in
 # a narrative is prose that follows the link rather than part of it.
 _PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
@@ -80,7 +80,7 @@ _IPV6_RE = re.compile(
     r"(?=[0-9a-fA-F:])(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
 )
 
-_DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
+_DEFANG_DOT = re.compile(r" ?\[\.\] ?|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
 _DEFANG_AT = re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}>'\"“”’"
 # Bare words that end in a real TLD but in a narrative are file names, not domains.
@@ -161,7 +161,7 @@ def _strip_trailing(raw: str) -> str:
     return raw
 
 
-_HXXP = re.compile(r"^h[tx]{2}p", re.IGNORECASE)
+_HXXP = re.compile(r"^h[tx*]{2}p", re.IGNORECASE)
 _BRACKET_SCHEME = re.compile(r"^(\w+)\[:\]//|^(\w+)\[://\]")
 _SCHEME_REST = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", re.I | re.S)
 _CREDENTIALS = re.compile(r"^[^/?#@]*@")
