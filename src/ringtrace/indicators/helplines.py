@@ -33,7 +33,7 @@ class HelpLines:
     short: dict[tuple[str, str], HelpLine]  # (region, digits) -> entry
     # National digits (with and without the trunk prefix) -> entry, for a listed number
     # written in its national form by a reporter from another region.
-    national: dict[str, HelpLine]
+    national: dict[str, tuple[str, HelpLine]]  # -> (E.164, entry)
 
 
 def _e164(number: str, region: str) -> str | None:
@@ -52,7 +52,7 @@ def helplines() -> HelpLines:
     versions: dict[str, str] = {}
     by_e164: dict[str, HelpLine] = {}
     short: dict[tuple[str, str], HelpLine] = {}
-    national: dict[str, HelpLine] = {}
+    national: dict[str, tuple[str, HelpLine]] = {}
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".json"):
             continue
@@ -68,7 +68,7 @@ def helplines() -> HelpLines:
                 nsn = str(phonenumbers.parse(e164).national_number)
                 for form in {digits, nsn}:
                     if len(form) >= _NATIONAL_MIN_DIGITS:
-                        national.setdefault(form, entry)
+                        national.setdefault(form, (e164, entry))
             short.setdefault((region, digits), entry)
     return HelpLines(versions, by_e164, short, national)
 
@@ -83,11 +83,12 @@ def helpline(e164: str) -> HelpLine | None:
     return helplines().by_e164.get(e164)
 
 
-def written(raw: str) -> HelpLine | None:
+def written(raw: str) -> tuple[str, HelpLine] | None:
     """A listed help line of any region written in its national form (``6389 2222``,
     ``03-6204 7788``): victims quote their bank's or a crisis line's number as they read it,
     and the reporter's country, the only region hint the phone extractor has, may not be the
-    line's. A number written with ``+`` or ``00`` is international: its E.164 form decides."""
+    line's. A number written with ``+`` or ``00`` is international: its E.164 form decides.
+    Returns the line's E.164 form and its entry."""
     text = raw.strip()
     if text.startswith(("+", "00", "＋")):
         return None

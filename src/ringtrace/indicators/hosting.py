@@ -62,7 +62,11 @@ def user_host(host: str, domain: str) -> str | None:
 
 def _platform_host(host: str) -> str:
     host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+    # The web and mobile hosts of a platform are one platform (m.youtube.com, www.reddit.com).
+    for prefix in ("www.", "m."):
+        if host.startswith(prefix) and host[len(prefix) :] in hosting().path:
+            return host[len(prefix) :]
+    return host
 
 
 def is_path_platform(host: str) -> bool:

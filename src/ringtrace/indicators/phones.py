@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import phonenumbers
 
+from ringtrace.indicators import helplines
 from ringtrace.indicators.registry import (
     Candidate,
     Contained,
@@ -158,6 +159,14 @@ class PhoneExtractor:
                         yield Candidate(
                             "phone", _e164(number), raw, start, start + end, _attributes(number)
                         )
+                        found_end = start + end
+                        break
+                    # A listed help line of another region in its national form ("6389 2222"
+                    # from an Indian reporter): shown on the report as that line.
+                    listed = helplines.written(raw)
+                    if listed is not None:
+                        region = {"region": listed[1].region}
+                        yield Candidate("phone", listed[0], raw, start, start + end, region)
                         found_end = start + end
                         break
             if found_end is None and m.group("plus") and text.startswith("\n", m.end()):

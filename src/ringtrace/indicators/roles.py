@@ -96,8 +96,8 @@ def written_role(type_: str, raw: str) -> Role | None:
     Indian reporter's text is a help line, whatever the reporter's country made of it."""
     if type_ != "phone":
         return None
-    entry = helplines.written(raw)
-    return None if entry is None else Role(HELP, helplines.reason(entry))
+    found = helplines.written(raw)
+    return None if found is None else Role(HELP, helplines.reason(found[1]))
 
 
 @lru_cache(maxsize=65536)
@@ -254,7 +254,9 @@ class TextCues:
 
     __slots__ = ("text",)
 
-    BEFORE, AFTER = 48, 16  # characters of the clause read before and after a value
+    # Characters of the clause read before and after a value: enough for one long clause
+    # ("this news explains how they make you download the app: {url}"), cut at its start.
+    BEFORE, AFTER = 80, 16
 
     def __init__(self, text: str) -> None:
         self.text = text
