@@ -297,14 +297,15 @@ class BareDomainExtractor:
             tld = host.rsplit(".", 1)[-1]
             if host.replace(".", "").isdigit():
                 continue  # an IPv4 address or a number; the IP extractor decides
-            domain = registrable_domain(host)
-            if domain is None:
-                continue
             path = m.group("path")
+            # The cheap refusals first: each skips the word, so their order changes nothing.
             if not path and tld in _FILE_LIKE_TLDS:
                 continue
             if looks_like_package(host):
                 continue  # com.example.app: an Android package, reported by its own extractor
+            domain = registrable_domain(host)
+            if domain is None:
+                continue
             hraw = m.group("host")
             hstart = m.start("host")
             if path:

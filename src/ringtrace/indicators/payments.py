@@ -156,7 +156,8 @@ def payment_account(payment: Payment, ctx: Context) -> list[Candidate]:
 # --- payment identifiers in free text ----------------------------------------------------
 
 _IBAN_TEXT = re.compile(  # the lookahead: a match's first characters, to reject others fast
-    r"(?=[A-Z])(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
+    r"(?=[A-Z])(?<![A-Za-z0-9])"
+    r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
 )
 # UPI ids: name@psp, where psp is a bank's UPI handle (NPCI's published list, abridged).
 UPI_HANDLES = frozenset(

@@ -48,9 +48,24 @@ class TextExtractor(Protocol):
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]: ...
 
 
-# Whether a span lies inside a container another extractor found (report.scan_text passes
-# one to extractors that set ``after_containers``).
+# Whether a span lies inside a container another extractor found.
 Contained = Callable[[int, int], bool]
+
+
+class ContainerAwareExtractor(Protocol):
+    """A text extractor with ``after_containers = True``: ``report.scan_text`` runs it after
+    the others and passes ``contained``, so it can skip spans whose plain candidates overlap
+    resolution would drop (the phone extractor skips the digits of IPs and IBANs)."""
+
+    name: str
+    version: str
+    after_containers: bool
+
+    def extract(
+        self, text: str, ctx: Context, contained: Contained | None = None
+    ) -> Iterable[Candidate]: ...
+
+
 IdentifierNormaliser = Callable[[str, Context], Sequence[Candidate]]
 PaymentExtractor = Callable[[Payment, Context], Sequence[Candidate]]
 

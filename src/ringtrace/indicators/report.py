@@ -6,13 +6,14 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
 from ringtrace.indicators import roles
 from ringtrace.indicators.registry import (
     Candidate,
     Contained,
+    ContainerAwareExtractor,
     Context,
     TextExtractor,
     identifier_normaliser_for,
@@ -110,15 +111,21 @@ def scan_text(
         else:
             per[i] = _guarded("text", ex.name, _named, ex, text, ctx)
     for i in later:
-        ex = extractors[i]
-        inside = _containment([k for p in per for k in p], ex.name)
-        per[i] = _guarded("text", ex.name, _named, ex, text, ctx, inside)
+        aware = cast(ContainerAwareExtractor, extractors[i])
+        inside = _containment([k for p in per for k in p], aware.name)
+        per[i] = _guarded("text", aware.name, _named_aware, aware, text, ctx, inside)
     # In registration order, whichever order they ran in: the first to find a value names it.
     return _resolve_overlaps([k for p in per for k in p])
 
 
-def _named(ex: TextExtractor, text: str, *args: object) -> Iterator[tuple[Candidate, str, str]]:
-    return ((c, ex.name, ex.version) for c in ex.extract(text, *args))  # type: ignore[arg-type]
+def _named(ex: TextExtractor, text: str, ctx: Context) -> Iterator[tuple[Candidate, str, str]]:
+    return ((c, ex.name, ex.version) for c in ex.extract(text, ctx))
+
+
+def _named_aware(
+    ex: ContainerAwareExtractor, text: str, ctx: Context, inside: Contained
+) -> Iterator[tuple[Candidate, str, str]]:
+    return ((c, ex.name, ex.version) for c in ex.extract(text, ctx, inside))
 
 
 def _containment(found: list[tuple[Candidate, str, str]], name: str) -> Contained:
@@ -151,11 +158,12 @@ class _Collector:
         key = (cand.type, cand.value)
         ind = self.by_key.get(key)
         if ind is None:
-            attrs = cand.attributes
-            if attrs:
-                attrs = {k: v for k, v in attrs.items() if k not in _TRANSIENT}
-            else:
-                attrs = {}  # a fresh dict: the indicator's own
+            # A fresh dict, the indicator's own (most candidates have no attributes).
+            attrs = (
+                {k: v for k, v in cand.attributes.items() if k not in _TRANSIENT}
+                if cand.attributes
+                else {}
+            )
             ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
             self.by_key[key] = ind
         fixed = roles.value_role(cand.type, cand.value, ind.attributes) or roles.written_role(

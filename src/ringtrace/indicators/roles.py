@@ -229,7 +229,7 @@ class _Clause:
     """A short piece of lowered text and its ASCII words (split on first use), read once
     for every cue kind."""
 
-    __slots__ = ("text", "_tokens")
+    __slots__ = ("_tokens", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
