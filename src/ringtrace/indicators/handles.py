@@ -36,9 +36,13 @@ _LINK_PREFIXES: dict[str, tuple[str, ...]] = {
     "kakaotalk": ("open.kakao.com/o/",),
 }
 _HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9._\-]{0,63})$")
+# Placeholders, and role names that impersonators everywhere use ("Telegram ID: support"):
+# no one account.
 _PLACEHOLDERS = frozenset(
-    {"unknown", "n/a", "na", "none", "null", "nil", "-", "anonymous", "deleted", "user", "test"}
-)
+    {"unknown", "n/a", "na", "none", "null", "nil", "-", "anonymous", "deleted", "user", "test",
+     "admin", "administrator", "support", "helpdesk", "official", "customerservice",
+     "customer_service", "cs"}
+)  # fmt: skip
 
 
 def normalise_handle(platform: str, raw: str) -> str | None:

@@ -93,7 +93,17 @@ def written(raw: str) -> tuple[str, HelpLine] | None:
     if text.startswith(("+", "00", "＋")):
         return None
     digits = "".join(str(int(c)) for c in text if c.isdigit())
-    return helplines().national.get(digits)
+    national = helplines().national
+    found = national.get(digits)
+    if found is not None:
+        return found
+    # The country code written without "+" ("62-150-0888" for Halo BCA's 1500888).
+    for n in (1, 2, 3):
+        rest = national.get(digits[n:])
+        cc = int(digits[:n]) if digits[:n] else 0
+        if rest is not None and phonenumbers.region_code_for_country_code(cc) == rest[1].region:
+            return rest
+    return None
 
 
 def short_code(raw: str, region: str | None) -> HelpLine | None:

@@ -24,6 +24,7 @@ class References:
     official_suffixes: tuple[str, ...]
     cues: tuple[str, ...]  # read by ringtrace.indicators.roles
     about: tuple[str, ...]  # cues that the clause is about a publication (roles, too)
+    after: tuple[str, ...]  # cues just after a link that say it is cited (roles, too)
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +44,7 @@ def references() -> References:
         official_suffixes=tuple(sorted(data["official_suffixes"], key=len, reverse=True)),
         cues=tuple(data["context"]["cues"]),
         about=tuple(data["context"]["about"]["cues"]),
+        after=tuple(data["context"]["after"]["cues"]),
     )
 
 

@@ -221,6 +221,7 @@ def _cue_kinds() -> dict[str, _Cues]:
     return {
         "cite": _Cues.of("cite", *split(refs.cues)),
         "about": _Cues.of("about", *split(refs.about)),
+        "cited_after": _Cues.of("cited_after", *split(refs.after)),
         "victim": _Cues.of("victim", list(_VICTIM_WORDS), _VICTIM_STEMS),
     }
 
@@ -311,6 +312,9 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     strong_before = type_ in _CUE_STRONG_TYPES and strong_cue(before.text)
     if linkish and not strong_before and before.has("cite"):
         return _CITED
+    after = _Clause(cues.after(end))
+    if linkish and not strong_before and after.has("cited_after"):
+        return _CITED  # "<url> - same modus", "<url> ke anusaar"
     if type_ in ("phone", "email") and before.has("victim"):
         return Role(VICTIM, VICTIM_REASON)
     if type_ not in _CUE_STRONG_TYPES:
@@ -318,7 +322,7 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     # A link to an Android package is the app the victim was made to install.
     if type_ == "url" and _APK_LINK.search(cues.text[start:end].lower()):
         return _STRONG_OFFENDER
-    if strong_before or strong_cue(cues.after(end)):
+    if strong_before or strong_cue(after.text):
         return _STRONG_OFFENDER
     return _OFFENDER
 
