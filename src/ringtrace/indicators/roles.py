@@ -164,10 +164,10 @@ _APK_LINK = re.compile(r"\.apk(?![a-z0-9])")
 # Sentence ends; in CJK text written without punctuation, a space after a CJK character
 # (unless it is the space just before the value, at the window's end); and words that start
 # a new clause ("then", "tapos", "lalu", "然後").
-_CLAUSE_END = re.compile(
-    r"[.!?。！？\n;；]\s|[。！？\n]|(?<=[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef])\s+(?=\S)"
+_CLAUSE_END = re.compile(  # the lookahead: a match's first characters, to reject others fast
+    r"(?=[.!?。！？\n;；\s\u3000tplks然之後后接])(?:[.!?。！？\n;；]\s|[。！？\n]|(?<=[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef])\s+(?=\S)"
     r"|(?<![a-z])(?:then|tapos|pagkatapos|lalu|kemudian|lepas tu|selepas itu)\s"
-    r"|然後|然后|之後|之后|後來|后来|接著|接着"
+    r"|然後|然后|之後|之后|後來|后来|接著|接着)"
 )
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -312,8 +312,8 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     strong_before = type_ in _CUE_STRONG_TYPES and strong_cue(before.text)
     if linkish and not strong_before and before.has("cite"):
         return _CITED
-    after = _Clause(cues.after(end))
-    if linkish and not strong_before and after.has("cited_after"):
+    after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
+    if after is not None and linkish and not strong_before and after.has("cited_after"):
         return _CITED  # "<url> - same modus", "<url> ke anusaar"
     if type_ in ("phone", "email") and before.has("victim"):
         return Role(VICTIM, VICTIM_REASON)
@@ -322,7 +322,7 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     # A link to an Android package is the app the victim was made to install.
     if type_ == "url" and _APK_LINK.search(cues.text[start:end].lower()):
         return _STRONG_OFFENDER
-    if strong_before or strong_cue(after.text):
+    if strong_before or (after is not None and strong_cue(after.text)):
         return _STRONG_OFFENDER
     return _OFFENDER
 
