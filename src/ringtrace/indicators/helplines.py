@@ -11,6 +11,7 @@ phone numbers that can link, but a structured field may hold one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -83,6 +84,17 @@ def helpline(e164: str) -> HelpLine | None:
     return helplines().by_e164.get(e164)
 
 
+_NON_DIGITS = re.compile(r"[^0-9]")
+
+
+@lru_cache(maxsize=1)
+def written_lengths() -> frozenset[int]:
+    """How many digits a listed line in its national form can have (with a country code
+    written without "+", up to three more): a cheap test before :func:`written`."""
+    lengths = {len(k) for k in helplines().national}
+    return frozenset(n + extra for n in lengths for extra in range(4))
+
+
 def written(raw: str) -> tuple[str, HelpLine] | None:
     """A listed help line of any region written in its national form (``6389 2222``,
     ``03-6204 7788``): victims quote their bank's or a crisis line's number as they read it,
@@ -92,10 +104,13 @@ def written(raw: str) -> tuple[str, HelpLine] | None:
     text = raw.strip()
     if text.startswith(("+", "00", "＋")):
         return None
-    digits = "".join(str(int(c)) for c in text if c.isdigit())
+    if text.isascii():
+        digits = _NON_DIGITS.sub("", text)
+    else:
+        digits = "".join(str(int(c)) for c in text if c.isdigit())
     national = helplines().national
     found = national.get(digits)
-    if found is not None:
+    if found is not None or digits[:1] in ("", "0"):
         return found
     # The country code written without "+" ("62-150-0888" for Halo BCA's 1500888).
     for n in (1, 2, 3):

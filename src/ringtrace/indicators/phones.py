@@ -163,7 +163,9 @@ class PhoneExtractor:
                         break
                     # A listed help line of another region in its national form ("6389 2222"
                     # from an Indian reporter): shown on the report as that line.
-                    listed = helplines.written(raw)
+                    listed = (
+                        helplines.written(raw) if digits in helplines.written_lengths() else None
+                    )
                     if listed is not None:
                         region = {"region": listed[1].region}
                         yield Candidate("phone", listed[0], raw, start, start + end, region)

@@ -94,7 +94,7 @@ def value_role(type_: str, value: str, attributes: dict[str, str]) -> Role | Non
 def written_role(type_: str, raw: str) -> Role | None:
     """A help line of another region written in its national form: a listed SG line in an
     Indian reporter's text is a help line, whatever the reporter's country made of it."""
-    if type_ != "phone":
+    if type_ != "phone" or sum(c.isdigit() for c in raw) not in helplines.written_lengths():
         return None
     found = helplines.written(raw)
     return None if found is None else Role(HELP, helplines.reason(found[1]))
