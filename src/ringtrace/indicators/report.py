@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar, cast
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
@@ -15,7 +15,6 @@ from ringtrace.indicators.registry import (
     Contained,
     ContainerAwareExtractor,
     Context,
-    TextExtractor,
     identifier_normaliser_for,
     payment_extractors,
     text_extractors,
@@ -36,9 +35,13 @@ def _guarded(kind: str, name: str, run: Callable[..., Iterable[_T]], *args: obje
     try:
         return list(run(*args))
     except Exception as e:  # any extractor bug: skip its output, keep going
-        logger.error("%s extractor %r failed on one report (%s); its output skipped",
-                     kind, name, type(e).__name__)  # fmt: skip
+        _skipped(kind, name, e)
         return []
+
+
+def _skipped(kind: str, name: str, e: Exception) -> None:
+    logger.error("%s extractor %r failed on one report (%s); its output skipped",
+                 kind, name, type(e).__name__)  # fmt: skip
 
 
 def _index(items: list[tuple[Candidate, str]]) -> tuple[list[int], list[int]]:
@@ -109,23 +112,19 @@ def scan_text(
         if getattr(ex, "after_containers", False):
             later.append(i)  # told what the others' containers hold (phones skip their digits)
         else:
-            per[i] = _guarded("text", ex.name, _named, ex, text, ctx)
+            try:  # inline, not through _guarded: this runs for every extractor and text
+                per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx)]
+            except Exception as e:
+                _skipped("text", ex.name, e)
     for i in later:
         aware = cast(ContainerAwareExtractor, extractors[i])
         inside = _containment([k for p in per for k in p], aware.name)
-        per[i] = _guarded("text", aware.name, _named_aware, aware, text, ctx, inside)
+        try:
+            per[i] = [(c, aware.name, aware.version) for c in aware.extract(text, ctx, inside)]
+        except Exception as e:
+            _skipped("text", aware.name, e)
     # In registration order, whichever order they ran in: the first to find a value names it.
     return _resolve_overlaps([k for p in per for k in p])
-
-
-def _named(ex: TextExtractor, text: str, ctx: Context) -> Iterator[tuple[Candidate, str, str]]:
-    return ((c, ex.name, ex.version) for c in ex.extract(text, ctx))
-
-
-def _named_aware(
-    ex: ContainerAwareExtractor, text: str, ctx: Context, inside: Contained
-) -> Iterator[tuple[Candidate, str, str]]:
-    return ((c, ex.name, ex.version) for c in ex.extract(text, ctx, inside))
 
 
 def _containment(found: list[tuple[Candidate, str, str]], name: str) -> Contained:
