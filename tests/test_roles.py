@@ -272,6 +272,24 @@ def test_a_domain_inferred_from_a_structured_url_is_not_strong_alone() -> None:
     assert {i.type: i.strong for i in extract_report(doc)} == {"url": True, "domain": True}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://blog-demo.top/post/9 - same modus as mine",
+        "https://kahani-demo.top/x ke anusaar bahut log phase",
+        "我查到 https://chaxun-demo.top/r/4",
+    ],
+)
+def test_a_cite_cue_after_the_link_or_in_another_language_makes_it_a_reference(text: str) -> None:
+    [url] = [i for i in extract_text(text, "IN") if i.type == "url"]
+    assert url.role == "reference" and not url.linkable
+
+
+@pytest.mark.parametrize("text", ["Telegram ID: admin", "TG username: Support", "wechat id: cs"])
+def test_a_role_name_after_a_platform_is_no_handle(text: str) -> None:
+    assert not [i for i in extract_text(text, "SG") if i.linkable]
+
+
 # -- help lines of other regions, and the lines added for issue 23 ----------------------------
 
 
@@ -283,6 +301,7 @@ def test_a_domain_inferred_from_a_structured_url_is_not_strong_alone() -> None:
         ("2886 8868", "HK", "SG"),
         ("03-6204 7788", "MY", "SG"),
         ("0345 734 5345", "GB", "AU"),
+        ("62-150-0888", "ID", "ID"),  # Halo BCA's 1500888 with the country code, no "+"
     ],
 )
 def test_a_listed_line_in_its_national_form_is_help_wherever_the_reporter_is(
