@@ -285,7 +285,9 @@ def test_a_cite_cue_after_the_link_or_in_another_language_makes_it_a_reference(t
     assert url.role == "reference" and not url.linkable
 
 
-@pytest.mark.parametrize("text", ["Telegram ID: admin", "TG username: Support", "wechat id: helpdesk"])
+@pytest.mark.parametrize(
+    "text", ["Telegram ID: admin", "TG username: Support", "wechat id: helpdesk"]
+)
 def test_a_role_name_after_a_platform_is_no_handle(text: str) -> None:
     assert not [i for i in extract_text(text, "SG") if i.linkable]
 
