@@ -179,3 +179,119 @@ def test_a_new_type_is_one_registered_extractor() -> None:
         ]
     finally:
         registry._TEXT.pop()
+
+
+# -- issue 23: held-out failure classes ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("加我 https://line.me/ti/p/~mei.demo22 聊天", ("line", "mei.demo22")),
+        ("line.me/ti/p/kira_demo5", ("line", "kira_demo5")),
+    ],
+)
+def test_every_profile_link_host_names_a_platform(text: str, expected: tuple[str, str]) -> None:
+    assert expected in keys(text, "TW")
+
+
+def test_a_failing_extractor_skips_its_output_and_logs_no_text(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        name, version = "broken-demo", "1"
+
+        def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+            raise KeyError(text)
+
+    monkeypatch.setattr(registry, "_TEXT", [*registry.text_extractors(), Broken()])
+    secret = "call me on +852 6123 4567 secret-victim-words"
+    found = keys(secret, "HK")
+    assert ("phone", "+85261234567") in found
+    assert "broken-demo" in caplog.text and "KeyError" in caplog.text
+    assert "secret-victim-words" not in caplog.text and "6123" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "handle"),
+    [
+        ("Telegram id - mira_sg41", ("telegram", "mira_sg41")),
+        ("TG username — kai.demo9", ("telegram", "kai.demo9")),
+        ("wechat id – wx_demo_88", ("wechat", "wx_demo_88")),
+        ("line ID = nana.demo", ("line", "nana.demo")),
+    ],
+)
+def test_a_handle_label_may_end_with_a_dash_or_equals(text: str, handle: tuple[str, str]) -> None:
+    assert handle in keys(text, "SG")
+
+
+def test_a_hyphenated_platform_word_is_no_label() -> None:
+    assert not any(t == "telegram" for t, _ in keys("the telegram-bot replied", "SG"))
+
+
+@pytest.mark.parametrize(
+    ("url", "page"),
+    [
+        ("https://m.youtube.com/watch?v=Zx9Demo4Qw1&t=30", "youtube.com/watch?v=Zx9Demo4Qw1"),
+        ("https://www.reddit.com/r/Sextortion/comments/q1demo/title/", None),
+        ("https://reddit.com/r/Sextortion/comments/q1demo/title/", None),
+        ("https://mega.nz/#!DemoFi1e!k3yPart", "mega.nz/#!DemoFi1e"),
+        (
+            "https://pan.baidu.com/share/init?surl=DemoShare42",
+            "pan.baidu.com/share/init?surl=DemoShare42",
+        ),
+        ("https://www.youtube.com/channel/UCdemoChannel9", "youtube.com/channel/UCdemoChannel9"),
+        ("https://form.typeform.com/to/Dm0Form7", "form.typeform.com/to/Dm0Form7"),
+        ("https://tally.so/r/w4DemoX", "tally.so/r/w4DemoX"),
+        ("https://1024terabox.com/s/1DemoBox77", "1024terabox.com/s/1DemoBox77"),
+        ("https://lynk.id/demo.shop", "lynk.id/demo.shop"),
+        ("https://t.cn/A6Demo9x", "t.cn/A6Demo9x"),
+    ],
+)
+def test_a_page_key_names_the_item_not_the_section(url: str, page: str | None) -> None:
+    pages = {v for t, v in keys(url, "SG") if t == "page"}
+    if page is None:  # reddit: the post, whatever the host's www
+        page = "reddit.com/r/Sextortion/comments/q1demo"
+    assert pages == {page}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://pan.quark.cn/s/demo12ab",
+        "https://form.typeform.com/to/Dm0Form7",
+        "https://docs.qq.com/form/page/DemoForm1",
+        "https://heylink.me/demo.profile/",
+        "https://wjx.cn/vm/Demo7Qx.aspx",
+    ],
+)
+def test_a_path_platform_gives_no_parent_domain(url: str) -> None:
+    doc = parse_report(report(offender_identifiers=[{"type": "url", "value": url}]))
+    types = {i.type for i in extract_report(doc)}
+    assert "domain" not in types and {"url", "page"} <= types
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "phone"),
+    [
+        ("she called from +60 12-345\n6789 twice", "SG", "+60123456789"),
+        ("chat https://api.whatsapp.com/send?phone=6591234567&text=hi", None, "+6591234567"),
+        ("https://web.whatsapp.com/send/?phone=85261234567", None, "+85261234567"),
+    ],
+)
+def test_numbers_across_a_line_break_and_in_whatsapp_send_links(
+    text: str, country: str | None, phone: str
+) -> None:
+    assert ("phone", phone) in keys(text, country)
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("h**ps://ring-demo.top/a", "https://ring-demo.top/a"),
+        ("ring-demo [.] top/b", "http://ring-demo.top/b"),
+        ("hxxps://ring-demo [.] top/c", "https://ring-demo.top/c"),
+    ],
+)
+def test_more_defanged_forms_are_refanged(text: str, url: str) -> None:
+    assert ("url", url) in keys(text)

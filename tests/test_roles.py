@@ -185,6 +185,166 @@ def test_short_or_wordy_structured_values_are_not_kept(value: str) -> None:
     assert extract_report(doc) == []
 
 
+# -- text cues: same clause, not negated, not about a publication, only payable things -----
+
+
+def _strong(text: str, country: str, type_: str) -> list[bool]:
+    return [i.strong for i in extract_text(text, country) if i.type == type_]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bank page https://fraudhelp-demo.top/g says never pay.",
+        "Their FAQ: don't download from https://safety-demo.top/faq",
+        "Polis kata https://amaran-demo.top/a jangan bayar apa-apa",
+        "官方網頁 https://jingshi-demo.top/x 說不要下載任何軟件",
+    ],
+)
+def test_a_negated_install_or_pay_cue_makes_nothing_strong(text: str) -> None:
+    assert _strong(text, "SG", "url") == [False]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This article shows how they get victims to install apps: https://dailypaper-demo.top/n/77",
+        "A warning explained how they make you pay: https://bulletin-demo.top/w/5",
+        "新聞說他們會叫你安裝程式 https://xinwen-demo.top/a/1",
+        "Berita ni cerita macam mana diorang suruh bayar https://akhbar-demo.top/b/2",
+    ],
+)
+def test_a_clause_about_a_publication_cites_its_link_even_with_a_cue(text: str) -> None:
+    [url] = [i for i in extract_text(text, "MY") if i.type == "url"]
+    assert url.role == "reference" and not url.linkable and not url.strong
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a cue in the previous CJK phrase, no full stop in between
+        "我已經匯款給她 後來她傳了 https://chat-demo.top/room 給我",
+        # a connective starts a new clause
+        "Nag-transfer ako tapos nagpadala siya ng https://usap-demo.top/r",
+        # single-character stems are no cue (轉介 = referral, 转告 = pass on)
+        "社工轉介我去 https://help-demo.top/x",
+        "朋友转告我 https://note-demo.top/y",
+    ],
+)
+def test_a_cue_outside_the_clause_or_inside_another_word_is_none(text: str) -> None:
+    assert _strong(text, "PH", "url") == [False]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she made me download it from https://app-demo.top/get",
+        "叫我去 https://pay-demo.top/p 付款",
+        "suruh saya bayar di https://bayar-demo.top/q",
+        "她叫我轉帳到 https://zhuan-demo.top/t",
+    ],
+)
+def test_an_install_or_pay_cue_on_a_link_in_its_clause_is_strong(text: str) -> None:
+    assert _strong(text, "HK", "url") == [True]
+
+
+@pytest.mark.parametrize(
+    ("text", "type_"),
+    [
+        ("He told me to pay, then texted from +852 6234 5178.", "phone"),
+        ("After I transferred the money she emailed me from ling.demo@example-mail.top", "email"),
+        ("Download the app she said, Telegram @mei_demo_77", "telegram"),
+    ],
+)
+def test_a_text_cue_never_makes_a_number_email_or_handle_strong(text: str, type_: str) -> None:
+    found = [i for i in extract_text(text, "HK") if i.type == type_]
+    assert found and not any(i.strong for i in found)
+
+
+def test_a_domain_inferred_from_a_structured_url_is_not_strong_alone() -> None:
+    doc = ReportDocument.model_validate(
+        report(offender_identifiers=[{"type": "url", "value": "https://cdn7.ring-demo.top/a"}])
+    )
+    strong = {i.type: i.strong for i in extract_report(doc)}
+    assert strong == {"url": True, "domain": False}
+    doc = ReportDocument.model_validate(
+        report(offender_identifiers=[{"type": "url", "value": "https://www.ring-demo.top/a"}])
+    )
+    assert {i.type: i.strong for i in extract_report(doc)} == {"url": True, "domain": True}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://blog-demo.top/post/9 - same modus as mine",
+        "https://kahani-demo.top/x ke anusaar bahut log phase",
+        "我查到 https://chaxun-demo.top/r/4",
+    ],
+)
+def test_a_cite_cue_after_the_link_or_in_another_language_makes_it_a_reference(text: str) -> None:
+    [url] = [i for i in extract_text(text, "IN") if i.type == "url"]
+    assert url.role == "reference" and not url.linkable
+
+
+@pytest.mark.parametrize(
+    "text", ["Telegram ID: admin", "TG username: Support", "wechat id: helpdesk"]
+)
+def test_a_role_name_after_a_platform_is_no_handle(text: str) -> None:
+    assert not [i for i in extract_text(text, "SG") if i.linkable]
+
+
+# -- help lines of other regions, and the lines added for issue 23 ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "region", "country"),
+    [
+        ("6389 2222", "SG", "IN"),  # IMH, written by an Indian reporter
+        ("1800 339 6963", "SG", "IN"),  # DBS fraud line: a valid Indian toll-free form too
+        ("2886 8868", "HK", "SG"),
+        ("03-6204 7788", "MY", "SG"),
+        ("0345 734 5345", "GB", "AU"),
+        ("62-150-0888", "ID", "ID"),  # Halo BCA's 1500888 with the country code, no "+"
+    ],
+)
+def test_a_listed_line_in_its_national_form_is_help_wherever_the_reporter_is(
+    number: str, region: str, country: str
+) -> None:
+    [(_, reason)] = _one(f"I rang {number} for advice", country, "phone")
+    assert reason and "help line" in reason and f", {region})" in reason
+
+
+def test_every_added_bank_or_crisis_line_has_a_source_and_parses() -> None:
+    folder = Path(__file__).parents[1] / "src/ringtrace/indicators/data/helplines"
+    for path in folder.glob("*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for n in data["numbers"]:
+            if "source" in n:
+                assert n["source"].startswith("https://") and n["source"] in data["sources"]
+                digits = "".join(c for c in n["number"] if c.isdigit())
+                assert len(digits) <= 6 or any(
+                    h.number == n["number"] for h in helplines().by_e164.values()
+                ), n["number"]
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("GDEMOXLMWALLET7QZ4KJ2PHXW9 memo: 55120", "GDEMOXLMWALLET7QZ4KJ2PHXW9"),
+        ("(tag 9931) rDemoRipple5kQw8ZzP2mXn4Yt", "rDemoRipple5kQw8ZzP2mXn4Yt"),
+        ("BEP20-USDT-address-here", None),
+        ("Binance-Pay-ID-2024", None),
+    ],
+)
+def test_an_unvalidated_field_keeps_its_longest_token_and_refuses_labels(
+    value: str, kept: str | None
+) -> None:
+    doc = ReportDocument.model_validate(
+        report(offender_identifiers=[{"type": "crypto_wallet", "value": value}])
+    )
+    assert [i.value for i in extract_report(doc)] == ([kept] if kept else [])
+
+
 # -- linking, on both backends -------------------------------------------------------------
 
 

@@ -204,6 +204,35 @@ def crowd_class(rng: random.Random, uniq: _Uniq, b: _Builder) -> dict[str, list[
     return {}
 
 
+_CUE_SENTENCES = {
+    "en": [
+        "The advice page {url} says never to pay them.",
+        "This article explains how they make you install the app: {url}",
+        "After I paid I rang {num} for help.",
+    ],
+    "zh-Hant": ["網上說會叫你下載程式 {url}", "我已經轉帳 後來打咗去 {num}"],
+    "zh-Hans": ["网上说会让你下载软件 {url}", "我已经转账 后来打了 {num}"],
+    "ms": [
+        "Berita ni terangkan macam mana diorang suruh pasang app: {url}",
+        "Selepas bayar saya telefon {num}.",
+    ],
+}
+
+
+def cue_context_class(rng: random.Random, uniq: _Uniq, b: _Builder) -> dict[str, list[str]]:
+    """Install and pay words near values that are not where the victim paid or installed
+    (advice not to pay, an article about the app, a number rung after paying, a cue in the
+    previous phrase), in a crowd of unrelated reports that share nothing else."""
+    url = f"https://{uniq.token(_LOWER, 7)}-advice.org/sextortion"
+    number = uniq.phone("MY")
+    background = [d for d in b.reports if b.truth[(d["source"], d["external_id"])] is None]
+    for doc in rng.sample(background, min(40, len(background))):
+        sentences = _CUE_SENTENCES.get(_lang(doc), _CUE_SENTENCES["en"])
+        num = _written(number, 1 + rng.randrange(3))
+        _append(doc, rng.choice(sentences).format(url=url, num=num))
+    return {}
+
+
 PLANT: dict[str, Callable[[random.Random, Any, Any], dict[str, list[str]]]] = {
     "helplines": helplines_class,
     "references": references_class,
@@ -211,4 +240,5 @@ PLANT: dict[str, Callable[[random.Random, Any, Any], dict[str, list[str]]]] = {
     "handle_words": handle_words_class,
     "unknown_ids": unknown_ids_class,
     "crowd": crowd_class,
+    "cue_context": cue_context_class,
 }

@@ -23,7 +23,9 @@ from typing import Any
 import phonenumbers
 
 # Classes of real input the scenario can plant (ringtrace.demo.classes).
-CLASSES = ("helplines", "references", "hosting", "handle_words", "unknown_ids", "crowd")
+CLASSES = (
+    "helplines", "references", "hosting", "handle_words", "unknown_ids", "crowd", "cue_context",
+)  # fmt: skip
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 

@@ -36,9 +36,13 @@ _LINK_PREFIXES: dict[str, tuple[str, ...]] = {
     "kakaotalk": ("open.kakao.com/o/",),
 }
 _HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9._\-]{0,63})$")
+# Placeholders, and role names that impersonators everywhere use ("Telegram ID: support"):
+# no one account.
 _PLACEHOLDERS = frozenset(
-    {"unknown", "n/a", "na", "none", "null", "nil", "-", "anonymous", "deleted", "user", "test"}
-)
+    {"unknown", "n/a", "na", "none", "null", "nil", "-", "anonymous", "deleted", "user", "test",
+     "admin", "administrator", "support", "helpdesk", "official", "customerservice",
+     "customer_service", "cs"}
+)  # fmt: skip
 
 
 def normalise_handle(platform: str, raw: str) -> str | None:
@@ -99,8 +103,16 @@ _HOST_PLATFORM = {
     "instagram.com": "instagram", "facebook.com": "facebook", "fb.com": "facebook",
     "snapchat.com/add": "snapchat", "tiktok.com/@": "tiktok", "tiktok.com": "tiktok",
     "x.com": "x", "twitter.com": "x", "discord.com/users": "discord",
-    "open.kakao.com/o": "kakaotalk",
+    "open.kakao.com/o": "kakaotalk", "line.me/ti/p": "line",
 }  # fmt: skip
+
+
+def _platform_of(host: str) -> str | None:
+    """The platform a profile-link host names; every alternative of ``_SOCIAL_LINK``'s host
+    group must have one (a test checks), and an unknown one is skipped, never a crash."""
+    return _HOST_PLATFORM.get(host.lower().rstrip("/~"))
+
+
 # Path words that are pages of the platform, not accounts.
 _NOT_ACCOUNTS = frozenset(
     {"joinchat", "share", "login", "home", "explore", "p", "reel", "reels", "stories", "watch",
@@ -108,7 +120,9 @@ _NOT_ACCOUNTS = frozenset(
      "c", "proxy", "socks", "help", "privacy", "about", "settings"}
 )  # fmt: skip
 
-# "Telegram: @name", "微信号：name", "line id: name", "카톡 아이디: name".
+# "Telegram: @name", "微信号：name", "line id: name", "카톡 아이디: name", "TG id - name",
+# "Telegram id — name", "line id = name" (a dash or an equals sign is a label's separator too;
+# a dash with a space on either side, so that "telegram-bot" is not one).
 _PLATFORM_WORDS = {
     "telegram": r"telegram|電報|电报|纸飞机|텔레그램|(?<![A-Za-z])tg(?![A-Za-z])",
     "instagram": r"instagram|(?<![A-Za-z])insta(?![A-Za-z])|(?<![A-Za-z])ig(?![A-Za-z])|인스타",
@@ -149,7 +163,8 @@ def _keyword_hits(low: str) -> list[int]:
 
 _LABELLED = re.compile(
     "|".join(
-        rf"(?P<{p}>{words}){_LABEL}(?:\s*[:：]\s*@?|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@)"
+        rf"(?P<{p}>{words}){_LABEL}(?:\s*[:：=]\s*@?|\s+[-–—]{{1,2}}\s*@?|\s*[-–—]{{1,2}}\s+@?"
+        rf"|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@)"
         rf"(?P<{p}_h>(?:live:)?[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}})"
         for p, words in _PLATFORM_WORDS.items()
     ),
@@ -187,7 +202,9 @@ class SocialLinkExtractor:
         if not _SOCIAL_HOSTS.search(low):
             return
         for m in _SOCIAL_LINK.finditer(text):
-            platform = _HOST_PLATFORM[m.group("host").lower().rstrip("/~")]
+            platform = _platform_of(m.group("host"))
+            if platform is None:
+                continue
             handle = m.group("handle").rstrip(".")
             if handle.lower() in _NOT_ACCOUNTS:
                 continue

@@ -11,6 +11,7 @@ phone numbers that can link, but a structured field may hold one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -31,6 +32,9 @@ class HelpLines:
     versions: dict[str, str]  # region -> data version
     by_e164: dict[str, HelpLine]
     short: dict[tuple[str, str], HelpLine]  # (region, digits) -> entry
+    # National digits (with and without the trunk prefix) -> entry, for a listed number
+    # written in its national form by a reporter from another region.
+    national: dict[str, tuple[str, HelpLine]]  # -> (E.164, entry)
 
 
 def _e164(number: str, region: str) -> str | None:
@@ -49,6 +53,7 @@ def helplines() -> HelpLines:
     versions: dict[str, str] = {}
     by_e164: dict[str, HelpLine] = {}
     short: dict[tuple[str, str], HelpLine] = {}
+    national: dict[str, tuple[str, HelpLine]] = {}
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".json"):
             continue
@@ -58,16 +63,62 @@ def helplines() -> HelpLines:
         for n in data["numbers"]:
             entry = HelpLine(region, n["number"], n["kind"], n["name"])
             e164 = _e164(n["number"], region)
+            digits = "".join(c for c in n["number"] if c.isdigit())
             if e164 is not None:
                 by_e164.setdefault(e164, entry)
-            digits = "".join(c for c in n["number"] if c.isdigit())
+                nsn = str(phonenumbers.parse(e164).national_number)
+                for form in {digits, nsn}:
+                    if len(form) >= _NATIONAL_MIN_DIGITS:
+                        national.setdefault(form, (e164, entry))
             short.setdefault((region, digits), entry)
-    return HelpLines(versions, by_e164, short)
+    return HelpLines(versions, by_e164, short, national)
+
+
+# A national form shorter than this (a short code, a 6-digit line) is read only in its own
+# region: too many ordinary numbers elsewhere share so few digits.
+_NATIONAL_MIN_DIGITS = 7
 
 
 def helpline(e164: str) -> HelpLine | None:
     """The help line a normalised number is, if any."""
     return helplines().by_e164.get(e164)
+
+
+_NON_DIGITS = re.compile(r"[^0-9]")
+
+
+@lru_cache(maxsize=1)
+def written_lengths() -> frozenset[int]:
+    """How many digits a listed line in its national form can have (with a country code
+    written without "+", up to three more): a cheap test before :func:`written`."""
+    lengths = {len(k) for k in helplines().national}
+    return frozenset(n + extra for n in lengths for extra in range(4))
+
+
+def written(raw: str) -> tuple[str, HelpLine] | None:
+    """A listed help line of any region written in its national form (``6389 2222``,
+    ``03-6204 7788``): victims quote their bank's or a crisis line's number as they read it,
+    and the reporter's country, the only region hint the phone extractor has, may not be the
+    line's. A number written with ``+`` or ``00`` is international: its E.164 form decides.
+    Returns the line's E.164 form and its entry."""
+    text = raw.strip()
+    if text.startswith(("+", "00", "＋")):
+        return None
+    if text.isascii():
+        digits = _NON_DIGITS.sub("", text)
+    else:
+        digits = "".join(str(int(c)) for c in text if c.isdigit())
+    national = helplines().national
+    found = national.get(digits)
+    if found is not None or digits[:1] in ("", "0"):
+        return found
+    # The country code written without "+" ("62-150-0888" for Halo BCA's 1500888).
+    for n in (1, 2, 3):
+        rest = national.get(digits[n:])
+        cc = int(digits[:n]) if digits[:n] else 0
+        if rest is not None and phonenumbers.region_code_for_country_code(cc) == rest[1].region:
+            return rest
+    return None
 
 
 def short_code(raw: str, region: str | None) -> HelpLine | None:

@@ -25,6 +25,10 @@ class Hosting:
     subdomain: frozenset[str]
     path: dict[str, int]
     path_reason: str
+    query: dict[str, str]  # host -> the query parameter that holds the item's id
+    fragment: frozenset[str]  # hosts that put the item's id in the fragment (mega.nz/#!id)
+    sections: frozenset[str]  # path words that name a section or a marker, never an item
+    items: frozenset[str]  # path words after which the next segment is the item's id
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +41,10 @@ def hosting() -> Hosting:
         subdomain=frozenset(data["subdomain"]),
         path={k: int(v) for k, v in data["path"].items()},
         path_reason=data["path_reason"],
+        query=dict(data["query"]),
+        fragment=frozenset(data["fragment"]),
+        sections=frozenset(data["sections"]),
+        items=frozenset(data["items"]),
     )
 
 
@@ -54,24 +62,59 @@ def user_host(host: str, domain: str) -> str | None:
 
 def _platform_host(host: str) -> str:
     host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+    # The web and mobile hosts of a platform are one platform (m.youtube.com, www.reddit.com).
+    for prefix in ("www.", "m."):
+        if host.startswith(prefix) and host[len(prefix) :] in hosting().path:
+            return host[len(prefix) :]
+    return host
 
 
 def is_path_platform(host: str) -> bool:
     return _platform_host(host) in hosting().path
 
 
-def page_key(host: str, path: str) -> str | None:
+def fragment_item(host: str, fragment: str) -> str | None:
+    """``#!id`` for a platform that puts the item's id in the fragment (``mega.nz/#!id!key``);
+    what follows the id there is a decryption key, a secret, and is dropped."""
+    if not fragment or _platform_host(host) not in hosting().fragment:
+        return None
+    item = fragment.lstrip("!/").split("!", 1)[0]
+    return f"#!{item}" if len(item) > 2 else None
+
+
+def page_key(host: str, path: str, query: str = "", fragment: str = "") -> str | None:
     """``host/segments`` for a page on a path platform with enough segments to name one
-    user, file or form; None for any other host, or the platform's own pages."""
+    user, file or form; None for any other host, or the platform's own pages.
+
+    A segment that names a section or a marker (``r``, ``s``, ``watch``, ``channel``) is
+    never the end of a key: one more is taken. An item word after the key (``comments``,
+    ``status``) adds the item it names (``reddit.com/r/x/comments/id``, not the subreddit).
+    Where the platform puts the item's id in the query (``youtube.com/watch?v=id``) or the
+    fragment (``mega.nz/#!id``), the key keeps that parameter or that id.
+    """
     h = _platform_host(host)
-    need = hosting().path.get(h)
+    data = hosting()
+    need = data.path.get(h)
     if need is None:
         return None
     segs = [s for s in path.split("?", 1)[0].split("#", 1)[0].split("/") if s]
-    # A short last segment is a marker ("forms/d/e/<id>"), not the id: take one more.
-    while need < len(segs) and len(segs[need - 1]) <= 2:
+
+    def marker(seg: str) -> bool:
+        return len(seg) <= 2 or seg.lower() in data.sections
+
+    param = data.query.get(h)
+    if param is not None:
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if name == param and len(value) > 2:
+                return f"{h}/{'/'.join(segs)}?{param}={value}" if segs else f"{h}?{param}={value}"
+    item = fragment_item(h, fragment)
+    if item is not None and not segs:
+        return f"{h}/{item}"
+    while need < len(segs) and marker(segs[need - 1]):
         need += 1
-    if len(segs) < need or len(segs[need - 1]) <= 2:
+    if len(segs) < need or marker(segs[need - 1]):
         return None
+    if need + 1 < len(segs) and segs[need].lower() in data.items and not marker(segs[need + 1]):
+        need += 2
     return "/".join([h, *segs[:need]])

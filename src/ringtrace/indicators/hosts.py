@@ -11,11 +11,11 @@ import ipaddress
 import re
 from functools import lru_cache
 
-from ringtrace.indicators.hosting import user_host
+from ringtrace.indicators.hosting import fragment_item, user_host
 from ringtrace.indicators.suffixes import rule_set as suffix_rules
 from ringtrace.indicators.suffixes import split_host
 
-_DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
+_DEFANG_DOT = re.compile(r" ?\[\.\] ?|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
 _DEFANG_AT = re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE)
 
 _DEFANG_MARKS = ("[", "(", "{", "．", "。")
@@ -75,7 +75,7 @@ def normalise_ip(value: str) -> str | None:
         return None
 
 
-_HXXP = re.compile(r"^h[tx]{2}p", re.IGNORECASE)
+_HXXP = re.compile(r"^h[tx*]{2}p", re.IGNORECASE)
 _BRACKET_SCHEME = re.compile(r"^(\w+)\[:\]//|^(\w+)\[://\]")
 _SCHEME_REST = re.compile(r"^(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<rest>.*)$", re.I | re.S)
 _CREDENTIALS = re.compile(r"^[^/?#@]*@")
@@ -108,7 +108,7 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
         return None
     host = split.group("host").lower().rstrip(".")
     port = split.group("port")
-    tail = split.group("tail").split("#", 1)[0]
+    tail, _, fragment = split.group("tail").partition("#")
     ip = normalise_ip(host)
     if ip is None and registrable_domain(host) is None:
         return None
@@ -122,4 +122,7 @@ def normalise_url(raw: str) -> tuple[str, str] | None:
         host_port = host
     if tail in ("", "/"):
         tail = "/"
+    item = fragment_item(host, fragment)  # mega.nz/#!id: the fragment is the file
+    if item is not None:
+        tail += item
     return f"{scheme}://{host_port}{tail}", host.strip("[]")

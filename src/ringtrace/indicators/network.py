@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
-from ringtrace.indicators.hosting import PAGE, page_key
+from ringtrace.indicators.hosting import PAGE, is_path_platform, page_key
 from ringtrace.indicators.hosts import normalise_ip, normalise_url, refang, registrable_domain
 from ringtrace.indicators.packages import looks_like_package
 from ringtrace.indicators.registry import (
@@ -27,7 +27,7 @@ def _ci(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
-_DOT = rf"(?:\.|\[\.\]|\(\.\)|\{{\.\}}|\[{_ci('dot')}\]|\({_ci('dot')}\)|．|。)"
+_DOT = rf"(?:\.| ?\[\.\] ?|\(\.\)|\{{\.\}}|\[{_ci('dot')}\]|\({_ci('dot')}\)|．|。)"
 _AT = rf"(?:@|\[@\]|\[{_ci('at')}\]|\({_ci('at')}\))"
 _LCH = r"a-zA-Z0-9\u00c0-\u024f"
 _LABEL = rf"[{_LCH}](?:[{_LCH}-]{{0,61}}[{_LCH}])?"
@@ -45,7 +45,7 @@ _ULABEL = rf"[{_ULABEL_CHARS}](?:[{_ULABEL_CHARS}-]{{0,61}}[{_ULABEL_CHARS}])?"
 _UHOST = rf"{_ULABEL}(?:{_DOT}{_ULABEL})+"
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = rf"{_IPV4_OCTET}(?:{_DOT}{_IPV4_OCTET}){{3}}"
-_SCHEME = r"(?:[hH][tTxX]{2}[pP][sS]?|[fF][tTxX][pP])(?:://|\[://\]|\[:\]//)"
+_SCHEME = r"(?:[hH][tTxX*]{2}[pP][sS]?|[fF][tTxX][pP])(?:://|\[://\]|\[:\]//)"
 # A path runs to whitespace, quotes, brackets or the start of CJK / full-width text, which in
 # a narrative is prose that follows the link rather than part of it.
 _PATH_BODY = r"[^\s<>\"'`\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]*"
@@ -90,7 +90,11 @@ def _strip_trailing(raw: str) -> str:
 def _page(url: str, raw: str, start: int, end: int) -> Iterator[Candidate]:
     """The page key of a URL on a path platform (a shortened link, a shared file, a form)."""
     parts = urlsplit(url)
-    key = page_key(parts.hostname or "", parts.path) if parts.hostname else None
+    key = (
+        page_key(parts.hostname, parts.path, parts.query, parts.fragment)
+        if parts.hostname
+        else None
+    )
     if key is not None:
         yield Candidate(PAGE, key, raw, start, end)
 
@@ -100,9 +104,16 @@ def _host_candidates(host: str, raw: str, start: int, end: int) -> Iterator[Cand
     if ip is not None:
         yield Candidate("ip", ip, raw, start, end)
         return
+    # A file-sharing, form or shortener host (pan.baidu.com, form.typeform.com): its page is
+    # the key, and its registrable domain is the platform's, shared by every user.
+    if is_path_platform(host):
+        return
     domain = registrable_domain(host)
     if domain is not None:
-        yield Candidate("domain", domain, raw, start, end, {"host": host})
+        attrs = {"host": host}
+        if host.removeprefix("www.") != domain:
+            attrs["inferred"] = "true"  # the parent of the link's own host: never strong alone
+        yield Candidate("domain", domain, raw, start, end, attrs)
 
 
 _EMBEDDED = re.compile(rf"https?://(?P<host>{_HOST})", re.IGNORECASE)

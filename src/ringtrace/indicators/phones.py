@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import phonenumbers
 
+from ringtrace.indicators import helplines
 from ringtrace.indicators.registry import (
     Candidate,
     Contained,
@@ -37,6 +38,7 @@ _RUN = re.compile(
     rf"(?=[+＋(\d])(?<![0-9A-Za-z+＋\d])(?P<plus>[+＋]\s?|\(\+|00|００)?\(?\d(?:\d|{_SEP}){{5,24}}\d(?![\dA-Za-z])"
 )
 # Digits that could extend a run past where it ended (the run's length limit cut it short).
+_NEXT_GROUP = re.compile(r"\d{2,8}(?![\dA-Za-z])")
 _CONTINUES = re.compile(rf"{_SEP}*\d")
 _GROUP_END = re.compile(rf"\d(?={_SEP}|$)")
 _DATE = re.compile(
@@ -52,7 +54,9 @@ _AMOUNT_AFTER = re.compile(
     r"^\s*(?:hkd|sgd|usd|myr|inr|krw|twd|gbp|eur|usdt|btc|dollars?|元|萬|万|원|rupees?)\b",
     re.IGNORECASE,
 )
-_WA_ME = re.compile(r"(?:https?://)?(?:api\.)?wa\.me/(?:send\?phone=)?\+?(\d{6,15})", re.I)
+# wa.me/<number>, api.whatsapp.com/send?phone=<number>: WhatsApp's click-to-chat links.
+_WA = r"(?:https?://)?(?:(?:api\.)?wa\.me|(?:api\.|web\.|www\.)?whatsapp\.com)/(?:send/?\?phone=)?"
+_WA_ME = re.compile(rf"{_WA}\+?(\d{{6,15}})", re.I)
 
 
 def _e164(number: phonenumbers.PhoneNumber) -> str:
@@ -99,7 +103,7 @@ def _national_lengths(region: str) -> frozenset[int]:
 def normalise_phone(raw: str, country: str | None) -> tuple[str, dict[str, str]] | None:
     """E.164 and attributes of a number given on its own, or None if it is not valid."""
     m = _WA_ME.search(raw)
-    text = "+" + m.group(1) if m else raw
+    text = "+" + m.group(1) if m else " ".join(raw.split())  # one value, even across lines
     number = _parse(text, country)
     return None if number is None else (_e164(number), _attributes(number))
 
@@ -157,7 +161,32 @@ class PhoneExtractor:
                         )
                         found_end = start + end
                         break
-            pos = found_end if found_end is not None and found_end < m.end() else m.end()
+                    # A listed help line of another region in its national form ("6389 2222"
+                    # from an Indian reporter): shown on the report as that line.
+                    listed = (
+                        helplines.written(raw) if digits in helplines.written_lengths() else None
+                    )
+                    if listed is not None:
+                        region = {"region": listed[1].region}
+                        yield Candidate("phone", listed[0], raw, start, start + end, region)
+                        found_end = start + end
+                        break
+            if found_end is None and m.group("plus") and text.startswith("\n", m.end()):
+                # An international number cut by a line break ("+65 9062\n9232"): the run
+                # alone is too short to be valid, so read the next line's first group with it.
+                nxt = _NEXT_GROUP.match(text, m.end() + 1)
+                number = _parse(f"{run} {nxt.group(0)}", ctx.country) if nxt else None
+                if nxt is not None and number is not None:
+                    raw = text[start : nxt.end()]
+                    yield Candidate(
+                        "phone", _e164(number), raw, start, nxt.end(), _attributes(number)
+                    )
+                    found_end = nxt.end()
+            pos = (
+                found_end
+                if found_end is not None and found_end < m.end()
+                else max(m.end(), found_end or 0)
+            )
 
 
 @identifier_normaliser("phone", "whatsapp", name="phone", version=VERSION)
@@ -169,9 +198,7 @@ def _phone_identifier(raw: str, ctx: Context) -> list[Candidate]:
     return [Candidate("phone", value, raw, 0, len(raw), attrs)]
 
 
-_WA_TEXT = re.compile(
-    r"(?<![A-Za-z0-9.])(?:https?://)?(?:api\.)?wa\.me/(?:send\?phone=)?(?P<n>\+?\d{6,15})", re.I
-)
+_WA_TEXT = re.compile(rf"(?<![A-Za-z0-9.]){_WA}(?P<n>\+?\d{{6,15}})", re.I)
 
 
 @text_extractor
@@ -182,7 +209,8 @@ class WhatsAppLinkExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        if "wa.me" not in text and "WA.ME" not in text.upper():
+        low = text.lower()
+        if "wa.me" not in low and "whatsapp.com/" not in low:
             return
         for m in _WA_TEXT.finditer(text):
             raw = m.group("n")

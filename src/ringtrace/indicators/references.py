@@ -23,6 +23,8 @@ class References:
     sites: dict[str, str]  # domain or host -> reason
     official_suffixes: tuple[str, ...]
     cues: tuple[str, ...]  # read by ringtrace.indicators.roles
+    about: tuple[str, ...]  # cues that the clause is about a publication (roles, too)
+    after: tuple[str, ...]  # cues just after a link that say it is cited (roles, too)
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +43,8 @@ def references() -> References:
         sites=sites,
         official_suffixes=tuple(sorted(data["official_suffixes"], key=len, reverse=True)),
         cues=tuple(data["context"]["cues"]),
+        about=tuple(data["context"]["about"]["cues"]),
+        after=tuple(data["context"]["after"]["cues"]),
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from typing import cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar, cast
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
 from ringtrace.indicators import roles
@@ -21,6 +23,25 @@ from ringtrace.indicators.warninglist import Warninglist, builtin
 from ringtrace.intake.schema import ReportDocument
 
 OWN_CONTACT_REASON = "the reporter's own contact details"
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+def _guarded(kind: str, name: str, run: Callable[..., Iterable[_T]], *args: object) -> list[_T]:
+    """What one extractor found in one piece of a report; when it fails, nothing, with a log
+    line naming the extractor and the error's type only (never the text or the value: they
+    are a victim's report). One bad report must not abort an import or an evaluation."""
+    try:
+        return list(run(*args))
+    except Exception as e:  # any extractor bug: skip its output, keep going
+        _skipped(kind, name, e)
+        return []
+
+
+def _skipped(kind: str, name: str, e: Exception) -> None:
+    logger.error("%s extractor %r failed on one report (%s); its output skipped",
+                 kind, name, type(e).__name__)  # fmt: skip
 
 
 def _index(items: list[tuple[Candidate, str]]) -> tuple[list[int], list[int]]:
@@ -91,11 +112,17 @@ def scan_text(
         if getattr(ex, "after_containers", False):
             later.append(i)  # told what the others' containers hold (phones skip their digits)
         else:
-            per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx)]
+            try:  # inline, not through _guarded: this runs for every extractor and text
+                per[i] = [(c, ex.name, ex.version) for c in ex.extract(text, ctx)]
+            except Exception as e:
+                _skipped("text", ex.name, e)
     for i in later:
         aware = cast(ContainerAwareExtractor, extractors[i])
         inside = _containment([k for p in per for k in p], aware.name)
-        per[i] = [(c, aware.name, aware.version) for c in aware.extract(text, ctx, inside)]
+        try:
+            per[i] = [(c, aware.name, aware.version) for c in aware.extract(text, ctx, inside)]
+        except Exception as e:
+            _skipped("text", aware.name, e)
     # In registration order, whichever order they ran in: the first to find a value names it.
     return _resolve_overlaps([k for p in per for k in p])
 
@@ -138,7 +165,9 @@ class _Collector:
             )
             ind = Indicator(cand.type, cand.value, extractor, version, attributes=attrs)
             self.by_key[key] = ind
-        fixed = roles.value_role(cand.type, cand.value, ind.attributes)
+        fixed = roles.value_role(cand.type, cand.value, ind.attributes) or roles.written_role(
+            cand.type, cand.raw
+        )
         if fixed is not None:  # a help line or a cited site, wherever it is written
             role = fixed
         if role.reason is not None:
@@ -165,23 +194,38 @@ class _Collector:
         )
         starts = [s for s, _, _ in links]
         for cand, name, version in found:
-            role = _inside(links, starts, cand) or roles.text_role(
-                cand.type, cues, cand.start, cand.end, cand.attributes
-            )
+            role = _inside(links, starts, cand)
+            if role is None:
+                role = roles.text_role(cand.type, cues, cand.start, cand.end, cand.attributes)
+            elif role.strong:
+                role = roles.inherited(role, cand.type, cand.attributes, in_text=True)
             self.add(field, cand, name, version, role)
 
     def add_structured_text(self, field: str, text: str, ctx: Context) -> int:
         """Scan a structured offender field as text: what is found there is strong evidence
         (the field says whose it is); returns how many values were found."""
         found = scan_text(text, ctx)
+        strong = roles.Role(roles.OFFENDER, None, strong=True)
         for cand, name, version in found:
-            self.add(field, cand, name, version, roles.Role(roles.OFFENDER, None, strong=True))
+            self.add(
+                field,
+                cand,
+                name,
+                version,
+                roles.inherited(strong, cand.type, cand.attributes, in_text=False),
+            )
         return len(found)
 
     def add_all(self, field: str, cands: Sequence[Candidate], name: str, version: str) -> None:
         strong = roles.Role(roles.OFFENDER, None, strong=True)
         for c in cands:
-            self.add(field, c, name, version, strong)
+            self.add(
+                field,
+                c,
+                name,
+                version,
+                roles.inherited(strong, c.type, c.attributes, in_text=False),
+            )
 
 
 def _inside(
@@ -195,7 +239,7 @@ def _inside(
 
 
 # Candidate attributes that say how a value was found, not what it is.
-_TRANSIENT = frozenset({"support", "from_link"})
+_TRANSIENT = frozenset({"support", "from_link", "inferred"})
 
 
 def extract_text(
@@ -221,7 +265,7 @@ def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) 
     for i, ident in enumerate(doc.offender_identifiers):
         field = f"offender_identifiers.{i}.value"
         reg = identifier_normaliser_for(ident.type)
-        cands = list(reg.fn(ident.value, ctx)) if reg else []
+        cands = _guarded("identifier", reg.name, reg.fn, ident.value, ctx) if reg else []
         if cands and reg:
             col.add_all(field, cands, reg.name, reg.version)
             continue
@@ -232,7 +276,7 @@ def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) 
         field = f"payments.{i}.account"
         found_any = False
         for ex in payment_extractors():
-            keys = ex.fn(pay, ctx)
+            keys = _guarded("payment", ex.name, ex.fn, pay, ctx)
             found_any = found_any or bool(keys)
             col.add_all(field, keys, ex.name, ex.version)
         if not found_any and pay.account:
@@ -271,20 +315,28 @@ _KNOWN = frozenset({"phone", "whatsapp", "email", "url", "domain", "ip"})
 
 # An identifier typed into a structured field in a format no validator knows (a wallet of a
 # coin the checksum code does not cover) is still strong evidence when it is long and exact:
-# one token, at least this long, with letters and digits or other non-word characters.
+# the longest token of the field (a memo or tag may follow it), at least this long, with a
+# digit, five distinct characters, and an unbroken run of letters and digits at least
+# UNVALIDATED_MIN_RUN long: a label pieced from short words ("USDT-TRC20-network") is not one.
 UNVALIDATED_MIN_LENGTH = 12
+UNVALIDATED_MIN_RUN = 10
+_TOKEN = re.compile(r"[^\s()\[\]{}<>,;\"'“”（）]+")
+_RUN = re.compile(r"[A-Za-z0-9]+")
 
 
 def unvalidated(type_: str, raw: str) -> list[Candidate]:
     """The exact value of a structured identifier no validator accepted, marked unvalidated;
-    none when it is too short, has spaces, or looks like a word or a placeholder."""
-    value = raw.strip().strip(".,;:")
+    none when its longest token is too short or looks like a word, a label or a placeholder."""
+    tokens = [(m.group(0).strip(".,;:"), m.start()) for m in _TOKEN.finditer(raw)]
+    if not tokens:
+        return []
+    value, at = max(tokens, key=lambda t: len(t[0]))
     if (
         len(value) < UNVALIDATED_MIN_LENGTH
-        or any(c.isspace() for c in value)
         or len(set(value.lower())) < 5
         or not any(c.isdigit() for c in value)
+        or max(map(len, _RUN.findall(value)), default=0) < UNVALIDATED_MIN_RUN
     ):
         return []
-    start = raw.find(value)
+    start = raw.find(value, at)
     return [Candidate(type_, value, value, start, start + len(value), {"validated": "false"})]

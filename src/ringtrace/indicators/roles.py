@@ -91,6 +91,15 @@ def value_role(type_: str, value: str, attributes: dict[str, str]) -> Role | Non
     return _value_role(type_, value, attributes.get("host"))
 
 
+def written_role(type_: str, raw: str) -> Role | None:
+    """A help line of another region written in its national form: a listed SG line in an
+    Indian reporter's text is a help line, whatever the reporter's country made of it."""
+    if type_ != "phone" or sum(c.isdigit() for c in raw) not in helplines.written_lengths():
+        return None
+    found = helplines.written(raw)
+    return None if found is None else Role(HELP, helplines.reason(found[1]))
+
+
 @lru_cache(maxsize=65536)
 def _value_role(type_: str, value: str, host_attr: str | None) -> Role | None:
     attributes = {"host": host_attr} if host_attr else {}
@@ -109,13 +118,26 @@ def _value_role(type_: str, value: str, host_attr: str | None) -> Role | None:
 
 # Around a value, in the same clause: the victim was made to install from it or pay into it
 # (strong evidence); verbs only, so that "a post about the same app" is not one. Stems match
-# anywhere ("installed"); words and phrases match whole words.
+# anywhere ("installed"); words and phrases match whole words. CJK stems are two characters
+# or more: one character (轉) is part of unrelated words (轉介, 轉告).
 _STRONG_STEMS = (
-    "install", "download", "transfer", "deposit", "下載", "下载", "安裝", "安装", "轉", "转",
-    "付款", "匯款", "汇款", "入數", "pasang", "muat turun", "bayar", "pindah", "इंस्टॉल", "भेजो",
-    "설치", "보내", "நிறுவ",
+    "install", "download", "transfer", "deposit", "下載", "下载", "安裝", "安装", "轉帳",
+    "轉賬", "转账", "转帐", "轉錢", "转钱", "匯錢", "汇钱", "付錢", "付钱", "打錢", "打钱",
+    "俾錢", "畀錢", "入錢", "入钱", "付款", "匯款", "汇款", "入數", "pasang", "muat turun",
+    "bayar", "pindah", "इंस्टॉल", "भेजो", "설치", "보내", "நிறுவ",
 )  # fmt: skip
 _STRONG_WORDS = ("pay", "paid", "send money", "send the money")
+# What a text cue can make strong: what can be the thing paid into or installed from (a
+# link, a page, a bare domain written as such). A phone number, an email or a handle near
+# "pay" or "download" is how the offender talked, not where the money or the app went: it
+# stays uncertain (corroboration decides). Payment keys are strong without a cue.
+_CUE_STRONG_TYPES = frozenset({"url", "page", "domain", "ip"})
+# A cue negated just before it ("says not to pay", "jangan bayar", "不要下載") is no cue.
+_NEGATED = re.compile(
+    r"(?:(?<![a-z])(?:not|never|no|don't|dont|didn't|didnt|won't|wont|without|jangan|tidak|tak|"
+    r"bukan|huwag|wag|hindi|नहीं|मत)(?:\s+[a-z']+){0,2}\s*|(?:不要|不用|不必|別|别|勿|沒有|没有|"
+    r"未|不|莫|拒絕|拒绝|唔好|唔使)\s*)$"
+)
 _VICTIM_STEMS = (
     "我的電話", "我的电话", "我的手機", "我的手机", "我嘅", "我的號碼", "我的号码", "मेरा नंबर",
     "내 번호", "என் எண்",
@@ -139,7 +161,14 @@ _VICTIM_WORDS = (
     *("i gave", "me at", "reach me", "nombor saya", "telefon saya", "emel saya"),
 )
 _APK_LINK = re.compile(r"\.apk(?![a-z0-9])")
-_CLAUSE_END = re.compile(r"[.!?。！？\n;；]\s|[。！？\n]")
+# Sentence ends; in CJK text written without punctuation, a space after a CJK character
+# (unless it is the space just before the value, at the window's end); and words that start
+# a new clause ("then", "tapos", "lalu", "然後").
+_CLAUSE_END = re.compile(  # the lookahead: a match's first characters, to reject others fast
+    r"(?=[.!?。！？\n;；\s\u3000tplks然之後后接])(?:[.!?。！？\n;；]\s|[。！？\n]|(?<=[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef])\s+(?=\S)"
+    r"|(?<![a-z])(?:then|tapos|pagkatapos|lalu|kemudian|lepas tu|selepas itu)\s"
+    r"|然後|然后|之後|之后|後來|后来|接著|接着)"
+)
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -184,17 +213,16 @@ class _Cues:
 
 @lru_cache(maxsize=1)
 def _cue_kinds() -> dict[str, _Cues]:
-    cite_words, cite_stems = [], []
-    for cue in references.references().cues:
-        plain = cue.strip(" :")
-        if plain.isascii():
-            cite_words.append(plain)
-        else:
-            cite_stems.append(plain)
+    def split(cues: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+        plain = [c.strip(" :") for c in cues]
+        return [c for c in plain if c.isascii()], tuple(c for c in plain if not c.isascii())
+
+    refs = references.references()
     return {
-        "cite": _Cues.of("cite", cite_words, tuple(cite_stems)),
+        "cite": _Cues.of("cite", *split(refs.cues)),
+        "about": _Cues.of("about", *split(refs.about)),
+        "cited_after": _Cues.of("cited_after", *split(refs.after)),
         "victim": _Cues.of("victim", list(_VICTIM_WORDS), _VICTIM_STEMS),
-        "strong": _Cues.of("strong", list(_STRONG_WORDS), _STRONG_STEMS),
     }
 
 
@@ -227,7 +255,9 @@ class TextCues:
 
     __slots__ = ("text",)
 
-    BEFORE, AFTER = 48, 16  # characters of the clause read before and after a value
+    # Characters of the clause read before and after a value: enough for one long clause
+    # ("this news explains how they make you download the app: {url}"), cut at its start.
+    BEFORE, AFTER = 80, 16
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -245,10 +275,27 @@ class TextCues:
         return text[: m.start()] if m else text
 
 
+@lru_cache(maxsize=1)
+def _strong_cue() -> re.Pattern[str]:
+    """Install and pay cues: words whole, stems anywhere; the lookahead for their first
+    characters lets the engine pass over other positions at once."""
+    alts = [rf"(?<![a-z]){re.escape(w)}(?![a-z])" for w in _STRONG_WORDS]
+    alts += [re.escape(s) for s in _STRONG_STEMS]
+    first = "".join(sorted({re.escape(c[0]) for c in (*_STRONG_WORDS, *_STRONG_STEMS)}))
+    return re.compile(f"(?=[{first}])(?:{'|'.join(alts)})")
+
+
+def strong_cue(clause: str) -> bool:
+    """Whether a lowered clause says the victim was made to install or pay: a cue that is
+    not negated just before it ("says not to pay", "jangan bayar", "不要下載")."""
+    return any(not _NEGATED.search(clause, 0, m.start()) for m in _strong_cue().finditer(clause))
+
+
 def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict[str, str]) -> Role:
     """The role of a candidate found at ``start:end`` in free text. Cites and the victim's
     own are read before the value; install and pay cues on either side ("叫我喺{url}下載",
-    "install from {url}")."""
+    "install from {url}"), in the same clause, not negated, and only for what can be the
+    thing installed from or paid into (``_CUE_STRONG_TYPES``)."""
     if attributes.get("support") == "none":
         return _WORD_ROLE
     # A wallet, an account or a voucher in a report is where the victim was told to pay,
@@ -257,19 +304,44 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     if type_ in _PAYMENT_KEYS:
         return _STRONG_OFFENDER
     before = _Clause(cues.before(start))
-    strong = before.has("strong")
     linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
-    if linkish and not strong and before.has("cite"):
-        return Role(REFERENCE, "a cited reference (the report points to it), not the offender's")
+    # A clause about a publication cites its link even when it says install or pay: it
+    # describes the scam ("this news explains how they make you download the app: …").
+    if linkish and before.has("about"):
+        return _CITED
+    strong_before = type_ in _CUE_STRONG_TYPES and strong_cue(before.text)
+    if linkish and not strong_before and before.has("cite"):
+        return _CITED
+    after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
+    if after is not None and linkish and not strong_before and after.has("cited_after"):
+        return _CITED  # "<url> - same modus", "<url> ke anusaar"
     if type_ in ("phone", "email") and before.has("victim"):
         return Role(VICTIM, VICTIM_REASON)
-    strong = strong or _Clause(cues.after(end)).has("strong")
+    if type_ not in _CUE_STRONG_TYPES:
+        return _OFFENDER
     # A link to an Android package is the app the victim was made to install.
-    if type_ == "url" and not strong and _APK_LINK.search(cues.text[start:end].lower()):
-        strong = True
-    return _STRONG_OFFENDER if strong else _OFFENDER
+    if type_ == "url" and _APK_LINK.search(cues.text[start:end].lower()):
+        return _STRONG_OFFENDER
+    if strong_before or (after is not None and strong_cue(after.text)):
+        return _STRONG_OFFENDER
+    return _OFFENDER
+
+
+def inherited(role: Role, type_: str, attributes: dict[str, str], *, in_text: bool) -> Role:
+    """The role of a value found as part of a strong one (the host of a structured URL, the
+    handle of a profile link in text): a registrable domain inferred as the parent of the
+    link's own host is not strong on its own (the full URL or the page is the offender's
+    key); in free text, neither is a handle or a number inside a link a cue made strong."""
+    if not role.strong:
+        return role
+    if attributes.get("inferred") == "true" or (
+        in_text and type_ not in _CUE_STRONG_TYPES and type_ not in _PAYMENT_KEYS
+    ):
+        return Role(role.role, role.reason, strong=False)
+    return role
 
 
 _OFFENDER = Role(OFFENDER, None)
 _STRONG_OFFENDER = Role(OFFENDER, None, strong=True)
 _WORD_ROLE = Role(WORD, WORD_REASON)
+_CITED = Role(REFERENCE, "a cited reference (the report points to it), not the offender's")

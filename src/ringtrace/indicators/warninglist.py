@@ -49,7 +49,10 @@ class Warninglist:
         ip = ip_reason(host) if host and (host[0].isdigit() or ":" in host) else None
         if ip:
             return ip
-        if is_path_platform(host) and page_key(host, parts.path) is None:
+        if (
+            is_path_platform(host)
+            and page_key(host, parts.path, parts.query, parts.fragment) is None
+        ):
             return f"a page of the platform itself, not one of its users': {hosting().path_reason}"
         domain = registrable_domain(host) or host
         reason = self.entries.get(("domain", domain))
