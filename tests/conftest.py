@@ -109,3 +109,17 @@ def sqlite_store(sqlite_settings: Settings) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def apks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The test APKs, assembled from source once per run (tests/apk_build.py); never run."""
+    from tests.apk_build import DEBIAN_PACKAGES, build_all, missing_tools
+
+    missing = missing_tools()
+    if missing:
+        pytest.fail(
+            f"missing {', '.join(missing)}: install the Debian packages "
+            f"{' '.join(DEBIAN_PACKAGES)} (scripts/test does)"
+        )
+    return build_all(tmp_path_factory.mktemp("apks"))

@@ -25,21 +25,9 @@ from ringtrace.services import apk_jobs, relink
 from ringtrace.services.intake import import_lines
 from ringtrace.settings import Settings
 from ringtrace.store import Store
-from tests.apk_build import DEBIAN_PACKAGES, build_all, missing_tools
 from tests.factories import line, report
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def apks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    missing = missing_tools()
-    if missing:
-        pytest.fail(
-            f"missing {', '.join(missing)}: install the Debian packages "
-            f"{' '.join(DEBIAN_PACKAGES)} (scripts/test does)"
-        )
-    return build_all(tmp_path_factory.mktemp("apks"))
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,8 @@ from typer.testing import CliRunner
 
 from ringtrace.cli import app
 from ringtrace.cli.apk_analyze import Request, parse
-from tests.apk_build import DEBIAN_PACKAGES, build_all, missing_tools
 
 RINGTRACE = str(Path(sys.executable).with_name("ringtrace"))
-
-
-@pytest.fixture(scope="module")
-def apks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    missing = missing_tools()
-    if missing:
-        pytest.fail(
-            f"missing {', '.join(missing)}: install the Debian packages "
-            f"{' '.join(DEBIAN_PACKAGES)} (scripts/test does)"
-        )
-    return build_all(tmp_path_factory.mktemp("apks"))
 
 
 @pytest.mark.parametrize(

@@ -196,7 +196,9 @@ class ReportRepo:
             return {int(row.id): self._summary(row) for row in conn.execute(q)}
 
     @staticmethod
-    def _summary(row: Any) -> ReportSummary:
+    def _summary(row: Any, cluster_size: int | None = None) -> ReportSummary:
+        """A summary from a row of reports joined with its cluster (its size in ``n``, or
+        given)."""
         return ReportSummary(
             id=row.id,
             ref=ReportRef(row.source, row.external_id),
@@ -204,7 +206,7 @@ class ReportRepo:
             country=row.country,
             tlp=row.tlp,
             cluster_id=row.cluster_id,
-            cluster_size=int(row.n or 1),
+            cluster_size=int(cluster_size if cluster_size is not None else (row.n or 1)),
         )
 
     def get(self, report_id: int) -> ReportDetail:
@@ -232,15 +234,7 @@ class ReportRepo:
                 .where(attachments.c.report_id == report_id)
                 .order_by(attachments.c.position)
             ).all()
-        summary = ReportSummary(
-            id=row.id,
-            ref=ReportRef(row.source, row.external_id),
-            received_at=utc(row.received_at),
-            country=row.country,
-            tlp=row.tlp,
-            cluster_id=row.cluster_id,
-            cluster_size=int(size),
-        )
+        summary = self._summary(row, size)
         if row.withdrawn_at is not None:
             document: dict[str, Any] = json.loads(row.document)
         else:
