@@ -1,7 +1,9 @@
 """Analysts' decisions on clusters: merge, cut a key, mark two reports unrelated, accept or
 reject a suggestion. Each is audited with its reason and kept through every rebuild; only
-the clusters holding the affected keys are recomputed. Who may take a decision is checked
-by the caller with access/guards.py."""
+the clusters holding the affected keys are recomputed. The ``*_for`` functions are the same
+decisions taken by a person of an agency: they check first, with access/guards.py, that the
+person may see every report and key the decision touches (the console calls only those;
+the CLI runs as the instance's operator)."""
 
 from __future__ import annotations
 
