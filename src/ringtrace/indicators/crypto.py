@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from Crypto.Hash import keccak
 
+from ringtrace.indicators.gated import Gated
 from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -144,6 +145,10 @@ _WALLET_TEXT = re.compile(
     r")(?![0-9A-Za-z])"
 )
 
+# Searched through a gate (indicators/gated.py): a first character at a word start and the
+# eight more letters or digits the shortest address (bc1 and six) has.
+_WALLET_SCAN = Gated(_WALLET_TEXT, r"[bBtTlL01348MT](?<![0-9A-Za-z][bBtTlL01348MT])[0-9A-Za-z]{8}")
+
 
 @text_extractor
 class WalletExtractor:
@@ -153,7 +158,7 @@ class WalletExtractor:
     version = "1"
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _WALLET_TEXT.finditer(text):
+        for m in _WALLET_SCAN.finditer(text):
             norm = normalise_wallet(m.group(0))
             if norm is not None:
                 yield Candidate(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ringtrace.indicators.gated import Gated
 from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 VERSION = "1"
@@ -17,6 +18,8 @@ VERSION = "1"
 _HASH = re.compile(  # the lookahead: a match's first characters, to reject others fast
     r"(?=[0-9a-fA-F])(?<![0-9A-Za-z])(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![0-9A-Za-z])"
 )
+# Searched through a gate (indicators/gated.py): a hex digit at a word start and 31 more.
+_HASH_SCAN = Gated(_HASH, r"[0-9a-fA-F](?<![0-9A-Za-z][0-9a-fA-F])[0-9a-fA-F]{31}")
 _KIND = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 
 
@@ -26,7 +29,7 @@ class HashExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _HASH.finditer(text):
+        for m in _HASH_SCAN.finditer(text):
             raw = m.group(0)
             if raw.isdigit() or not any(c.isdigit() for c in raw):
                 continue

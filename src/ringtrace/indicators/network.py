@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
+from ringtrace.indicators.gated import Gated
 from ringtrace.indicators.hosting import PAGE, is_path_platform, page_key
 from ringtrace.indicators.hosts import normalise_ip, normalise_url, refang, registrable_domain
 from ringtrace.indicators.packages import looks_like_package
@@ -69,6 +70,24 @@ _EMAIL_RE = re.compile(
 _IPV4_RE = re.compile(rf"(?=\d)(?<![A-Za-z0-9.])(?P<ip>{_IPV4})(?!\d|{_DOT}\d)")
 _IPV6_RE = re.compile(
     r"(?=[0-9a-fA-F:])(?<![0-9a-fA-F:])(?P<ip>(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4})(?![0-9a-fA-F:])"
+)
+
+# Each scan goes through a gate (indicators/gated.py): a pattern that starts with the match's
+# possible first characters, checks the same boundary one character later and asks for a
+# little more of what every match has, so the engine skips other positions at once.
+_DOT_FIRST = r"[. \[({．。]"  # the first character of every form of _DOT
+_URL_SCAN = Gated(_URL_RE, r"[hHfFwW](?<![a-zA-Z0-9@.][hHfFwW])[tTxX*wW]")
+_BARE_SCAN = Gated(  # a label at a word start, then the first character of a dot
+    _BARE_RE, rf"[{_LCH}](?<![a-zA-Z0-9@.\-_/][{_LCH}])[{_LCH}-]{{0,62}}{_DOT_FIRST}"
+)
+_EMAIL_SCAN = Gated(  # a local part at a word start, then the first character of an at
+    _EMAIL_RE, r"[a-zA-Z0-9](?<![a-zA-Z0-9._%+-][a-zA-Z0-9])[a-zA-Z0-9._%+-]{0,63}[@\[(]"
+)
+_IPV4_SCAN = Gated(  # an octet at a number's start, then the first character of a dot
+    _IPV4_RE, rf"\d(?<![A-Za-z0-9.]\d)\d{{0,2}}{_DOT_FIRST}"
+)
+_IPV6_SCAN = Gated(  # a group at its start, then a colon within five characters
+    _IPV6_RE, r"[0-9a-fA-F:](?<![0-9a-fA-F:][0-9a-fA-F:])[0-9a-fA-F:]{0,4}:"
 )
 
 _TRAILING = ".,;:!?)]}>'\"“”’"
@@ -142,7 +161,7 @@ class UrlExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _URL_RE.finditer(text):
+        for m in _URL_SCAN.finditer(text):
             raw = _strip_trailing(m.group(0))
             norm = normalise_url(raw)
             if norm is None:
@@ -165,7 +184,7 @@ class BareDomainExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _BARE_RE.finditer(text):
+        for m in _BARE_SCAN.finditer(text):
             host = refang(m.group("host")).lower()
             tld = host.rsplit(".", 1)[-1]
             if host.replace(".", "").isdigit():
@@ -209,7 +228,7 @@ class EmailExtractor:
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
         if "@" not in text and "at)" not in text and "at]" not in text:
             return
-        for m in _EMAIL_RE.finditer(text):
+        for m in _EMAIL_SCAN.finditer(text):
             value = normalise_email(m.group(0))
             if value is None:
                 continue
@@ -229,13 +248,13 @@ class IpExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _IPV4_RE.finditer(text):
+        for m in _IPV4_SCAN.finditer(text):
             ip = normalise_ip(m.group("ip"))
             if ip is not None:
                 yield Candidate("ip", ip, m.group(0), m.start(), m.end(), container=True)
         if ":" not in text:
             return
-        for m in _IPV6_RE.finditer(text):
+        for m in _IPV6_SCAN.finditer(text):
             raw = m.group("ip")
             if raw.count(":") < 2 or not any(c.isalnum() for c in raw):
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ringtrace.indicators.gated import Gated
 from ringtrace.indicators.registry import Candidate, Context, text_extractor
 
 VERSION = "1"
@@ -39,6 +40,14 @@ _PACKAGE = re.compile(  # the lookahead: a match's first characters, to reject o
     rf"(?=[{_FIRST}])(?<![A-Za-z0-9_.\-])(?:{'|'.join(PACKAGE_ROOTS)})(?:\.[a-zA-Z][a-zA-Z0-9_]{{0,40}}){{2,8}}(?![A-Za-z0-9_]|\.[A-Za-z0-9])"
 )
 
+# Searched through a gate (indicators/gated.py): a root's first letter at a word start, up to
+# two more lower-case letters, a dot and a letter.
+_PACKAGE_SCAN = Gated(
+    _PACKAGE,
+    rf"[{_FIRST}](?<![A-Za-z0-9_.\-][{_FIRST}])"
+    rf"[a-z]{{0,{max(map(len, PACKAGE_ROOTS)) - 1}}}\.[a-zA-Z]",
+)
+
 
 def looks_like_package(host: str) -> bool:
     parts = host.split(".")
@@ -51,6 +60,6 @@ class PackageNameExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _PACKAGE.finditer(text):
+        for m in _PACKAGE_SCAN.finditer(text):
             raw = m.group(0)
             yield Candidate("android_package", raw.lower(), raw, m.start(), m.end())

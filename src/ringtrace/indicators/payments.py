@@ -13,6 +13,7 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from ringtrace.indicators.crypto import normalise_wallet
+from ringtrace.indicators.gated import Gated
 from ringtrace.indicators.network import normalise_email
 from ringtrace.indicators.phones import normalise_phone
 from ringtrace.indicators.registry import (
@@ -159,6 +160,9 @@ _IBAN_TEXT = re.compile(  # the lookahead: a match's first characters, to reject
     r"(?=[A-Z])(?<![A-Za-z0-9])"
     r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
 )
+# Searched through a gate (indicators/gated.py): a capital at a word start, a capital and
+# two digits.
+_IBAN_SCAN = Gated(_IBAN_TEXT, r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d\d")
 # UPI ids: name@psp, where psp is a bank's UPI handle (NPCI's published list, abridged).
 UPI_HANDLES = frozenset(
     {"okaxis", "oksbi", "okhdfcbank", "okicici", "ybl", "ibl", "axl", "paytm", "upi", "apl",
@@ -168,6 +172,9 @@ UPI_HANDLES = frozenset(
 )  # fmt: skip
 _UPI_TEXT = re.compile(
     r"(?<![A-Za-z0-9._-])((?>[A-Za-z0-9][A-Za-z0-9._-]{1,255}))@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
+)
+_UPI_SCAN = Gated(  # a name at a word start that reaches an @ (indicators/gated.py)
+    _UPI_TEXT, r"[A-Za-z0-9](?<![A-Za-z0-9._-][A-Za-z0-9])[A-Za-z0-9._-]{1,255}@"
 )
 _PAY_WORDS = re.compile(  # run on lowered text
     r"pay\s?now|fps|轉數快|转数快|gift|steam|itunes|apple|google\s?play|amazon|mtcn|control|money\s?gram"
@@ -194,7 +201,7 @@ class IbanExtractor:
     version = VERSION
 
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
-        for m in _IBAN_TEXT.finditer(text):
+        for m in _IBAN_SCAN.finditer(text):
             value = normalise_iban(m.group(0))
             if value is not None:
                 yield Candidate("iban", value, m.group(0), m.start(), m.end(), container=True)
@@ -208,7 +215,7 @@ class UpiExtractor:
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
         if "@" not in text:
             return
-        for m in _UPI_TEXT.finditer(text):
+        for m in _UPI_SCAN.finditer(text):
             if m.group(2).lower() in UPI_HANDLES:
                 yield Candidate(
                     "upi", m.group(0).lower(), m.group(0), m.start(), m.end(), container=True

@@ -19,6 +19,7 @@ from functools import lru_cache
 import phonenumbers
 
 from ringtrace.indicators import helplines
+from ringtrace.indicators.gated import Gated
 from ringtrace.indicators.registry import (
     Candidate,
     Contained,
@@ -37,6 +38,9 @@ _SEP = r"[ \u00a0\u3000\-.()（）/]"
 _RUN = re.compile(
     rf"(?=[+＋(\d])(?<![0-9A-Za-z+＋\d])(?P<plus>[+＋]\s?|\(\+|00|００)?\(?\d(?:\d|{_SEP}){{5,24}}\d(?![\dA-Za-z])"
 )
+# Searched through a gate (indicators/gated.py): a first character at a run's start and the
+# seven more characters of a run (the shortest is eight long).
+_RUN_SCAN = Gated(_RUN, r"[+＋(\d](?<![0-9A-Za-z+＋\d][+＋(\d])[\d\s+＋()（）\-./]{7}")
 # Digits that could extend a run past where it ended (the run's length limit cut it short).
 _NEXT_GROUP = re.compile(r"\d{2,8}(?![\dA-Za-z])")
 _CONTINUES = re.compile(rf"{_SEP}*\d")
@@ -128,7 +132,7 @@ class PhoneExtractor:
     ) -> Iterable[Candidate]:
         pos = 0
         while True:
-            m = _RUN.search(text, pos)
+            m = _RUN_SCAN.search(text, pos)
             if m is None:
                 return
             start, run = m.start(), m.group(0)
