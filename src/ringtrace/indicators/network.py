@@ -75,13 +75,11 @@ _IPV6_RE = re.compile(
 # Each scan goes through a gate (indicators/gated.py): a pattern that starts with the match's
 # possible first characters, checks the same boundary one character later and asks for a
 # little more of what every match has, so the engine skips other positions at once.
-_DOT_FIRST = r"[. \[({．。]"  # the first character of every form of _DOT
+_DOT_FIRST = r"(?:[.．。\[({]| \[)"  # how every form of _DOT starts
 _URL_SCAN = Gated(_URL_RE, r"[hHfFwW](?<![a-zA-Z0-9@.][hHfFwW])[tTxX*wW]")
-_BARE_SCAN = Gated(  # a label at a word start, then the first character of a dot
-    _BARE_RE, rf"[{_LCH}](?<![a-zA-Z0-9@.\-_/][{_LCH}])[{_LCH}-]{{0,62}}{_DOT_FIRST}"
-)
-_EMAIL_SCAN = Gated(  # a local part at a word start, then the first character of an at
-    _EMAIL_RE, r"[a-zA-Z0-9](?<![a-zA-Z0-9._%+-][a-zA-Z0-9])[a-zA-Z0-9._%+-]{0,63}[@\[(]"
+_BARE_SCAN = Gated(  # a label at a word start, then a dot (and the next label) starts
+    _BARE_RE,
+    rf"[{_LCH}](?<![a-zA-Z0-9@.\-_/][{_LCH}])[{_LCH}-]{{0,62}}+(?:[.．。][{_LCH}]|[\[({{]| \[)",
 )
 _IPV4_SCAN = Gated(  # an octet at a number's start, then the first character of a dot
     _IPV4_RE, rf"\d(?<![A-Za-z0-9.]\d)\d{{0,2}}{_DOT_FIRST}"
@@ -228,7 +226,7 @@ class EmailExtractor:
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
         if "@" not in text and "at)" not in text and "at]" not in text:
             return
-        for m in _EMAIL_SCAN.finditer(text):
+        for m in _EMAIL_RE.finditer(text):
             value = normalise_email(m.group(0))
             if value is None:
                 continue

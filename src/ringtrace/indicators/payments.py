@@ -173,9 +173,6 @@ UPI_HANDLES = frozenset(
 _UPI_TEXT = re.compile(
     r"(?<![A-Za-z0-9._-])((?>[A-Za-z0-9][A-Za-z0-9._-]{1,255}))@([A-Za-z]{2,20})(?![A-Za-z0-9@-]|\.[A-Za-z0-9])"
 )
-_UPI_SCAN = Gated(  # a name at a word start that reaches an @ (indicators/gated.py)
-    _UPI_TEXT, r"[A-Za-z0-9](?<![A-Za-z0-9._-][A-Za-z0-9])[A-Za-z0-9._-]{1,255}@"
-)
 _PAY_WORDS = re.compile(  # run on lowered text
     r"pay\s?now|fps|轉數快|转数快|gift|steam|itunes|apple|google\s?play|amazon|mtcn|control|money\s?gram"
 )
@@ -215,7 +212,7 @@ class UpiExtractor:
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
         if "@" not in text:
             return
-        for m in _UPI_SCAN.finditer(text):
+        for m in _UPI_TEXT.finditer(text):
             if m.group(2).lower() in UPI_HANDLES:
                 yield Candidate(
                     "upi", m.group(0).lower(), m.group(0), m.start(), m.end(), container=True
