@@ -248,33 +248,6 @@ class _Clause:
         return bool(self.text) and _cue_kinds()[kind].found(self)
 
 
-class _Before:
-    """The clause before a value, cut from its window (:attr:`TextCues.BEFORE` characters)
-    only when a cue is in the window at all. The clause is the window's end, and it starts
-    where a clause ends (after a space, a stop or a CJK character) or where the window
-    starts: a whole word, phrase or stem in the clause is one in the window too, so a
-    window without the cue spares cutting the clause."""
-
-    __slots__ = ("_clause", "cues", "start", "window")
-
-    def __init__(self, cues: TextCues, start: int) -> None:
-        self.cues, self.start = cues, start
-        self.window = _Clause(cues.text[max(0, start - cues.BEFORE) : start].lower())
-        self._clause: _Clause | None = None
-
-    @property
-    def clause(self) -> _Clause:
-        if self._clause is None:
-            self._clause = _Clause(self.cues.before(self.start))
-        return self._clause
-
-    def has(self, kind: str) -> bool:
-        return self.window.has(kind) and self.clause.has(kind)
-
-    def strong_cue(self) -> bool:
-        return _strong_cue().search(self.window.text) is not None and strong_cue(self.clause.text)
-
-
 class TextCues:
     """The text whose values' roles are read; the clause around each value is read (and
     lowered) on its own, a few dozen characters, so the cost grows with the values, not
@@ -331,18 +304,17 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     if type_ in _PAYMENT_KEYS:
         return _STRONG_OFFENDER
     linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
-    cue_type = type_ in _CUE_STRONG_TYPES
-    if not linkish and not cue_type and type_ != "phone":
+    if not linkish and type_ not in _CUE_STRONG_TYPES and type_ != "phone":
         return _OFFENDER  # a hash, a package, a handle: no cue below is read for them
-    before = _Before(cues, start)
+    before = _Clause(cues.before(start))
     # A clause about a publication cites its link even when it says install or pay: it
     # describes the scam ("this news explains how they make you download the app: …").
     if linkish and before.has("about"):
         return _CITED
-    strong_before = cue_type and before.strong_cue()
+    strong_before = type_ in _CUE_STRONG_TYPES and strong_cue(before.text)
     if linkish and not strong_before and before.has("cite"):
         return _CITED
-    after = _Clause(cues.after(end)) if linkish or cue_type else None
+    after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
     if after is not None and linkish and not strong_before and after.has("cited_after"):
         return _CITED  # "<url> - same modus", "<url> ke anusaar"
     if type_ in ("phone", "email") and before.has("victim"):
