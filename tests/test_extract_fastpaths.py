@@ -16,7 +16,18 @@ import pytest
 import tldextract
 
 from ringtrace.demo.extraction_corpus import generate_corpus
-from ringtrace.indicators import network, phones, registry, report, roles
+from ringtrace.indicators import (
+    crypto,
+    gated,
+    hashes,
+    network,
+    packages,
+    payments,
+    phones,
+    registry,
+    report,
+    roles,
+)
 from ringtrace.indicators.hosting import user_host
 from ringtrace.indicators.registry import Context
 
@@ -180,3 +191,55 @@ def test_role_cues_equal_plain_search() -> None:
         assert [kind.found(roles._Clause(c)) for c in clauses] == [
             _plain_found(kind, c) for c in clauses
         ]
+
+
+def _gated_patterns() -> list[tuple[str, gated.Gated]]:
+    """Every gated scan of the text extractors, found by type so that a new one is tested."""
+    mods = (network, phones, hashes, crypto, payments, packages)
+    found = [
+        (f"{m.__name__}.{n}", v)
+        for m in mods
+        for n, v in vars(m).items()
+        if isinstance(v, gated.Gated)
+    ]
+    assert len(found) >= 9
+    return found
+
+
+def _gate_texts() -> list[str]:
+    """The generated corpus, mangled copies and random strings over the characters the
+    patterns and their gates turn on (dots in every defanged form, brackets, digits in
+    several scripts, hex letters, Latin-extended letters)."""
+    rng = random.Random(5)
+    alphabet = [
+        *"0123456789abcdefxyzABCDEFTLM.:-_/@ [](){}+＋。．１２３éß\n\thwtp",
+        "[.]", "(.)", "{.}", "[dot]", "(dot)", " [.] ", "hxxp://", "https://", "www.", "bc1q",
+        "0x", "com.", ".com", "@", "[at]", "(at)", "DE89", "::", "+65 ", "00", "(+",
+    ]  # fmt: skip
+    out = _texts(seed=41, n=80)
+    for _ in range(4000):
+        out.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))))
+    return out
+
+
+@pytest.mark.parametrize(("name", "scan"), _gated_patterns(), ids=lambda v: str(v)[:40])
+def test_gate_is_a_necessary_condition(name: str, scan: gated.Gated) -> None:
+    """The gate matches wherever the pattern matches, so no match is skipped, and the gated
+    search finds exactly what the pattern's own finditer and search find."""
+    for text in _gate_texts():
+        for start in range(len(text)):
+            if scan.pattern.match(text, start) is not None:
+                assert scan.gate.match(text, start) is not None, (name, text, start)
+        plain = [(m.span(), m.group(0)) for m in scan.pattern.finditer(text)]
+        assert [(m.span(), m.group(0)) for m in scan.finditer(text)] == plain, (name, text)
+        for pos in range(0, len(text) + 1, 7):
+            a, b = scan.search(text, pos), scan.pattern.search(text, pos)
+            assert (a and a.span()) == (b and b.span()), (name, text, pos)
+
+
+def test_gate_finds_what_a_pattern_alone_would_miss() -> None:
+    """A gate that is not a necessary condition is caught: the test above would fail."""
+    loose = gated.Gated(hashes._HASH, r"[0-9a-f](?<![0-9A-Za-z][0-9a-f])[0-9a-f]{31}")
+    text = "digest D41D8CD98F00B204E9800998ECF8427E here"
+    assert [m.group(0) for m in hashes._HASH.finditer(text)] == ["D41D8CD98F00B204E9800998ECF8427E"]
+    assert list(loose.finditer(text)) == []

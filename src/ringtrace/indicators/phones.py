@@ -39,8 +39,8 @@ _RUN = re.compile(
     rf"(?=[+＋(\d])(?<![0-9A-Za-z+＋\d])(?P<plus>[+＋]\s?|\(\+|00|００)?\(?\d(?:\d|{_SEP}){{5,24}}\d(?![\dA-Za-z])"
 )
 # Searched through a gate (indicators/gated.py): a first character at a run's start and the
-# seven more characters of a run (the shortest is eight long).
-_RUN_SCAN = Gated(_RUN, r"[+＋(\d](?<![0-9A-Za-z+＋\d][+＋(\d])[\d\s+＋()（）\-./]{7}")
+# six more characters of a run (the shortest is seven long).
+_RUN_SCAN = Gated(_RUN, r"[+＋(\d](?<![0-9A-Za-z+＋\d][+＋(\d])[\d\s+＋()（）\-./]{6}")
 # Digits that could extend a run past where it ended (the run's length limit cut it short).
 _NEXT_GROUP = re.compile(r"\d{2,8}(?![\dA-Za-z])")
 _CONTINUES = re.compile(rf"{_SEP}*\d")
