@@ -70,8 +70,16 @@ def score(
     )
 
 
-def score_collection(lines: Sequence[str], truth: Mapping[Ref, Hashable]) -> Score:
-    """Import JSON Lines reports into a temporary store, link them, and score the clusters."""
+def score_collection(
+    lines: Sequence[str],
+    truth: Mapping[Ref, Hashable],
+    *,
+    base_dir: Path | None = None,
+    apks: bool = False,
+) -> Score:
+    """Import JSON Lines reports into a temporary store, link them, and score the clusters.
+    ``base_dir``: where attachment paths are read from (as the CLI importer does); ``apks``:
+    analyse the apps the reports attach before scoring, as `ringtrace import` does."""
     from ringtrace.services.intake import import_lines
     from ringtrace.store import Store
 
@@ -79,7 +87,11 @@ def score_collection(lines: Sequence[str], truth: Mapping[Ref, Hashable]) -> Sco
         store = Store.open(Settings(data_dir=Path(tmp), actor="evaluate"))
         try:
             store.migrate()
-            import_lines(store, lines)
+            import_lines(store, lines, base_dir=base_dir)
+            if apks and store.apk.pending():
+                from ringtrace.services import apk_jobs
+
+                apk_jobs.run(store)
             predicted = [
                 [(r.source, r.external_id) for r in c.reports] for c in store.clusters.many()
             ]

@@ -97,9 +97,17 @@ _ETH = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _XMR = re.compile(r"^[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?$")
 
 
+_URI_SCHEMES = frozenset({"bitcoin", "litecoin", "ethereum", "tron", "usdt"})
+
+
 def normalise_wallet(raw: str) -> tuple[str, dict[str, str]] | None:
-    """Canonical address and ``{"chain": ...}`` of a valid wallet address, else None."""
+    """Canonical address and ``{"chain": ...}`` of a valid wallet address, else None. A
+    payment URI (BIP-21 ``bitcoin:<address>?amount=…``, ``ethereum:``, ``tron:``) is its
+    address: the scheme and the query are how a wallet app shares it, not part of it."""
     text = raw.strip()
+    scheme, colon, rest = text.partition(":")
+    if colon and scheme.lower() in _URI_SCHEMES:
+        text = rest.removeprefix("//").split("?", 1)[0].strip()
     low = text.lower()
     for hrp, chain in (("bc", "bitcoin"), ("tb", "bitcoin-testnet"), ("ltc", "litecoin")):
         if low.startswith(hrp + "1") and segwit_decode(hrp, text) is not None:

@@ -49,9 +49,18 @@ _PACKAGE_SCAN = Gated(
 )
 
 
+# A dotted name that ends in one of these is a host ("app.yajo4.com", "me.chat-x.net"): Java
+# packages are named from the domain backwards, so they end with the app's own name.
+HOST_ENDINGS = frozenset({"com", "net", "org", "cn", "ru", "de", "uk", "tw", "hk", "kr", "jp"})
+
+
 def looks_like_package(host: str) -> bool:
     parts = host.split(".")
-    return len(parts) >= 3 and parts[0].lower() in PACKAGE_ROOTS
+    return (
+        len(parts) >= 3
+        and parts[0].lower() in PACKAGE_ROOTS
+        and parts[-1].lower() not in HOST_ENDINGS
+    )
 
 
 @text_extractor
@@ -62,4 +71,6 @@ class PackageNameExtractor:
     def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
         for m in _PACKAGE_SCAN.finditer(text):
             raw = m.group(0)
+            if not looks_like_package(raw):
+                continue  # a host such as app.example.com: the domain extractor's
             yield Candidate("android_package", raw.lower(), raw, m.start(), m.end())

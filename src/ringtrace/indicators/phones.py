@@ -48,6 +48,11 @@ _GROUP_END = re.compile(rf"\d(?={_SEP}|$)")
 _DATE = re.compile(
     r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{4}[-./]\d{1,2})$"
 )
+# A date and the hour of a time ("13-07-2024 21" of "13-07-2024 21:45"): the run stops at
+# the colon, and what it holds is a timestamp.
+_DATE_HOUR = re.compile(
+    r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})[ \u00a0T]+\d{1,2}$"
+)
 # Words that, just before a number, say it is not a phone number.
 _ID_LABELS = re.compile(  # matched against the lowered text just before a number
     r"(?:order|ref|reference|invoice|txn|transaction|tracking|otp|pin|code|id|no\.?|#|"
@@ -148,7 +153,8 @@ class PhoneExtractor:
                 continue
             found_end = None
             before = text[max(0, start - 24) : start].lower()
-            if not _DATE.match(run.strip("()")) and not _ID_LABELS.search(before):
+            timestamp = text.startswith(":", m.end()) and _DATE_HOUR.match(run)
+            if not _DATE.match(run.strip("()")) and not timestamp and not _ID_LABELS.search(before):
                 # The longest prefix of whole digit groups that is a valid number: a run
                 # may carry a year or an amount after the number itself.
                 for end in _prefixes(run):

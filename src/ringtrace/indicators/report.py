@@ -179,12 +179,18 @@ class _Collector:
             ind.occurrences.append(occ)
 
     def add_text(
-        self, field: str, text: str, ctx: Context, only: frozenset[str] | None = None
+        self,
+        field: str,
+        text: str,
+        ctx: Context,
+        only: frozenset[str] | None = None,
+        *,
+        offender: bool = False,
     ) -> None:
         found = scan_text(text, ctx, only)
         if not found:
             return
-        cues = roles.TextCues(text)
+        cues = roles.TextCues(text, offender=offender)
         # What lies inside a link (its host, the handle of a profile link) takes the link's
         # role: the words around the link decide for all of it.
         links = sorted(
@@ -261,7 +267,7 @@ def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) 
     if doc.platform_first_contact:
         col.add_text("platform_first_contact", doc.platform_first_contact, ctx)
     for i, msg in enumerate(doc.messages):
-        col.add_text(f"messages.{i}.text", msg.text, ctx)
+        col.add_text(f"messages.{i}.text", msg.text, ctx, offender=msg.from_ == "offender")
     for i, ident in enumerate(doc.offender_identifiers):
         field = f"offender_identifiers.{i}.value"
         reg = identifier_normaliser_for(ident.type)

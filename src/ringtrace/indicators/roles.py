@@ -125,6 +125,11 @@ _STRONG_STEMS = (
     "轉賬", "转账", "转帐", "轉錢", "转钱", "匯錢", "汇钱", "付錢", "付钱", "打錢", "打钱",
     "俾錢", "畀錢", "入錢", "入钱", "付款", "匯款", "汇款", "入數", "pasang", "muat turun",
     "bayar", "pindah", "इंस्टॉल", "भेजो", "설치", "보내", "நிறுவ",
+    # The app's server: "the app connected to …", "sends data to …", "個app連去…".
+    "connect", "server", "send data", "sends data", "sent data", "sending data", "連去",
+    "連到", "連接", "连接", "连到", "連線", "连线", "傳資料", "传资料", "傳送資料", "发送数据",
+    "上傳到", "上传到", "hantar data", "kirim data", "terhubung", "kumokonekta",
+    "nagpapadala", "data bhej",
 )  # fmt: skip
 _STRONG_WORDS = ("pay", "paid", "send money", "send the money")
 # What a text cue can make strong: what can be the thing paid into or installed from (a
@@ -132,6 +137,11 @@ _STRONG_WORDS = ("pay", "paid", "send money", "send the money")
 # "pay" or "download" is how the offender talked, not where the money or the app went: it
 # stays uncertain (corroboration decides). Payment keys are strong without a cue.
 _CUE_STRONG_TYPES = frozenset({"url", "page", "domain", "ip"})
+# What an offender's own message gives as the way to reach the offender.
+_CONTACT_TYPES = frozenset(
+    {"phone", "email", "whatsapp", "telegram", "instagram", "facebook", "snapchat", "tiktok",
+     "wechat", "line", "kakaotalk", "skype", "discord", "x"}
+)  # fmt: skip
 # A cue negated just before it ("says not to pay", "jangan bayar", "不要下載") is no cue.
 _NEGATED = re.compile(
     r"(?:(?<![a-z])(?:not|never|no|don't|dont|didn't|didnt|won't|wont|without|jangan|tidak|tak|"
@@ -251,16 +261,17 @@ class _Clause:
 class TextCues:
     """The text whose values' roles are read; the clause around each value is read (and
     lowered) on its own, a few dozen characters, so the cost grows with the values, not
-    the text."""
+    the text. ``offender``: the text is a message the offender sent."""
 
-    __slots__ = ("text",)
+    __slots__ = ("offender", "text")
 
     # Characters of the clause read before and after a value: enough for one long clause
     # ("this news explains how they make you download the app: {url}"), cut at its start.
     BEFORE, AFTER = 80, 16
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, offender: bool = False) -> None:
         self.text = text
+        self.offender = offender
 
     def before(self, start: int) -> str:
         """The clause that ends at ``start`` (at most :attr:`BEFORE` characters), lowered."""
@@ -273,6 +284,27 @@ class TextCues:
         text = self.text[end : end + self.AFTER].lower()
         m = _CLAUSE_END.search(text)
         return text[: m.start()] if m else text
+
+
+def _cited_sentence(cues: TextCues, start: int, end: int) -> bool:
+    """Whether a wallet or account is written in a sentence that cites or talks about a
+    publication ("this article lists the address …", "… is a scam, see …", "found a warning
+    about it"): possibly a value copied from a warning, which unrelated victims quote alike,
+    so it is uncertain (corroboration decides; a ring's wallet in a payment, a structured
+    field or another report still links it). A pay cue does not overrule the citation: in
+    run-on text the cue is often the previous sentence's. Read only for payment keys, which
+    are rare in text, so the wider window costs nothing measurable."""
+    text = cues.text
+    head = text[max(0, start - 2 * TextCues.BEFORE) : start].lower()
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    before = _Clause(head[ends[-1] :] if ends else head)
+    tail = text[end : end + 4 * TextCues.AFTER].lower()
+    m = _SENTENCE_END.search(tail)
+    after = _Clause(tail[: m.start()] if m else tail)
+    return any(c.has(kind) for c in (before, after) for kind in ("about", "cite", "cited_after"))
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？\n;；](?:\s|$)|[。！？\n]")
 
 
 @lru_cache(maxsize=1)
@@ -299,12 +331,18 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     if attributes.get("support") == "none":
         return _WORD_ROLE
     # A wallet, an account or a voucher in a report is where the victim was told to pay,
-    # and far too specific to be mentioned in passing by unrelated people. (No cue below
-    # can change that: they are read for links, phones and emails.)
+    # and far too specific to be mentioned in passing by unrelated people, unless it is
+    # copied from a warning or an article that unrelated victims quote alike: then it is
+    # uncertain, and corroboration decides.
     if type_ in _PAYMENT_KEYS:
-        return _STRONG_OFFENDER
+        return _OFFENDER if _cited_sentence(cues, start, end) else _STRONG_OFFENDER
     linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
-    if not linkish and type_ not in _CUE_STRONG_TYPES and type_ != "phone":
+    if (
+        not linkish
+        and type_ not in _CUE_STRONG_TYPES
+        and type_ != "phone"
+        and not (cues.offender and type_ in _CONTACT_TYPES)
+    ):
         return _OFFENDER  # a hash, a package, a handle: no cue below is read for them
     before = _Clause(cues.before(start))
     # A clause about a publication cites its link even when it says install or pay: it
@@ -317,6 +355,10 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
     if after is not None and linkish and not strong_before and after.has("cited_after"):
         return _CITED  # "<url> - same modus", "<url> ke anusaar"
+    if cues.offender and type_ in _CONTACT_TYPES:
+        # The offender's own message: "my number", "add me" are the offender's, and a
+        # number, an address or a handle it gives is how to reach the offender.
+        return _STRONG_OFFENDER
     if type_ in ("phone", "email") and before.has("victim"):
         return Role(VICTIM, VICTIM_REASON)
     if type_ not in _CUE_STRONG_TYPES:

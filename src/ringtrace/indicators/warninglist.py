@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ringtrace.indicators.hosting import hosting, is_path_platform, page_key
 from ringtrace.indicators.hosts import registrable_domain
@@ -40,7 +40,13 @@ class Warninglist:
                 return "an address at a reserved example domain"
             return None
         if type_ == "domain":
-            return self.entries.get((type_, value)) or _platform_reason(value)
+            return (
+                self.entries.get((type_, value))
+                or _platform_reason(value)
+                or _third_party_reason(value)
+            )
+        if type_ == "page":
+            return self.entries.get((type_, value)) or self._store_app_reason(value)
         return self.entries.get((type_, value))
 
     def _url_reason(self, url: str) -> str | None:
@@ -54,8 +60,13 @@ class Warninglist:
             and page_key(host, parts.path, parts.query, parts.fragment) is None
         ):
             return f"a page of the platform itself, not one of its users': {hosting().path_reason}"
+        store = self._store_app_reason(host + parts.path + "?" + parts.query)
+        if store is not None:
+            return store
         domain = registrable_domain(host) or host
         reason = self.entries.get(("domain", domain))
+        if reason is None and parts.path in ("", "/") and not parts.query:
+            return _third_party_reason(domain)
         if reason is None:
             return None
         if reason.startswith("a reserved"):
@@ -63,6 +74,24 @@ class Warninglist:
         if parts.path in ("", "/") and not parts.query:
             return f"the bare address of {domain}: {reason}"
         return None  # a specific page (t.me/ringhandle, bit.ly/xyz) does identify something
+
+    def _store_app_reason(self, page: str) -> str | None:
+        """The store listing of a widely used app (``store_app`` entries): victims of every
+        ring are told to install WhatsApp or LINE; a listing of any other app still links."""
+        host, _, rest = page.partition("/")
+        if host.removeprefix("www.") not in _STORE_HOSTS:
+            return None
+        path, _, query = rest.partition("?")
+        ids = {v for k, v in parse_qsl(query) if k == "id"}
+        ids.add(path.rstrip("/").rsplit("/", 1)[-1])
+        for app in ids:
+            reason = self.entries.get(("store_app", app.lower()))
+            if reason is not None:
+                return reason
+        return None
+
+
+_STORE_HOSTS = frozenset({"play.google.com", "apps.apple.com", "itunes.apple.com"})
 
 
 def _platform_reason(domain: str) -> str | None:
@@ -73,6 +102,19 @@ def _platform_reason(domain: str) -> str | None:
     if is_path_platform(domain):
         return h.path_reason
     return None
+
+
+def _third_party_reason(domain: str) -> str | None:
+    """The bare domain of an SDK, cloud, CDN or analytics service that thousands of apps talk
+    to (the APK analysis's versioned list, ``apk/data/third_party.json``): victims name it
+    when they describe what the app connected to, whoever wrote the app. A customer's own
+    host on a tenant platform (``<project>.firebaseio.com``) is not its bare domain."""
+    from ringtrace.apk.thirdparty import builtin as third_party  # data only, no analysis
+
+    owner = third_party().host(domain)
+    if owner.kind != "third_party" or owner.service is None:
+        return None
+    return f"the domain of a service thousands of apps use ({owner.service}), not one ring's"
 
 
 def ip_reason(value: str) -> str | None:

@@ -23,7 +23,12 @@ def evaluate_file(reports: Path, truth: Path) -> Evaluated:
 
     lines = reports.read_text(encoding="utf-8").splitlines()
     groups = load_truth(truth.read_text(encoding="utf-8"))
-    return Evaluated(f"{reports.name}", score_collection(lines, groups))
+    # As `ringtrace import` reads it: attachment paths relative to the file's folder, and
+    # the apps it brought analysed before the clusters are read (a ring may share nothing
+    # but its app's signing key or server).
+    return Evaluated(
+        f"{reports.name}", score_collection(lines, groups, base_dir=reports.parent, apks=True)
+    )
 
 
 def evaluate_scenario(seed: int, background: int, hard: bool, classes: frozenset[str]) -> Evaluated:
