@@ -250,3 +250,44 @@ def test_evaluate_reads_attachment_paths_and_analyses_the_apps(tmp_path: Path) -
     (tmp_path / "t.json").write_text(json.dumps(truth))
     result = evaluate_file(tmp_path / "r.jsonl", tmp_path / "t.json").result
     assert result.pairwise.recall == 1.0 and result.pairwise.precision == 1.0
+
+
+# -- toll-free and shared-cost lines: run by businesses and help services ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "value"),
+    [
+        ("I called RAINN at 800-656-4673 and they helped", "US", "+18006564673"),
+        ("the helpline at 1-800-222-1222 answered", "US", "+18002221222"),
+        ("rang 0800 123 4567 about it", "GB", "+448001234567"),
+        ("打咗 0800-000-123 問", "TW", "+886800000123"),
+    ],
+)
+def test_a_toll_free_line_in_free_text_never_links(text: str, country: str, value: str) -> None:
+    [phone] = [i for i in extract_text(text, country) if i.type == "phone"]
+    assert phone.value == value and phone.role == "help" and not phone.linkable
+    assert "toll-free" in (phone.excluded_reason or "")
+    assert "line_type" not in phone.attributes  # read by the roles, never stored
+
+
+def test_a_mobile_number_in_free_text_still_links() -> None:
+    [phone] = extract_text("he whatsapped me from +65 9123 4567", "SG")
+    assert phone.role == "offender" and phone.linkable
+
+
+def test_a_toll_free_line_in_a_structured_field_is_the_reporters_claim() -> None:
+    doc = _doc(
+        reporter={"country": "US"},
+        offender_identifiers=[{"type": "phone", "value": "1-800-555-0199"}],
+    )
+    found = [i for i in extract_report(doc) if i.type == "phone"]
+    assert found and all(i.role == "offender" for i in found)
+
+
+def test_strangers_who_called_the_same_unlisted_toll_free_line_stay_apart(store: Store) -> None:
+    strangers = [
+        _add(store, narrative="after the threat I called 800-656-4673 for advice"),
+        _add(store, narrative="the counsellor at (800) 656-4673 told me to report it"),
+    ]
+    assert all(_cluster(store, r) == r for r in strangers)

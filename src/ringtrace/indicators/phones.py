@@ -77,6 +77,26 @@ def _attributes(number: phonenumbers.PhoneNumber) -> dict[str, str]:
     return {"region": region} if region else {}
 
 
+# Lines businesses and help services run, by libphonenumber's number type (the region's
+# numbering plan, not a list of numbers): 1-800, 0800, 1300, 0845, 1800 ... An offender is
+# reached on a mobile or a chat app, while every victim may call such a line.
+SHARED_LINE_TYPES = {
+    phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
+    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
+    phonenumbers.PhoneNumberType.UAN: "uan",
+}
+
+
+def _text_attributes(number: phonenumbers.PhoneNumber) -> dict[str, str]:
+    """A number's attributes in free text: its region and, for a toll-free, shared-cost or
+    universal-access line, ``line_type`` (read by the roles, never stored)."""
+    attrs = _attributes(number)
+    line = SHARED_LINE_TYPES.get(phonenumbers.number_type(number))
+    if line is not None:
+        attrs["line_type"] = line
+    return attrs
+
+
 @lru_cache(maxsize=32768)
 def _parse(raw: str, country: str | None) -> phonenumbers.PhoneNumber | None:
     text = raw.strip().lstrip("(")
@@ -167,7 +187,12 @@ class PhoneExtractor:
                     number = _parse(raw, ctx.country)
                     if number is not None:
                         yield Candidate(
-                            "phone", _e164(number), raw, start, start + end, _attributes(number)
+                            "phone",
+                            _e164(number),
+                            raw,
+                            start,
+                            start + end,
+                            _text_attributes(number),
                         )
                         found_end = start + end
                         break
@@ -189,7 +214,7 @@ class PhoneExtractor:
                 if nxt is not None and number is not None:
                     raw = text[start : nxt.end()]
                     yield Candidate(
-                        "phone", _e164(number), raw, start, nxt.end(), _attributes(number)
+                        "phone", _e164(number), raw, start, nxt.end(), _text_attributes(number)
                     )
                     found_end = nxt.end()
             pos = (

@@ -245,7 +245,7 @@ def _inside(
 
 
 # Candidate attributes that say how a value was found, not what it is.
-_TRANSIENT = frozenset({"support", "from_link", "inferred"})
+_TRANSIENT = frozenset({"support", "from_link", "inferred", "line_type"})
 
 
 def extract_text(

@@ -341,6 +341,8 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     # uncertain, and corroboration decides.
     if type_ in _PAYMENT_KEYS:
         return _OFFENDER if _cited_sentence(cues, start, end) else _STRONG_OFFENDER
+    if type_ == "phone" and "line_type" in attributes:
+        return _SHARED_LINE  # a toll-free or shared-cost line, in any message
     linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
     if (
         not linkish
@@ -394,4 +396,9 @@ def inherited(role: Role, type_: str, attributes: dict[str, str], *, in_text: bo
 _OFFENDER = Role(OFFENDER, None)
 _STRONG_OFFENDER = Role(OFFENDER, None, strong=True)
 _WORD_ROLE = Role(WORD, WORD_REASON)
+_SHARED_LINE = Role(
+    HELP,
+    "a toll-free or shared-cost line (its numbering plan says so): businesses and help "
+    "services run them and any victim may call one, so written in free text it never links",
+)
 _CITED = Role(REFERENCE, "a cited reference (the report points to it), not the offender's")
