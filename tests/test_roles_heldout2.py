@@ -291,3 +291,29 @@ def test_strangers_who_called_the_same_unlisted_toll_free_line_stay_apart(store:
         _add(store, narrative="the counsellor at (800) 656-4673 told me to report it"),
     ]
     assert all(_cluster(store, r) == r for r in strangers)
+
+
+# -- a help community victims join is cited, even after a pay cue in run-on text ----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pay now I joined the victim support group https://t.me/ScamVictimsDemo and they said",
+        "he said pay 500 so i went to a support group t.me/HelpDemoGroup for advice",
+        "我加入咗受害者互助群 https://t.me/DemoMutualAid 問人",
+        "saya masuk kumpulan sokongan mangsa https://t.me/DemoSokongan lepas dia suruh bayar",
+    ],
+)
+def test_a_victim_support_group_is_cited_not_the_rings(text: str) -> None:
+    found = _found(text, "SG")
+    links = {k: v for k, v in found.items() if k[0] in ("url", "telegram")}
+    assert links and all(reason is not None for _, reason in links.values()), found
+
+
+def test_strangers_in_the_same_support_group_stay_apart(store: Store) -> None:
+    strangers = [
+        _add(store, narrative=f"{lead} joined the victim support group https://t.me/DemoSupport")
+        for lead in ("he said pay now i", "after I paid i", "they told me to pay so i")
+    ]
+    assert all(_cluster(store, r) == r for r in strangers)
