@@ -220,20 +220,14 @@ def test_a_ring_giving_its_handle_in_its_own_messages_links(store: Store) -> Non
 # -- evaluation reads a collection as the importer does -------------------------------------
 
 
-# A real app built by other people (the shared folder, never in the repository).
-REAL_APP = (
-    Path(__file__).resolve().parents[2]
-    / "shared" / "data" / "real-apks" / "f9bfec4403b573581c4d3807fb1bb3d2.apk"
-)  # fmt: skip
-
-
-def test_evaluate_reads_attachment_paths_and_analyses_the_apps(tmp_path: Path) -> None:
-    if not REAL_APP.is_file():
-        pytest.skip(f"the real app is not at {REAL_APP}")
-    app = REAL_APP
+def test_evaluate_reads_attachment_paths_and_analyses_the_apps(
+    tmp_path: Path, apks: dict[str, Path]
+) -> None:
+    """Two reports share nothing but an app signed by the same ring's key (built from source
+    in tests/apk_build.py, never run): one attaches it by path, the other inline."""
     (tmp_path / "files").mkdir()
-    (tmp_path / "files" / "app.apk").write_bytes(app.read_bytes())
-    inline = base64.b64encode(app.read_bytes()).decode()
+    (tmp_path / "files" / "app.apk").write_bytes(apks["stealer"].read_bytes())
+    inline = base64.b64encode(apks["sibling"].read_bytes()).decode()
     docs = [
         report(
             narrative="she sent an app",
