@@ -295,3 +295,41 @@ def test_numbers_across_a_line_break_and_in_whatsapp_send_links(
 )
 def test_more_defanged_forms_are_refanged(text: str, url: str) -> None:
     assert ("url", url) in keys(text)
+
+
+def test_one_type_reading_gives_what_the_public_calls_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    """phones reads a number's type once (libphonenumber's private type reader) for its
+    validity, region and line type: the same as is_valid_number, region_code_for_number and
+    number_type, on every region's example numbers of every type, their neighbours (most
+    invalid) and the public fallback used if the private reader is ever renamed."""
+    import phonenumbers
+
+    from ringtrace.indicators import phones
+
+    def public(n: phonenumbers.PhoneNumber) -> tuple[str, str, str | None] | None:
+        if not phonenumbers.is_valid_number(n):
+            return None
+        e164 = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+        line = phones.SHARED_LINE_TYPES.get(phonenumbers.number_type(n))
+        return (e164, phonenumbers.region_code_for_number(n), line)
+
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(11):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            numbers.append(example)
+            nsn = phonenumbers.national_significant_number(example)
+            for changed in (nsn[:-1], nsn + "5", nsn[:-1] + str((int(nsn[-1]) + 3) % 10)):
+                numbers.append(phonenumbers.parse(f"+{example.country_code}{changed}", None))
+    assert len(numbers) > 3000
+    shared = 0
+    for fallback in (False, True):
+        if fallback:
+            monkeypatch.setattr(phones, "_TYPE_OF", None)
+        for n in numbers:
+            got = phones._valid(n)
+            assert (None if got is None else tuple(got)) == public(n), n
+            shared += got is not None and got.line is not None
+    assert shared > 100  # toll-free, shared-cost and UAN lines were among them

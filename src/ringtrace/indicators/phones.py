@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
+from phonenumbers import phonenumberutil
 
 from ringtrace.indicators import helplines
 from ringtrace.indicators.gated import Gated
@@ -68,15 +70,6 @@ _WA = r"(?:https?://)?(?:(?:api\.)?wa\.me|(?:api\.|web\.|www\.)?whatsapp\.com)/(
 _WA_ME = re.compile(rf"{_WA}\+?(\d{{6,15}})", re.I)
 
 
-def _e164(number: phonenumbers.PhoneNumber) -> str:
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-
-
-def _attributes(number: phonenumbers.PhoneNumber) -> dict[str, str]:
-    region = phonenumbers.region_code_for_number(number)
-    return {"region": region} if region else {}
-
-
 # Lines businesses and help services run, by libphonenumber's number type (the region's
 # numbering plan, not a list of numbers): 1-800, 0800, 1300, 0845, 1800 ... An offender is
 # reached on a mobile or a chat app, while every victim may call such a line.
@@ -87,18 +80,92 @@ SHARED_LINE_TYPES = {
 }
 
 
-def _text_attributes(number: phonenumbers.PhoneNumber) -> dict[str, str]:
-    """A number's attributes in free text: its region and, for a toll-free, shared-cost or
-    universal-access line, ``line_type`` (read by the roles, never stored)."""
-    attrs = _attributes(number)
+class _Number(NamedTuple):
+    """A valid number: E.164, its region and, for a toll-free, shared-cost or
+    universal-access line, its line type."""
+
+    e164: str
+    region: str
+    line: str | None
+
+    def attributes(self) -> dict[str, str]:
+        return {"region": self.region}
+
+    def text_attributes(self) -> dict[str, str]:
+        """In free text, also ``line_type`` (read by the roles, never stored)."""
+        if self.line is None:
+            return {"region": self.region}
+        return {"region": self.region, "line_type": self.line}
+
+
+# libphonenumber's own type reader and code-to-regions table: is_valid_number,
+# region_code_for_number and number_type each read the number's type again (two to five
+# passes over the region's patterns, most of a phone's cost); reading it once gives all
+# three. Private, so the public calls stand in if either is ever renamed;
+# tests/test_extract.py checks both ways give what the public calls give, on every region.
+_TYPE_OF = (
+    getattr(phonenumberutil, "_number_type_helper", None)
+    if isinstance(getattr(phonenumberutil, "COUNTRY_CODE_TO_REGION_CODE", None), dict)
+    else None
+)
+
+
+def _valid(number: phonenumbers.PhoneNumber) -> _Number | None:
+    """What a parsed number is, when it is valid (exactly ``is_valid_number``)."""
+    if _TYPE_OF is None:
+        return _valid_public(number)
+    cc = number.country_code
+    regions = phonenumberutil.COUNTRY_CODE_TO_REGION_CODE.get(cc) if cc is not None else None
+    if cc is None or not regions:
+        return None
+    nsn = phonenumbers.national_significant_number(number)
+    region, kind = None, None
+    if len(regions) == 1:
+        region = regions[0]
+    else:
+        # region_code_for_number's choice among the regions of a shared code (+1, +44, +7),
+        # keeping the type it read on the way instead of reading it again.
+        for candidate in regions:
+            meta = phonenumbers.PhoneMetadata.metadata_for_region(candidate.upper(), None)
+            if meta is None:
+                continue
+            if meta.leading_digits is not None:
+                if re.match(meta.leading_digits, nsn):
+                    region = candidate
+                    break
+            else:
+                kind = _TYPE_OF(nsn, meta)
+                if kind != phonenumbers.PhoneNumberType.UNKNOWN:
+                    region = candidate
+                    break
+                kind = None
+        if region is None:
+            return None
+    if kind is None:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(cc, region)
+        if meta is None or (
+            region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+            and cc != phonenumbers.country_code_for_valid_region(region)
+        ):
+            return None
+        kind = _TYPE_OF(nsn, meta)
+        if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+            return None
+    return _Number(f"+{cc}{nsn}", region, SHARED_LINE_TYPES.get(kind))
+
+
+def _valid_public(number: phonenumbers.PhoneNumber) -> _Number | None:
+    """:func:`_valid` through the public calls (each reads the type again)."""
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or not phonenumbers.is_valid_number_for_region(number, region):
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     line = SHARED_LINE_TYPES.get(phonenumbers.number_type(number))
-    if line is not None:
-        attrs["line_type"] = line
-    return attrs
+    return _Number(str(e164), region, line)
 
 
 @lru_cache(maxsize=32768)
-def _parse(raw: str, country: str | None) -> phonenumbers.PhoneNumber | None:
+def _parse(raw: str, country: str | None) -> _Number | None:
     text = raw.strip().lstrip("(")
     if text.startswith(("00", "００")):
         text = "+" + text[2:]
@@ -115,9 +182,7 @@ def _parse(raw: str, country: str | None) -> phonenumbers.PhoneNumber | None:
         number = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return number
+    return _valid(number)
 
 
 @lru_cache(maxsize=512)
@@ -134,7 +199,7 @@ def normalise_phone(raw: str, country: str | None) -> tuple[str, dict[str, str]]
     m = _WA_ME.search(raw)
     text = "+" + m.group(1) if m else " ".join(raw.split())  # one value, even across lines
     number = _parse(text, country)
-    return None if number is None else (_e164(number), _attributes(number))
+    return None if number is None else (number.e164, number.attributes())
 
 
 def _prefixes(run: str) -> Iterator[int]:
@@ -188,11 +253,11 @@ class PhoneExtractor:
                     if number is not None:
                         yield Candidate(
                             "phone",
-                            _e164(number),
+                            number.e164,
                             raw,
                             start,
                             start + end,
-                            _text_attributes(number),
+                            number.text_attributes(),
                         )
                         found_end = start + end
                         break
@@ -214,7 +279,7 @@ class PhoneExtractor:
                 if nxt is not None and number is not None:
                     raw = text[start : nxt.end()]
                     yield Candidate(
-                        "phone", _e164(number), raw, start, nxt.end(), _text_attributes(number)
+                        "phone", number.e164, raw, start, nxt.end(), number.text_attributes()
                     )
                     found_end = nxt.end()
             pos = (
@@ -254,10 +319,10 @@ class WhatsAppLinkExtractor:
                 s = m.start("n")
                 yield Candidate(
                     "phone",
-                    _e164(number),
+                    number.e164,
                     raw,
                     s,
                     s + len(raw),
-                    _attributes(number),
+                    number.attributes(),
                     inside_ok=True,
                 )
