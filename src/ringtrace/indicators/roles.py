@@ -182,43 +182,74 @@ _CLAUSE_END = re.compile(  # the lookahead: a match's first characters, to rejec
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
+def _trie(items: list[str], end: str = "") -> str:
+    """One regex for a list of literals, factored as a trie ("se(?:e|nt)" for "see" and
+    "sent"), each followed by ``end``. An alternation of plain literals costs a try of every
+    literal at each position; a trie, one path. What it can match is the same."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for item in items:
+        node = root
+        for ch in item:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if "" in node:
+            alts.append(end)  # the literal ends here (last: longer ones are tried first)
+        return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
+
+    return emit(root)
+
+
+# A single word matches where it is one of the clause's words (roles._ASCII_WORD's tokens):
+# no letter, digit or "x-" just before it, no letter, digit or "-x" just after it.
+_TOKEN_START, _TOKEN_END = r"(?<![a-z0-9])(?<![a-z0-9]-)", r"(?![a-z0-9])(?!-[a-z0-9])"
+
+
 @dataclass(frozen=True)
 class _Cues:
     kind: str
-    words: frozenset[str]  # single ASCII words, matched against the text's words
-    ascii: re.Pattern[str] | None  # ASCII phrases (whole words) and stems (anywhere)
-    other: re.Pattern[str] | None  # other stems, tried only on text that is not all ASCII
+    words: frozenset[str]  # single ASCII words: whole words of the clause
+    phrases: tuple[str, ...]  # ASCII phrases: whole words
+    stems: tuple[str, ...]  # matched anywhere (the non-ASCII ones only in non-ASCII text)
+    ascii: re.Pattern[str] | None  # the words, phrases and ASCII stems, as one trie
+    other: re.Pattern[str] | None  # the other stems, tried only on text that is not all ASCII
 
     @staticmethod
     def of(kind: str, ascii_cues: list[str], stems: tuple[str, ...]) -> _Cues:
-        def alternation(phrases: list[str], stems: list[str]) -> re.Pattern[str] | None:
-            """Phrases as whole words, stems anywhere."""
-            if not phrases and not stems:
-                return None
-            alts = [rf"(?<![a-z]){re.escape(c)}(?![a-z])" for c in phrases]
-            alts += [re.escape(s) for s in stems]
-            # The lookahead for the cues' first characters lets the engine pass over other
-            # positions at once, instead of trying every alternative at each.
-            first = "".join(sorted({re.escape(c[0]) for c in phrases + stems}))
-            return re.compile(f"(?=[{first}])(?:{'|'.join(alts)})")
-
+        words = [c for c in ascii_cues if " " not in c and _ASCII_WORD.fullmatch(c)]
+        phrases = [c for c in ascii_cues if c not in words]
+        plain = [s for s in stems if s.isascii()]
+        parts = []
+        if words:
+            parts.append(_TOKEN_START + _trie(words, _TOKEN_END))
+        if phrases:
+            parts.append(r"(?<![a-z])" + _trie(phrases, r"(?![a-z])"))
+        if plain:
+            parts.append(_trie(plain))
         return _Cues(
-            kind, frozenset(c for c in ascii_cues if " " not in c),
-            alternation(
-                [c for c in ascii_cues if " " in c], [s for s in stems if s.isascii()]
-            ),
-            alternation([], [s for s in stems if not s.isascii()]),
-        )  # fmt: skip
+            kind,
+            frozenset(words),
+            tuple(phrases),
+            tuple(stems),
+            _alternation(parts, words + phrases + plain),
+            _alternation([_trie(o)] if (o := [s for s in stems if not s.isascii()]) else [], o),
+        )
 
-    def found(self, clause: _Clause) -> bool:
-        text = clause.text
-        # A word can only be one of the clause's words if it is in the clause at all: the
-        # substring test spares splitting most clauses into words.
-        if any(map(text.__contains__, self.words)) and not self.words.isdisjoint(clause.tokens):
-            return True
+    def found(self, text: str) -> bool:
         if self.ascii is not None and self.ascii.search(text):
             return True
         return self.other is not None and not text.isascii() and bool(self.other.search(text))
+
+
+def _alternation(parts: list[str], literals: list[str]) -> re.Pattern[str] | None:
+    """``parts`` as one pattern, behind a lookahead for the literals' first characters that
+    lets the engine pass over other positions at once."""
+    if not parts:
+        return None
+    first = "".join(sorted({re.escape(c[0]) for c in literals}))
+    return re.compile(f"(?=[{first}])(?:{'|'.join(parts)})")
 
 
 @lru_cache(maxsize=1)
@@ -242,25 +273,16 @@ def _cue_kinds() -> dict[str, _Cues]:
 
 
 class _Clause:
-    """A short piece of lowered text and its ASCII words (split on first use), read once
-    for every cue kind."""
+    """A short piece of lowered text, read for every cue kind."""
 
-    __slots__ = ("_tokens", "text")
+    __slots__ = ("text",)
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._tokens: set[str] | None = None
-
-    @property
-    def tokens(self) -> set[str]:
-        if self._tokens is None:
-            self._tokens = set(_ASCII_WORD.findall(self.text))
-        return self._tokens
 
     def has(self, kind: str) -> bool:
-        """Whether it has a cue of ``kind``: set lookups and two small alternations, far
-        cheaper than one regex alternation of every cue."""
-        return bool(self.text) and _cue_kinds()[kind].found(self)
+        """Whether it has a cue of ``kind`` (one trie search, two in non-ASCII text)."""
+        return bool(self.text) and _cue_kinds()[kind].found(self.text)
 
 
 class TextCues:
@@ -314,12 +336,12 @@ _SENTENCE_END = re.compile(r"[.!?。！？\n;；](?:\s|$)|[。！？\n]")
 
 @lru_cache(maxsize=1)
 def _strong_cue() -> re.Pattern[str]:
-    """Install and pay cues: words whole, stems anywhere; the lookahead for their first
-    characters lets the engine pass over other positions at once."""
-    alts = [rf"(?<![a-z]){re.escape(w)}(?![a-z])" for w in _STRONG_WORDS]
-    alts += [re.escape(s) for s in _STRONG_STEMS]
-    first = "".join(sorted({re.escape(c[0]) for c in (*_STRONG_WORDS, *_STRONG_STEMS)}))
-    return re.compile(f"(?=[{first}])(?:{'|'.join(alts)})")
+    """Install and pay cues: words whole, stems anywhere, each part one trie."""
+    words = list(_STRONG_WORDS)
+    parts = [r"(?<![a-z])" + _trie(words, r"(?![a-z])"), _trie(list(_STRONG_STEMS))]
+    pattern = _alternation(parts, [*words, *_STRONG_STEMS])
+    assert pattern is not None
+    return pattern
 
 
 def strong_cue(clause: str) -> bool:
