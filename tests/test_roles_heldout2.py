@@ -311,3 +311,98 @@ def test_strangers_in_the_same_support_group_stay_apart(store: Store) -> None:
         for lead in ("he said pay now i", "after I paid i", "they told me to pay so i")
     ]
     assert all(_cluster(store, r) == r for r in strangers)
+
+
+# -- bank accounts written only in free text ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "account", "bank"),
+    [
+        ("He told me to pay into BCA 3380978251 by tonight", "ID", "3380978251", "BCA"),
+        ("transfer RM500 to Maybank 5641 2233 8890 now", "MY", "564122338890", "Maybank"),
+        ("dia suruh bayar ke akaun 7012345678 segera", "MY", "7012345678", None),
+        ("轉帳到中國信託 822-5401-2233-45 他說", "TW", "8225401223345", "中國信託"),
+        ("他叫我汇款到招商银行账号 6214 8312 3456 7890", "CN", "6214831234567890", "招商银行"),
+        ("send to acc no: 0123456789 BDO", "PH", "0123456789", None),
+        ("rekening BRI 0123-01-012345-50-1 atas nama Budi", "ID", "012301012345501", "BRI"),
+        ("BCA 3380978251 500000 rupiah", "ID", "3380978251", "BCA"),  # the amount is not in it
+    ],
+)
+def test_a_bank_account_in_free_text_is_a_strong_payment_key(
+    text: str, country: str, account: str, bank: str | None
+) -> None:
+    found = {(i.type, i.value): i for i in extract_text(text, country) if i.type == "bank_account"}
+    assert list(found) == [("bank_account", account)], found
+    ind = found[("bank_account", account)]
+    assert ind.strong and ind.excluded_reason is None
+    assert ind.attributes == ({"bank": bank} if bank else {})
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("I called Maybank 1300 88 6688 to block my card", "MY"),  # the bank's line
+        ("I called Maybank 03-7844 3696 to block it", "MY"),  # a phone, with its trunk 0
+        ("called DBS 6327 2265 hotline", "SG"),
+        ("my Facebook account 100012345678 was hacked", "SG"),  # a profile id
+        ("Chase routing 021000021 then", "US"),  # every customer's branch code
+        ("the account 12345678 amount", "GB"),
+        ("bringing 12345678 things", "AU"),  # "ing" in a word is not ING
+        ("Order 12345678 from Chase", "US"),
+    ],
+)
+def test_what_is_not_a_bank_account(text: str, country: str) -> None:
+    assert not [i for i in extract_text(text, country) if i.type == "bank_account"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i transferred from my Maybank 164012345678 to them",
+        "akaun saya 1640123456 dah kena sekat",
+        "我的户口 6214831234567890 被冻结",
+    ],
+)
+def test_the_victims_own_bank_account_never_links(text: str) -> None:
+    (own,) = [i for i in extract_text(text, "MY") if i.type == "bank_account"]
+    assert own.role == "victim" and own.excluded_reason is not None
+
+
+def test_an_account_in_a_narrative_links_with_the_same_account_in_a_payment(
+    store: Store,
+) -> None:
+    ring = [
+        _add(
+            store,
+            reporter={"country": "ID"},
+            narrative="dia minta transfer ke BCA 3380978251 malam ini",
+        ),
+        _add(
+            store,
+            country="ID",
+            payments=[{"kind": "demanded", "method": "bank_transfer", "account": "BCA 3380978251"}],
+        ),
+        _add(
+            store,
+            reporter={"country": "ID"},
+            narrative="told me pay rekening 338-097-8251 or video viral",
+        ),
+    ]
+    assert {_cluster(store, r) for r in ring} == {ring[0]}
+    strangers = [
+        _add(
+            store, reporter={"country": "MY"}, narrative="i sent from my Maybank 164012345678, help"
+        ),
+        _add(
+            store, reporter={"country": "MY"}, narrative="from my Maybank 164012345678 i paid him"
+        ),
+        _add(store, reporter={"country": "MY"}, narrative="I called Maybank 1300 88 6688 to block"),
+        _add(store, reporter={"country": "MY"}, narrative="I called Maybank 1300 88 6688 after"),
+    ]
+    assert all(_cluster(store, r) == r for r in strangers)
+
+
+def test_a_banks_line_is_read_in_the_banks_region_when_the_reporter_gives_none() -> None:
+    for text in ("I called Maybank 1300 88 6688 to block", "I called Maybank 03-7844 3696"):
+        assert not [i for i in extract_text(text) if i.type == "bank_account"]

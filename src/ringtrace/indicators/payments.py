@@ -6,8 +6,12 @@ how an account string is read.
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -15,7 +19,7 @@ from schwifty.exceptions import SchwiftyException
 from ringtrace.indicators.crypto import normalise_wallet
 from ringtrace.indicators.gated import Gated
 from ringtrace.indicators.network import normalise_email
-from ringtrace.indicators.phones import normalise_phone
+from ringtrace.indicators.phones import normalise_phone, written_as_phone
 from ringtrace.indicators.registry import (
     Candidate,
     Context,
@@ -260,3 +264,134 @@ class LabelledPaymentExtractor:
                 and any(c.isalpha() for c in compact)
             ):
                 yield Candidate("giftcard", compact, raw, start, start + len(raw), container=True)
+
+
+# --- bank accounts in free text -----------------------------------------------------------
+
+_ACCOUNT_WORDS = (
+    "bank account", "bank acc", "account", "acct", "acc", "a/c", "akaun", "rekening", "norek",
+    "no rek", "no. rek", "帳號", "账号", "帐号", "帳戶", "账户", "帐户", "户口", "戶口", "卡號",
+    "卡号",
+)  # fmt: skip
+# Bare account words name a bank account only beside a bank, a number label or a transfer:
+# "my Facebook account 100012345678" is a profile id.
+_BARE_ACCOUNT = frozenset({"account", "acct", "acc"})
+_BANK_CONTEXT = re.compile(
+    r"bank|transfer|deposit|pay|bayar|pindah|轉帳|轉賬|转账|转帐|匯款|汇款|入數|入钱|入錢"
+    r"|銀行|银行"
+)
+# Just before the label, or in it: the victim's own account ("from my Maybank", "akaun saya").
+_OWN_BEFORE = re.compile(r"(?:(?<![a-z])(?:my|my own|mine|from my)|我的|我嘅|本人)\s*$")
+_OWN_WORDS = frozenset({"saya", "aku", "ku"})
+# A bank's or branch's own code beside the number (a routing, sort, IFSC or BSB code):
+# the same for every customer of the branch, so it never links.
+_BRANCH_CODE = re.compile(r"routing|aba|ifsc|bsb|sort code|swift|branch|transit|分行|支行")
+
+
+# A run of digit groups, long enough for an account number: found first (what reports hold
+# far fewer of than words), then the label is looked for just before it.
+_DIGIT_RUN = re.compile(r"\d(?<!\d\d)[\d \-]{6,}\d")  # a digit first: skipped fast
+_LABEL_REACH = 40  # characters before a run where its label (and connecting words) may be
+
+
+@lru_cache(maxsize=1)
+def _bank_label() -> tuple[re.Pattern[str], dict[str, str], dict[str, list[str]]]:
+    """The label that ends just before an account number (a bank's name and/or an account
+    word, then connecting words, on lowered text), each lowered bank name's spelling
+    (upper-case short names match only in capitals) and its regions."""
+    from ringtrace.indicators.roles import trie_pattern
+
+    text = resources.files("ringtrace.indicators").joinpath("data/banks.json").read_text()
+    regions = json.loads(text)["regions"]
+    names = {n.lower(): n for banks in regions.values() for n in banks}
+    where: dict[str, list[str]] = {}
+    for region, banks in regions.items():
+        for n in banks:
+            where.setdefault(n.lower(), []).append(region)
+    connector = (
+        r"(?:\s*(?:number|nombor|nomor|num|no\.?|#|:|：|=|is|saya|aku|ku|號碼|号码|是|-)\s*){0,3}"
+    )
+    bank = rf"(?P<bank>{trie_pattern(list(names), r'(?![a-z])')})"
+    acct = trie_pattern(list(_ACCOUNT_WORDS), r"(?![a-z])")
+    # A bank's name, an account word, or both: never neither (most positions fail at once).
+    label = rf"(?:{bank}\s*(?:[(:：-]\s*)?(?P<acct>{acct})?|(?P<acct_only>{acct}))"
+    first = "".join(sorted({re.escape(n[0]) for n in [*names, *_ACCOUNT_WORDS]}))
+    pattern = re.compile(rf"(?=[{first}])(?<![a-z0-9]){label}{connector}\s*$")
+    return pattern, names, where
+
+
+def _account_digits(raw: str) -> tuple[str, str] | None:
+    """The account number in a run of digit groups (8 to 20 digits) and the part of the run
+    it takes: a first group of eight digits or more is the number on its own (what follows a
+    space is an amount or a date); shorter groups are joined."""
+    groups = re.findall(r"\d+|[ \-]", raw)
+    if len(groups[0]) >= 8 and " " in raw[: len(groups[0]) + 1]:
+        taken = groups[0]
+    else:
+        taken = ""
+        for g in groups:
+            if g.isdigit() and sum(c.isdigit() for c in taken) + len(g) > 20:
+                break
+            taken += g
+        taken = taken.rstrip(" -")
+    digits = "".join(str(unicodedata.decimal(c)) for c in taken if c.isdigit())
+    if not 8 <= len(digits) <= 20 or len(set(digits)) == 1:
+        return None
+    return digits, taken
+
+
+@text_extractor
+class BankAccountTextExtractor:
+    """A bank account written in free text: a number after a bank's name ("pay into BCA
+    3380978251", "轉帳到中國信託 822-5401-2233-45") or an account word ("akaun 5641 2233
+    8890", "transfer to account no 12345678"). The number is the key, as in a structured
+    payment, so a narrative and a payment record of the same account link. A number after
+    a bank's name alone that is a valid phone number is left to the phone extractor (a
+    bank's line); one the victim calls their own is the victim's."""
+
+    name = "bank-account"
+    version = VERSION
+
+    def extract(self, text: str, ctx: Context) -> Iterable[Candidate]:
+        low: str | None = None
+        for run in _DIGIT_RUN.finditer(text):
+            if low is None:
+                low = lowered(text)
+                label, names, where = _bank_label()
+            m = label.search(low, max(0, run.start() - _LABEL_REACH), run.start())
+            if m is None:
+                continue
+            bank = m.group("bank")
+            written = text[m.start("bank") : m.end("bank")] if bank else ""
+            if bank and names[bank].isupper() and not written.isupper():
+                bank = None  # "ing", "nab" in prose: a word, not ING or NAB
+                if not (m.group("acct") or m.group("acct_only")):
+                    continue
+            acct = m.group("acct") or m.group("acct_only")
+            if not bank and acct in _BARE_ACCOUNT:
+                # Without a bank, a bare "account" needs a number label or a transfer nearby.
+                around = low[max(0, m.start() - 60) : run.start()]
+                if not _BANK_CONTEXT.search(around) and not re.search(r"no\.?|number|#", around):
+                    continue
+            found = _account_digits(run.group(0))
+            if found is None:
+                continue
+            digits, taken = found
+            start = run.start()
+            if _BRANCH_CODE.search(low, max(0, m.start() - 16), start + len(taken) + 12):
+                continue
+            if not acct and any(
+                written_as_phone(taken, c) for c in (ctx.country, *where.get(bank or "", ()))
+            ):
+                # "called Maybank 1300 88 6688": the bank's line, a phone number of the
+                # reporter's country or of the bank's
+                continue
+            attrs = {"bank": names[bank]} if bank else {}
+            label_words = set(low[m.start() : start].split())
+            if _OWN_BEFORE.search(low, max(0, m.start() - 12), m.start()) or (
+                label_words & _OWN_WORDS
+            ):
+                attrs["own"] = "victim"
+            yield Candidate(
+                "bank_account", digits, taken, start, start + len(taken), attrs, container=True
+            )

@@ -245,7 +245,7 @@ def _inside(
 
 
 # Candidate attributes that say how a value was found, not what it is.
-_TRANSIENT = frozenset({"support", "from_link", "inferred", "line_type"})
+_TRANSIENT = frozenset({"support", "from_link", "inferred", "line_type", "own"})
 
 
 def extract_text(

@@ -182,7 +182,7 @@ _CLAUSE_END = re.compile(  # the lookahead: a match's first characters, to rejec
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
-def _trie(items: list[str], end: str = "") -> str:
+def trie_pattern(items: list[str], end: str = "") -> str:
     """One regex for a list of literals, factored as a trie ("se(?:e|nt)" for "see" and
     "sent"), each followed by ``end``. An alternation of plain literals costs a try of every
     literal at each position; a trie, one path. What it can match is the same."""
@@ -221,20 +221,21 @@ class _Cues:
         words = [c for c in ascii_cues if " " not in c and _ASCII_WORD.fullmatch(c)]
         phrases = [c for c in ascii_cues if c not in words]
         plain = [s for s in stems if s.isascii()]
+        other = [s for s in stems if not s.isascii()]
         parts = []
         if words:
-            parts.append(_TOKEN_START + _trie(words, _TOKEN_END))
+            parts.append(_TOKEN_START + trie_pattern(words, _TOKEN_END))
         if phrases:
-            parts.append(r"(?<![a-z])" + _trie(phrases, r"(?![a-z])"))
+            parts.append(r"(?<![a-z])" + trie_pattern(phrases, r"(?![a-z])"))
         if plain:
-            parts.append(_trie(plain))
+            parts.append(trie_pattern(plain))
         return _Cues(
             kind,
             frozenset(words),
             tuple(phrases),
             tuple(stems),
             _alternation(parts, words + phrases + plain),
-            _alternation([_trie(o)] if (o := [s for s in stems if not s.isascii()]) else [], o),
+            _alternation([trie_pattern(other)] if other else [], other),
         )
 
     def found(self, text: str) -> bool:
@@ -338,7 +339,7 @@ _SENTENCE_END = re.compile(r"[.!?。！？\n;；](?:\s|$)|[。！？\n]")
 def _strong_cue() -> re.Pattern[str]:
     """Install and pay cues: words whole, stems anywhere, each part one trie."""
     words = list(_STRONG_WORDS)
-    parts = [r"(?<![a-z])" + _trie(words, r"(?![a-z])"), _trie(list(_STRONG_STEMS))]
+    parts = [r"(?<![a-z])" + trie_pattern(words, r"(?![a-z])"), trie_pattern(list(_STRONG_STEMS))]
     pattern = _alternation(parts, [*words, *_STRONG_STEMS])
     assert pattern is not None
     return pattern
@@ -357,6 +358,8 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     thing installed from or paid into (``_CUE_STRONG_TYPES``)."""
     if attributes.get("support") == "none":
         return _WORD_ROLE
+    if attributes.get("own") == "victim":
+        return _VICTIM_ROLE  # "from my Maybank 1234…", "akaun saya …"
     # A wallet, an account or a voucher in a report is where the victim was told to pay,
     # and far too specific to be mentioned in passing by unrelated people, unless it is
     # copied from a warning or an article that unrelated victims quote alike: then it is
@@ -418,6 +421,7 @@ def inherited(role: Role, type_: str, attributes: dict[str, str], *, in_text: bo
 _OFFENDER = Role(OFFENDER, None)
 _STRONG_OFFENDER = Role(OFFENDER, None, strong=True)
 _WORD_ROLE = Role(WORD, WORD_REASON)
+_VICTIM_ROLE = Role(VICTIM, VICTIM_REASON)
 _SHARED_LINE = Role(
     HELP,
     "a toll-free or shared-cost line (its numbering plan says so): businesses and help "
