@@ -40,10 +40,21 @@ def _state(store: Store) -> dict[str, Any]:
             )
             if is_automatic(why)
         }
+        # The strength the linker gives each row strong only by a cue in free text.
+        cues = {
+            (rid, t, v): bool(st)
+            for rid, t, v, st in conn.execute(
+                select(
+                    indicators.c.report_id, indicators.c.type, indicators.c.value,
+                    indicators.c.strong,
+                ).where(indicators.c.cue_strong.is_(True))
+            )
+        }  # fmt: skip
         return {
             "clusters": dict(conn.execute(select(report_clusters)).all()),
             "core": dict(conn.execute(select(report_core)).all()),
             "statuses": statuses,
+            "cues": cues,
         }
 
 
@@ -77,6 +88,11 @@ def test_each_rule_gives_the_same_answer_in_python_and_in_sql() -> None:
         assert rules.needs_corroboration(strong_rows, groups, model) == sql(
             rules.sql_needs_corroboration(str(strong_rows), str(groups), model)
         )
+    for firm, cue, holders in itertools.product(range(3), range(4), range(7)):
+        assert rules.outvoted(firm, cue, holders, model) == sql(
+            rules.sql_outvoted(str(firm), str(cue), str(holders), model)
+        )
+    assert rules.outvoted(0, 1, 3) and not rules.outvoted(0, 2, 4) and not rules.outvoted(1, 1, 9)
     for t, large in itertools.product(types, range(4)):
         assert rules.bridges(t, large) == sql(rules.sql_bridges(f"'{t}'", str(large)))
     assert rules.bridges("bank_account", 2) and not rules.bridges("phone", 5)
@@ -100,7 +116,10 @@ def test_online_rebuild_and_duckdb_agree_on_every_class(store: Store) -> None:
     online = _state(store)
     assert any("mule" in why for why in online["statuses"].values())
     assert any(rules.UNCORROBORATED in why for why in online["statuses"].values())
+    # Cue rows of both kinds: outvoted by the crowd that mentions the key, and standing.
+    assert set(online["cues"].values()) == {True, False}
     result, upto, _ = components.batch_recompute(store.read)
+    assert {(t, v) for (_, t, v), st in online["cues"].items() if not st} == set(result.outvoted)
     assert upto == max(online["clusters"])
     assert {r: result.assignments.get(r, r) for r in online["clusters"]} == online["clusters"]
     assert {r: result.core.get(r, r) for r in online["core"]} == online["core"]
@@ -322,7 +341,7 @@ def test_spark_computes_what_the_online_linker_kept(sqlite_store: Store, tmp_pat
     keys, merges = (
         engine.dialect.parquet(str(tmp_path / f)) for f in ("keys.parquet", "merges.parquet")
     )
-    result = link(engine, keys, merges, strength=True, details=True)
+    result = link(engine, keys, merges, strength=True, cues=True, details=True)
     assert {r: result.assignments.get(r, r) for r in online["clusters"]} == online["clusters"]
     assert {r: result.core.get(r, r) for r in online["core"]} == online["core"]
     assert {(t, v): rules.reason(k, n) for t, v, k, n in result.statuses} == online["statuses"]

@@ -49,8 +49,11 @@ def link_from_parquet(engine: Engine, folder: Path) -> tuple[dict[int, int], int
 
     # An export made before evidence strength was recorded has no ``strong`` column: every
     # row then counts as strong, as it did when it was made.
-    has_strength = "strong" in pq.read_schema(folder / "keys.parquet").names
-    result = link(engine, keys, merges, model=DEFAULT, strength=has_strength)
+    names = pq.read_schema(folder / "keys.parquet").names
+    has_strength = "strong" in names
+    # One made before cue strength was recorded keeps every strong row strong.
+    has_cues = "cue_strong" in names
+    result = link(engine, keys, merges, model=DEFAULT, strength=has_strength, cues=has_cues)
     return result.assignments, result.rounds, result.bridges
 
 

@@ -201,6 +201,16 @@ def crowd_class(rng: random.Random, uniq: _Uniq, b: _Builder) -> dict[str, list[
             )
         else:
             _append(doc, f"Later I got mail from {mail} too.")
+    # A page the crowd mentions, which a few reports' words read as where they installed
+    # from: their cue is outvoted by the holders that only mention it. Its own random
+    # stream, so that the classes planted after this one are the same documents as before.
+    own = random.Random(f"crowd-page-{len(background)}")
+    page = f"https://{uniq.token(_LOWER, 8)}-help.net/remove-spy-app"
+    for i, doc in enumerate(own.sample(background, min(30, len(background)))):
+        if i % 6 == 0:
+            _append(doc, f"She made me download it from {page}")
+        else:
+            _append(doc, f"Then I went to {page} to remove it.")
     return {}
 
 

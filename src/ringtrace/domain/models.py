@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Sources whose strength does not depend on reading free text: a structured offender field,
+# a payment record, the app, an analyst (indicators/roles.py names them).
+FIRM_SOURCES = frozenset({"structured", "payment", "apk", "analyst"})
+
 
 @dataclass(frozen=True, order=True)
 class LinkKey:
@@ -81,6 +85,14 @@ class Indicator:
     def strong(self) -> bool:
         """Whether an occurrence is offender evidence that links on its own."""
         return any(o.strong and o.role == "offender" for o in self.occurrences)
+
+    @property
+    def cue_strong(self) -> bool:
+        """Whether it is strong only by a cue in free text (no structured field, payment,
+        app or analyst says so): strength the key's other holders can outvote."""
+        return self.strong and not any(
+            o.strong and o.role == "offender" and o.source in FIRM_SOURCES for o in self.occurrences
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -283,6 +283,13 @@ _BANK_CONTEXT = re.compile(
 # Just before the label, or in it: the victim's own account ("from my Maybank", "akaun saya").
 _OWN_BEFORE = re.compile(r"(?:(?<![a-z])(?:my|my own|mine|from my)|我的|我嘅|本人)\s*$")
 _OWN_WORDS = frozenset({"saya", "aku", "ku"})
+# Calling the bank, just before its name or between the name and the number: a bank's line
+# ("i call BDO 8631-8000", "打过BPI 889-10000", "Maybank hotline 1300 88 6688").
+_CALL_WORDS = re.compile(
+    r"(?<![a-z])(?:call|called|calling|rang|ring|phoned|hotline|helpline|line|customer service"
+    r"|cs|contact|tel|phone|hubungi|telefon|talian|tawag|tinawagan|nag-call)(?![a-z])"
+    r"|打過|打过|打給|打给|致電|致电|熱線|热线|客服|電話|电话"
+)
 # A bank's or branch's own code beside the number (a routing, sort, IFSC or BSB code):
 # the same for every customer of the branch, so it never links.
 _BRANCH_CODE = re.compile(r"routing|aba|ifsc|bsb|sort code|swift|branch|transit|分行|支行")
@@ -380,6 +387,8 @@ class BankAccountTextExtractor:
             start = run.start()
             if _BRANCH_CODE.search(low, max(0, m.start() - 16), start + len(taken) + 12):
                 continue
+            if _CALL_WORDS.search(low, max(0, m.start() - 24), start):
+                continue  # the bank's line, whatever its digits look like
             if not acct and any(
                 written_as_phone(taken, c) for c in (ctx.country, *where.get(bank or "", ()))
             ):

@@ -331,8 +331,9 @@ class WhatsAppLinkExtractor:
 def written_as_phone(raw: str, country: str | None) -> bool:
     """Whether digits are written as a phone number would be: valid, and in international
     form, or a toll-free or shared-cost line, or with the region's trunk prefix ("03-7844
-    3696" in Malaysia) where its numbers need one. "3380978251" after an Indonesian bank's
-    name is an account number: an Indonesian number is dialled with its leading 0."""
+    3696" in Malaysia) where its numbers are written with one (not North America's 1).
+    "3380978251" after an Indonesian bank's name is an account number: an Indonesian number
+    is dialled with its leading 0."""
     number = _parse(raw, country)
     if number is None:
         return False
@@ -341,4 +342,5 @@ def written_as_phone(raw: str, country: str | None) -> bool:
         return True
     meta = phonenumbers.PhoneMetadata.metadata_for_region(number.region)
     prefix = meta.national_prefix if meta is not None else None
-    return not prefix or text.startswith(prefix)
+    # North America's trunk prefix 1 is left out in writing ("713-262-1679").
+    return not prefix or prefix == "1" or text.startswith(prefix)

@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from ringtrace.domain.models import FIRM_SOURCES
 from ringtrace.indicators import helplines, references
 
 OFFENDER, REFERENCE, HELP, VICTIM, WORD = "offender", "reference", "help", "victim", "word"
 STRUCTURED, PAYMENT, NARRATIVE, MESSAGE, ATTACHMENT, APK, ANALYST = (
     "structured", "payment", "narrative", "message", "attachment", "apk", "analyst",
 )  # fmt: skip
-STRONG_SOURCES = frozenset({STRUCTURED, PAYMENT, APK, ANALYST})
+STRONG_SOURCES = FIRM_SOURCES  # structured, payment, apk, analyst
 WORD_REASON = (
     "a bare word after a platform's name, not shown to be a handle (no @, label, profile "
     "link or handle-like pattern)"
@@ -174,10 +175,31 @@ _APK_LINK = re.compile(r"\.apk(?![a-z0-9])")
 # Sentence ends; in CJK text written without punctuation, a space after a CJK character
 # (unless it is the space just before the value, at the window's end); and words that start
 # a new clause ("then", "tapos", "lalu", "然後").
+_CLAUSE_ENDS = (
+    r"[.!?。！？\n;；]\s|[。！？\n]|(?<=[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef])\s+(?=\S)"
+    r"|(?<![a-z])(?:then|after that|afterwards|tapos|pagkatapos|lalu|kemudian|lepas tu|lepastu"
+    r"|pastu|selepas itu|setelah itu|habis tu)\s"
+    r"|然後|然后|之後|之后|後來|后来|接著|接着"
+)
 _CLAUSE_END = re.compile(  # the lookahead: a match's first characters, to reject others fast
-    r"(?=[.!?。！？\n;；\s\u3000tplks然之後后接])(?:[.!?。！？\n;；]\s|[。！？\n]|(?<=[\u2e80-\u9fff\uac00-\ud7af\uff00-\uffef])\s+(?=\S)"
-    r"|(?<![a-z])(?:then|tapos|pagkatapos|lalu|kemudian|lepas tu|selepas itu)\s"
-    r"|然後|然后|之後|之后|後來|后来|接著|接着)"
+    rf"(?=[.!?。！？\n;；\s\u3000tplksah然之後后接])(?:{_CLAUSE_ENDS})"
+)
+# Before a value, also the victim starting a new clause as its subject ("… ask me install it
+# after that i use <url> to delete it", "让我安装，我按照<url>"): in run-on text that is where
+# what the offender made them do ends and what they did themselves begins. The clause starts
+# at the pronoun (a zero-width end), so "i downloaded it from <url>" keeps its cue; 我 is not
+# cut in 我們/我们/我哋 (we) or 我的 (my). Not after a value: "<url>，让我马上付款" is the
+# offender's demand.
+_CLAUSE_START = re.compile(
+    rf"(?=[.!?。！？\n;；\s\u3000tplksiah我然之後后接])(?:{_CLAUSE_ENDS}"
+    r"|(?<![a-z'])(?=(?:i|saya|aku)\s)|(?=我(?![們们哋的])))"
+)
+# Removing the app ("i use <url> to uninstall", "按照<url>的教程卸载", "untuk buang app"):
+# a link beside it is where the victim found help, not where the offender sent them.
+_REMOVAL = re.compile(
+    r"uninstall|delete the app|remove the app|deleting the app|removing the app|卸載|卸载"
+    r"|删除了软件|删除软件|刪除軟件|刪除了軟件|删除app|刪除app|删掉app|buang app|buang aplikasi"
+    r"|padam app|padam aplikasi|hapus app|hapus aplikasi|nyahpasang|i-uninstall"
 )
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -237,6 +259,15 @@ class _Cues:
             _alternation(parts, words + phrases + plain),
             _alternation([trie_pattern(other)] if other else [], other),
         )
+
+    def last(self, text: str) -> int:
+        """Where the last cue of this kind in ``text`` starts (-1: none)."""
+        at = -1
+        for pattern in (self.ascii, None if text.isascii() else self.other):
+            if pattern is not None:
+                for m in pattern.finditer(text):
+                    at = max(at, m.start())
+        return at
 
     def found(self, text: str) -> bool:
         if self.ascii is not None and self.ascii.search(text):
@@ -304,7 +335,7 @@ class TextCues:
     def before(self, start: int) -> str:
         """The clause that ends at ``start`` (at most :attr:`BEFORE` characters), lowered."""
         text = self.text[max(0, start - self.BEFORE) : start].lower()
-        ends = [m.end() for m in _CLAUSE_END.finditer(text)]
+        ends = [m.end() for m in _CLAUSE_START.finditer(text)]
         return text[ends[-1] :] if ends else text
 
     def after(self, end: int) -> str:
@@ -329,7 +360,22 @@ def _cited_sentence(cues: TextCues, start: int, end: int) -> bool:
     tail = text[end : end + 4 * TextCues.AFTER].lower()
     m = _SENTENCE_END.search(tail)
     after = _Clause(tail[: m.start()] if m else tail)
-    return before.has("citation") or after.has("citation")
+    if before.has("citation") or after.has("citation"):
+        return True
+    # A warning not to pay into it ("dont pay to <wallet>", "不要给<wallet>转账", "<wallet> pe
+    # paisa mat bhejo"): the words of everyone who read the warning.
+    return bool(
+        _WARNED.search(before.text, max(0, len(before.text) - 40))
+        or _WARNED.search(after.text, 0, 40)
+    )
+
+
+# Not paying, just before or after a payment key: a warning repeated, not a demand.
+_WARNED = re.compile(
+    r"(?<![a-z])(?:don'?t|do not|never|jangan|tak payah|huwag|wag|mat)\s+(?:[a-z]+\s+){0,2}?"
+    r"(?:pay|send|transfer|bayar|hantar|bhejo|magbayad|deposit)"
+    r"|(?:不要|別|别|勿|唔好|千萬別|千万别)(?:再)?(?:給|给|俾|向|轉|转|匯|汇|付|打)"
+)
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？\n;；](?:\s|$)|[。！？\n]")
@@ -345,10 +391,23 @@ def _strong_cue() -> re.Pattern[str]:
     return pattern
 
 
+def last_strong_cue(clause: str) -> int:
+    """Where the last install or pay cue of :func:`strong_cue` starts (-1: none)."""
+    at = -1
+    for m in _strong_cue().finditer(clause):
+        if not _NEGATED.search(clause, 0, m.start()) and not clause.startswith("un", m.start() - 2):
+            at = m.start()
+    return at
+
+
 def strong_cue(clause: str) -> bool:
     """Whether a lowered clause says the victim was made to install or pay: a cue that is
-    not negated just before it ("says not to pay", "jangan bayar", "不要下載")."""
-    return any(not _NEGATED.search(clause, 0, m.start()) for m in _strong_cue().finditer(clause))
+    not negated just before it ("says not to pay", "jangan bayar", "不要下載") and is not
+    the "install" of "uninstall"."""
+    return any(
+        not _NEGATED.search(clause, 0, m.start()) and not clause.startswith("un", m.start() - 2)
+        for m in _strong_cue().finditer(clause)
+    )
 
 
 def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict[str, str]) -> Role:
@@ -383,7 +442,16 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     if cited and before.has("about"):
         return _CITED
     strong_before = type_ in _CUE_STRONG_TYPES and strong_cue(before.text)
-    if cited and not strong_before and before.has("cite"):
+    # The nearer cue governs: "see, she made me install it from <url>" is the offender's,
+    # "… paid to TTYv… after that menurut <url>" cites.
+    if (
+        cited
+        and before.has("cite")
+        and (
+            not strong_before
+            or _cue_kinds()["cite"].last(before.text) > last_strong_cue(before.text)
+        )
+    ):
         return _CITED
     after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
     if after is not None and linkish and not strong_before and after.has("cited_after"):
@@ -400,6 +468,8 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     if type_ == "url" and _APK_LINK.search(cues.text[start:end].lower()):
         return _STRONG_OFFENDER
     if strong_before or (after is not None and strong_cue(after.text)):
+        if _REMOVAL.search(before.text) or (after is not None and _REMOVAL.search(after.text)):
+            return _OFFENDER  # how the victim removed the app: uncertain, corroboration decides
         return _STRONG_OFFENDER
     return _OFFENDER
 

@@ -89,6 +89,52 @@ def base_keys(keys_relation: str, *, strength: bool = False) -> Step:
     )
 
 
+def base_keys_with_cues(keys_relation: str) -> Step:
+    """Every row with its ``linkable``, ``strong`` and ``cue_strong`` columns: a key's holders
+    for :func:`outvoted_keys` are all the reports that mention it, those that cite it or
+    name it as a help line too."""
+    return Step(
+        f"SELECT report_id, key_type, key_value, linkable, strong, cue_strong FROM {keys_relation}",
+        "rt_base_cues",
+    )
+
+
+def outvoted_keys(keys_relation: str, model: SpecificityModel) -> Step:
+    """Keys whose strength rests on free-text cues in fewer than half of their holders
+    (:func:`rules.outvoted`), over every row of the relation (``strong`` as extracted and
+    ``cue_strong``), linkable or not; only keys with a linkable cue row (the others do not
+    link anyway)."""
+    firm = "COUNT(DISTINCT CASE WHEN strong AND NOT cue_strong THEN report_id END)"
+    cue = "COUNT(DISTINCT CASE WHEN cue_strong THEN report_id END)"
+    holders = "COUNT(DISTINCT report_id)"
+    return Step(
+        f"""
+        SELECT key_type, key_value FROM {keys_relation}
+        GROUP BY key_type, key_value
+        HAVING {rules.sql_outvoted(firm, cue, holders, model)}
+           AND SUM(CASE WHEN linkable AND cue_strong THEN 1 ELSE 0 END) > 0
+        """,
+        "rt_outvoted",
+    )
+
+
+def effective_keys(base: str, outvoted: str) -> Step:
+    """The base keys with the strength the linker uses: a cue row of an outvoted key is
+    uncertain."""
+    return Step(
+        f"""
+        SELECT b.report_id, b.key_type, b.key_value,
+               CASE WHEN o.key_type IS NOT NULL AND b.cue_strong THEN FALSE ELSE b.strong END
+               AS strong
+        FROM {base} b
+        LEFT JOIN {outvoted} o ON b.key_type = o.key_type AND b.key_value = o.key_value
+        WHERE b.linkable
+        """,
+        "rt_base",
+        view=True,
+    )
+
+
 def specific_keys(base: str, model: SpecificityModel) -> Step:
     """Drop generic values (:func:`rules.is_generic`)."""
     return Step(
@@ -346,6 +392,8 @@ class BatchResult:
     # every key with an automatic status as (type, value, kind, count).
     core: dict[int, int] = field(default_factory=dict)
     statuses: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # With ``cues``: the keys whose cue rows were outvoted (uncertain).
+    outvoted: list[tuple[str, str]] = field(default_factory=list)
 
 
 def edges_from(relation: str, a: str, b: str, out: str) -> Step:
@@ -401,6 +449,7 @@ def link(
     *,
     model: SpecificityModel = DEFAULT,
     strength: bool = False,
+    cues: bool = False,
     details: bool = False,
 ) -> BatchResult:
     """The whole batch linker over a relation of ``(report_id, key_type, key_value,
@@ -408,15 +457,21 @@ def link(
     generic values, bridging payment accounts and, with ``strength`` (a ``strong``
     column), keys mentioned in passing by unrelated groups; then the clusters.
     ``details``: also fetch the core groups and every key's status, which a store needs to
-    take the result over (a rebuild)."""
-    engine.materialise(base_keys(keys_relation, strength=strength))
+    take the result over (a rebuild). ``cues``: the relation also has ``cue_strong`` (the
+    row is strong only by a cue in free text), and outvoted cues count as uncertain."""
+    if cues:
+        engine.materialise(base_keys_with_cues(keys_relation))
+        engine.materialise(outvoted_keys("rt_base_cues", model))
+        engine.materialise(effective_keys("rt_base_cues", "rt_outvoted"))
+    else:
+        engine.materialise(base_keys(keys_relation, strength=strength))
     engine.materialise(specific_keys("rt_base", model))
     engine.materialise(core_keys("rt_specific"))
     core_labels, core_rounds = components(engine, "rt_core_keys", None, "rt_core_")
     engine.materialise(bridging_payment_keys("rt_specific", core_labels, model))
     bridges = engine.scalar("SELECT COUNT(*) FROM rt_bridges")
     uncorroborated = None
-    if strength:
+    if strength or cues:
         engine.materialise(uncorroborated_keys("rt_specific", core_labels, model))
         uncorroborated = "rt_uncorroborated"
     engine.materialise(final_keys("rt_specific", "rt_bridges", uncorroborated))
@@ -435,6 +490,10 @@ def link(
                 "SELECT key_type, key_value, kind, n FROM rt_statuses"
             )
         ],
+        outvoted=[
+            (str(t), str(v))
+            for t, v in engine.rows("SELECT key_type, key_value FROM rt_outvoted")
+        ] if cues else [],
     )  # fmt: skip
 
 

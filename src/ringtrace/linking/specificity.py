@@ -22,6 +22,16 @@ a 34-victim ring. ringtrace instead asks, per link key:
    anywhere (a structured field, a payment, the app), or holders tied together by other
    evidence, and it links.
 
+5. **Outvoted cues.** A free-text cue ("install from", "pay into") makes a link strong, but
+   cues are read from run-on text and get it wrong; a crowd value (a tutorial, a support
+   group, an exchange) then gets a strong row from one victim's sentence and would link
+   every holder. So a key whose strength rests only on such cues (no structured field,
+   payment, app or analyst) in fewer than half of its holders, held by
+   ``corroborate_min_groups`` or more reports, is outvoted: its rows count as uncertain,
+   and rule 4 decides. A ring's own link is described with a cue by most of its victims.
+   The strength each row then has is stored (``indicators.strong``; the extracted cue in
+   ``cue_strong``), so everything below reads one column.
+
 Keys that do not merge stay visible with the reason. docs/linking.md gives the evidence
 behind each default.
 
@@ -83,6 +93,28 @@ def sql_needs_corroboration(
     strong_rows: str, groups: str, model: SpecificityModel = DEFAULT
 ) -> str:
     return f"({strong_rows}) = 0 AND ({groups}) >= {int(model.corroborate_min_groups)}"
+
+
+def outvoted(
+    firm_holders: int, cue_holders: int, holders: int, model: SpecificityModel = DEFAULT
+) -> bool:
+    """A key strong only by free-text cues, in fewer than half of its holders (held by
+    ``corroborate_min_groups`` or more): its cue rows count as uncertain."""
+    return (
+        firm_holders == 0
+        and cue_holders > 0
+        and 2 * cue_holders < holders
+        and holders >= model.corroborate_min_groups
+    )
+
+
+def sql_outvoted(
+    firm_holders: str, cue_holders: str, holders: str, model: SpecificityModel = DEFAULT
+) -> str:
+    return (
+        f"(({firm_holders}) = 0 AND ({cue_holders}) > 0 AND 2 * ({cue_holders}) < ({holders}) "
+        f"AND ({holders}) >= {int(model.corroborate_min_groups)})"
+    )
 
 
 def is_large_group(size: int, model: SpecificityModel = DEFAULT) -> bool:

@@ -139,6 +139,7 @@ def export_parquet(conn: Connection, out: Path) -> dict[str, int]:
             indicators.c.linkable,
             indicators.c.excluded_reason,
             indicators.c.strong,
+            indicators.c.cue_strong,
         )
     )
     schema = pa.schema(
@@ -148,6 +149,7 @@ def export_parquet(conn: Connection, out: Path) -> dict[str, int]:
             ("key_value", pa.string()),
             ("linkable", pa.bool_()),
             ("strong", pa.bool_()),
+            ("cue_strong", pa.bool_()),
         ]
     )
     with pq.ParquetWriter(out / "keys.parquet", schema) as writer:
@@ -160,7 +162,10 @@ def export_parquet(conn: Connection, out: Path) -> dict[str, int]:
                         # Specificity is decided again by the batch linker, so values it
                         # excluded count as linkable here; other exclusions stand.
                         "linkable": [bool(r[3]) or is_automatic(r[4]) for r in batch],
-                        "strong": [bool(r[5]) for r in batch],
+                        # As extracted: the batch linker decides again which cues are
+                        # outvoted (linking/specificity.py).
+                        "strong": [bool(r[5]) or bool(r[6]) for r in batch],
+                        "cue_strong": [bool(r[6]) for r in batch],
                     },
                     schema=schema,
                 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -157,6 +157,7 @@ def _set_statuses(
             select(
                 indicators.c.id, indicators.c.report_id, indicators.c.excluded_reason,
                 indicators.c.type, indicators.c.value, indicators.c.strong,
+                indicators.c.cue_strong,
             ).where(
                 or_(*(and_(indicators.c.type == k.type, indicators.c.value == k.value)
                       for k in keys_to_read[i : i + 200])),
@@ -167,24 +168,60 @@ def _set_statuses(
             )
         ):  # fmt: skip
             rows.setdefault(LinkKey(r.type, r.value), []).append(
-                _Row(int(r.id), int(r.report_id), r.excluded_reason, bool(r.strong))
-            )
+                _Row(
+                    int(r.id), int(r.report_id), r.excluded_reason, bool(r.strong),
+                    bool(r.cue_strong),
+                )
+            )  # fmt: skip
     flipped = []
     for key in keys:
         held = rows.get(key)
         if not held:
             continue
+        strong_before = len({r.report_id for r in held if r.strong})
+        held, restrengthened = _set_strength(conn, key, held, model)
         strong = {r.report_id for r in held if r.strong}
         want = _desired(conn, key, [r.report_id for r in held], model, len(strong))
         if all(r.excluded_reason == want for r in held):
+            if restrengthened:
+                flipped.append((key, max(len(strong), strong_before)))
             continue
         conn.execute(
             update(indicators)
             .where(indicators.c.id.in_([r.id for r in held]))
             .values(linkable=want is None, excluded_reason=want)
         )
-        flipped.append((key, len(strong)))
+        flipped.append((key, max(len(strong), strong_before)))
     return flipped
+
+
+def _set_strength(
+    conn: Connection, key: LinkKey, held: list[_Row], model: SpecificityModel
+) -> tuple[list[_Row], bool]:
+    """Give a key's cue rows the strength the linker uses (:func:`rules.outvoted`, counted
+    over every report that mentions the key, those that cite it too); the rows as they
+    now are, and whether any changed."""
+    if not any(r.cue for r in held):
+        return held, False
+    firm: set[int] = set()
+    cue: set[int] = set()
+    holders: set[int] = set()
+    for rid, st, cu in conn.execute(
+        select(indicators.c.report_id, indicators.c.strong, indicators.c.cue_strong).where(
+            indicators.c.type == key.type, indicators.c.value == key.value
+        )
+    ):
+        holders.add(rid)
+        if cu:
+            cue.add(rid)
+        elif st:
+            firm.add(rid)
+    want = not rules.outvoted(len(firm), len(cue), len(holders), model)
+    stale = [r.id for r in held if r.cue and r.strong != want]
+    if not stale:
+        return held, False
+    conn.execute(update(indicators).where(indicators.c.id.in_(stale)).values(strong=want))
+    return [replace(r, strong=want) if r.cue else r for r in held], True
 
 
 @dataclass(frozen=True)
@@ -192,7 +229,8 @@ class _Row:
     id: int
     report_id: int
     excluded_reason: str | None
-    strong: bool
+    strong: bool  # the strength the linker uses
+    cue: bool = False  # strong only by a cue in free text, as extracted
 
 
 def refresh_after_insert(
@@ -244,7 +282,9 @@ def refresh_after_insert(
     known: dict[LinkKey, list[_Row]] = {}
     for r in seen:
         if r.excluded_reason is None or r.excluded_reason.startswith(GENERIC_PREFIX):
-            known.setdefault(r.key, []).append(_Row(r.id, r.report_id, r.excluded_reason, r.strong))
+            known.setdefault(r.key, []).append(
+                _Row(r.id, r.report_id, r.excluded_reason, r.strong, r.cue)
+            )
     flipped = _set_statuses(
         conn, sorted(to_check), model, known={k: known.get(k, []) for k in keys}
     )
@@ -285,6 +325,7 @@ class _KeyRow:
     core_id: int | None
     cluster_id: int | None
     strong: bool
+    cue: bool
 
 
 def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
@@ -295,7 +336,7 @@ def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
             select(
                 indicators.c.id, indicators.c.report_id, indicators.c.type, indicators.c.value,
                 indicators.c.linkable, indicators.c.excluded_reason, report_core.c.core_id,
-                report_clusters.c.cluster_id, indicators.c.strong,
+                report_clusters.c.cluster_id, indicators.c.strong, indicators.c.cue_strong,
             )
             .select_from(
                 indicators.outerjoin(report_core, report_core.c.report_id == indicators.c.report_id)
@@ -314,7 +355,7 @@ def _key_rows(conn: Connection, keys: Sequence[LinkKey]) -> list[_KeyRow]:
         ).all():  # fmt: skip
             out.append(_KeyRow(
                 int(r.id), int(r.report_id), LinkKey(r.type, r.value), bool(r.linkable),
-                r.excluded_reason, r.core_id, r.cluster_id, bool(r.strong),
+                r.excluded_reason, r.core_id, r.cluster_id, bool(r.strong), bool(r.cue_strong),
             ))  # fmt: skip
     return out
 
@@ -479,30 +520,37 @@ def batch_recompute(
         upto = int(conn.execute(select(func.max(reports.c.id))).scalar() or 0)
         seq = int(conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0)
         merge_rows = [(a, b) for a, b, _ in analyst.merges(conn) if max(a, b) <= upto]
-    columns: dict[str, list[Any]] = {"report_id": [], "key_type": [], "key_value": [], "strong": []}
+    columns: dict[str, list[Any]] = {
+        "report_id": [], "key_type": [], "key_value": [], "strong": [], "cue_strong": [],
+        "linkable": [],
+    }  # fmt: skip
     step = 100_000
     for lo in range(0, upto + 1, step):
         with connect() as conn:
-            for rid, t, v, st in conn.execute(
+            for rid, t, v, st, cue, ok, why in conn.execute(
                 select(indicators.c.report_id, indicators.c.type, indicators.c.value,
-                       indicators.c.strong)
+                       indicators.c.strong, indicators.c.cue_strong, indicators.c.linkable,
+                       indicators.c.excluded_reason)
                 .where(
-                    indicators.c.report_id > lo, indicators.c.report_id <= min(lo + step, upto),
-                    # Automatic statuses are decided again here; other exclusions stand.
-                    or_(indicators.c.linkable.is_(True),
-                        indicators.c.excluded_reason.startswith(GENERIC_PREFIX)),
+                    indicators.c.report_id > lo, indicators.c.report_id <= min(lo + step, upto)
                 )
             ):  # fmt: skip
                 columns["report_id"].append(int(rid))
                 columns["key_type"].append(t)
                 columns["key_value"].append(v)
-                columns["strong"].append(bool(st))
+                # The strength as extracted: the batch decides again what is outvoted.
+                columns["strong"].append(bool(st) or bool(cue))
+                columns["cue_strong"].append(bool(cue))
+                # Automatic statuses are decided again here; other exclusions stand (their
+                # rows still count as holders when cues are outvoted).
+                columns["linkable"].append(bool(ok) or rules.is_automatic(why))
     keys = pa.table({
         "report_id": pa.array(columns["report_id"], pa.int64()),
         "key_type": pa.array(columns["key_type"], pa.string()),
         "key_value": pa.array(columns["key_value"], pa.string()),
         "strong": pa.array(columns["strong"], pa.bool_()),
-        "linkable": pa.array([True] * len(columns["report_id"]), pa.bool_()),
+        "cue_strong": pa.array(columns["cue_strong"], pa.bool_()),
+        "linkable": pa.array(columns["linkable"], pa.bool_()),
     })  # fmt: skip
     columns.clear()
     merges = pa.table({
@@ -513,8 +561,9 @@ def batch_recompute(
     engine.con.register("rt_store_keys", keys)
     engine.con.register("rt_store_merges", merges)
     result = link(
-        engine, "rt_store_keys", "rt_store_merges", model=model, strength=True, details=True
-    )
+        engine, "rt_store_keys", "rt_store_merges", model=model, strength=True, cues=True,
+        details=True,
+    )  # fmt: skip
     engine.con.close()
     return result, upto, seq
 
@@ -557,6 +606,22 @@ def apply_result(conn: Connection, result: BatchResult, upto: int) -> int:
             )
             .values(linkable=False, excluded_reason=bindparam("why")),
             [{"t": t, "v": v, "why": rules.reason(kind, n)} for t, v, kind, n in result.statuses],
+        )  # fmt: skip
+    # The strength each cue row has: outvoted keys' cue rows are uncertain.
+    conn.execute(
+        update(indicators)
+        .where(indicators.c.cue_strong.is_(True), indicators.c.report_id <= upto)
+        .values(strong=True)
+    )
+    if result.outvoted:
+        conn.execute(
+            update(indicators)
+            .where(
+                indicators.c.type == bindparam("t"), indicators.c.value == bindparam("v"),
+                indicators.c.cue_strong.is_(True), indicators.c.report_id <= upto,
+            )
+            .values(strong=False),
+            [{"t": t, "v": v} for t, v in result.outvoted],
         )  # fmt: skip
     ids = [int(r) for r in conn.execute(select(reports.c.id).order_by(reports.c.id)).scalars()]
     moved = 0

@@ -95,6 +95,7 @@ def indicator_row(report_id: int, ind: Indicator) -> dict[str, Any]:
         "attributes": json.dumps(ind.attributes, sort_keys=True),
         "occurrences": json.dumps(stored_occurrences(ind)),
         "strong": ind.strong,
+        "cue_strong": ind.cue_strong,
     }
 
 

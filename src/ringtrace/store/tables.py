@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 
@@ -95,6 +96,9 @@ indicators = Table(
     Column("occurrences", Text, nullable=False),
     # Offender evidence that links on its own; other rows need corroboration (0010).
     Column("strong", Boolean, nullable=False, server_default=true()),
+    # Strong only by a cue in free text, as extracted; ``strong`` is then the strength the
+    # linker uses, which the key's other holders can outvote (0015, linking/specificity.py).
+    Column("cue_strong", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("report_id", "type", "value"),
     Index("ix_indicators_key", "type", "value", "linkable"),
 )

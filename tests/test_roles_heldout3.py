@@ -1,0 +1,145 @@
+"""Classes found by the third held-out probe (issue 23): run-on text where an install or
+pay cue of one clause was read for a link in the next (the victim's own actions, a tutorial
+followed to uninstall the app), and a crowd value that a few reports' words make strong
+outvoted by the many that only mention it. Extraction alone, then linking on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from ringtrace.indicators import extract_text
+from ringtrace.linking import specificity as rules
+from ringtrace.store import Store
+from ringtrace.store.tables import indicators
+from tests.test_roles_heldout2 import _add, _cluster
+
+
+def _strong_links(text: str, country: str = "SG") -> dict[str, bool]:
+    return {i.value: i.strong for i in extract_text(text, country) if i.type == "url"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the victim starts a new clause: what they did, not what the offender made them do
+        "she send link ask me install BabyGo after that i use https://youtu.be/p9Zr4TqL1Xs to",
+        "they told me to download the app and i joined https://t.me/+victimsgroupAbc to ask",
+        "对方发了链接让我安装，我按照https://www.youtube.com/watch?v=h7Fk2Lq9WcM的教程",
+        # removing the app: where the victim found help
+        "ask me to install it, then follow https://safe-guide.github.io/android/steps to uninstall",
+        "她叫我安装 跟着https://www.youtube.com/watch?v=h7Fk2Lq9WcM卸载了",
+        "dia suruh pasang, ikut https://panduan-demo.blogspot.com/cara untuk buang app",
+        # "uninstall" is no install cue
+        "I followed https://help-demo.example.net/uninstall-guide to uninstall it",
+        # a tutorial or guide is a publication the victim followed
+        "he made me install it, this tutorial https://removal-demo.netlify.app/steps helped",
+    ],
+)
+def test_a_cue_of_another_clause_or_a_removal_makes_no_link_strong(text: str) -> None:
+    links = _strong_links(text, "CN" if "对方" in text or "她" in text else "SG")
+    assert links and not any(links.values()), links
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he told me to install the app from https://ring-demo.top/x and i paid",
+        "i was told to download https://ring-demo.top/y",
+        "叫我喺 https://ring-demo.top/z 下載",
+        "他叫我下载一个app，链接是https://ring-demo.top/w",
+        "下載我們的app https://ring-demo.top/v",
+        "i downloaded it from https://ring-demo.top/u because she asked",
+        "对方给了https://ring-demo.top/t，让我马上付款",
+    ],
+)
+def test_the_offenders_install_and_pay_links_stay_strong(text: str) -> None:
+    links = _strong_links(text, "CN")
+    assert links and all(links.values()), links
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("i call BDO 8631-8000 they say make report", "PH"),
+        ("打过BPI 889-10000 他们说报警", "PH"),
+        ("the Chase 713-262-1679 ask me report here", "US"),
+    ],
+)
+def test_a_banks_line_after_its_name_is_no_account(text: str, country: str) -> None:
+    assert not [i for i in extract_text(text, country) if i.type == "bank_account"]
+
+
+_PAGE = "https://crowd-demo-help.net/remove-spy-app"
+
+
+def _cue_rows(store: Store) -> dict[int, bool]:
+    with store.engine.connect() as conn:
+        return {
+            int(rid): bool(st)
+            for rid, st in conn.execute(
+                select(indicators.c.report_id, indicators.c.strong).where(
+                    indicators.c.type == "url",
+                    indicators.c.value == _PAGE,
+                    indicators.c.cue_strong.is_(True),
+                )
+            )
+        }
+
+
+@pytest.mark.parametrize("cue_first", [True, False])
+def test_a_crowd_link_that_a_few_words_make_strong_is_outvoted(
+    store: Store, cue_first: bool
+) -> None:
+    """One victim's words read the page everyone mentions as where they installed from:
+    outvoted by the four who only mention it, whichever report came first, so nobody
+    links; the status says why."""
+    plain = [f"Then I went to {_PAGE} to remove it ({n})." for n in range(4)]
+    cued = [f"She made me download it from {_PAGE}"]
+    texts = cued + plain if cue_first else plain + cued
+    ids = [_add(store, narrative=t) for t in texts]
+    assert all(_cluster(store, r) == r for r in ids)
+    assert _cue_rows(store) == {ids[0] if cue_first else ids[-1]: False}
+    with store.engine.connect() as conn:
+        reasons = set(
+            conn.execute(
+                select(indicators.c.excluded_reason).where(indicators.c.value == _PAGE)
+            ).scalars()
+        )
+    assert len(reasons) == 1 and rules.is_uncorroborated(reasons.pop())
+
+
+def test_a_rings_link_most_victims_were_made_to_install_from_links(store: Store) -> None:
+    ring = [
+        _add(store, narrative=f"She made me download it from {_PAGE}"),
+        _add(store, narrative=f"he told me to install the app from {_PAGE} first"),
+        _add(store, narrative=f"叫我喺 {_PAGE} 下載"),
+        _add(store, narrative=f"the app came from {_PAGE}"),
+    ]
+    assert {_cluster(store, r) for r in ring} == {ring[0]}
+    assert set(_cue_rows(store).values()) == {True}
+
+
+def test_a_firm_row_keeps_a_crowd_link_strong(store: Store) -> None:
+    """A structured field (not words read from text) says it is the offender's: the cues
+    are not outvoted, and the key links."""
+    reports = [_add(store, narrative=f"Then I went to {_PAGE} to remove it ({n}).") for n in "ab"]
+    reports.append(_add(store, narrative=f"She made me download it from {_PAGE}"))
+    reports.append(_add(store, offender_identifiers=[{"type": "url", "value": _PAGE}]))
+    assert {_cluster(store, r) for r in reports} == {reports[0]}
+    assert set(_cue_rows(store).values()) == {True}
+
+
+def test_the_outvote_turns_back_when_more_victims_say_it(store: Store) -> None:
+    """Two plain mentions and one cue: outvoted; two more cues make it the majority (3 of
+    5), and the holders link, the first cue row strong again."""
+    first = [
+        _add(store, narrative=f"Then I went to {_PAGE} to remove it (a)."),
+        _add(store, narrative=f"Then I went to {_PAGE} to remove it (b)."),
+        _add(store, narrative=f"She made me download it from {_PAGE}"),
+    ]
+    assert all(_cluster(store, r) == r for r in first)
+    more = [_add(store, narrative=f"he told me to install it from {_PAGE} ({n})") for n in "cd"]
+    assert {_cluster(store, r) for r in first + more} == {first[0]}
+    assert set(_cue_rows(store).values()) == {True}
