@@ -143,3 +143,33 @@ def test_the_outvote_turns_back_when_more_victims_say_it(store: Store) -> None:
     more = [_add(store, narrative=f"he told me to install it from {_PAGE} ({n})") for n in "cd"]
     assert {_cluster(store, r) for r in first + more} == {first[0]}
     assert set(_cue_rows(store).values()) == {True}
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "key"),
+    [
+        ("telegram nina7151 is her", "SG", ("telegram", "nina7151")),
+        ("tele @daisy_14 ok", "SG", ("telegram", "daisy_14")),
+        ("sc: cindy_sharma", "US", ("snapchat", "cindy_sharma")),
+        ("WeChat ID tina5116", "CN", ("wechat", "tina5116")),
+        ("Line id cindy1363", "TW", ("line", "cindy1363")),
+        ("@nina7151 on telegram", "SG", ("telegram", "nina7151")),
+        ("ig xx_bella_vip", "SG", ("instagram", "xx_bella_vip")),
+        ("the scammer no +852 5566 9329", "HK", ("phone", "+85255669329")),
+        ("＋６２ ８２２－８８３５－９３１８", "ID", ("phone", "+6282288359318")),
+        ("PayNow UEN 202219412K", "SG", ("paynow", "202219412K")),
+    ],
+)
+def test_more_written_forms_of_handles_numbers_and_proxies(
+    text: str, country: str, key: tuple[str, str]
+) -> None:
+    assert key in {(i.type, i.value) for i in extract_text(text, country)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I use telegram daily.", "on telegram 3 times", "line 2 of the form", "snap 2024 was",
+     "Telegram WhatsApp both", "order no 91234567"],
+)  # fmt: skip
+def test_a_word_or_a_number_after_a_platform_or_a_label_is_no_handle(text: str) -> None:
+    assert not [i for i in extract_text(text, "SG") if i.linkable]

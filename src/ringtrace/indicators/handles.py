@@ -19,7 +19,7 @@ from ringtrace.indicators.registry import (
     text_extractor,
 )
 
-VERSION = "3"
+VERSION = "4"
 
 # Profile-link prefixes per platform; a value given as a link is reduced to the handle.
 _LINK_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -124,9 +124,11 @@ _NOT_ACCOUNTS = frozenset(
 # "Telegram id — name", "line id = name" (a dash or an equals sign is a label's separator too;
 # a dash with a space on either side, so that "telegram-bot" is not one).
 _PLATFORM_WORDS = {
-    "telegram": r"telegram|電報|电报|纸飞机|텔레그램|(?<![A-Za-z])tg(?![A-Za-z])",
+    "telegram": (
+        r"telegram|電報|电报|纸飞机|텔레그램|(?<![A-Za-z])tg(?![A-Za-z])|(?<![A-Za-z])tele(?![A-Za-z])"
+    ),
     "instagram": r"instagram|(?<![A-Za-z])insta(?![A-Za-z])|(?<![A-Za-z])ig(?![A-Za-z])|인스타",
-    "snapchat": r"snapchat|(?<![A-Za-z])snap(?![A-Za-z])",
+    "snapchat": r"snapchat|(?<![A-Za-z])snap(?![A-Za-z])|(?<![A-Za-z])sc(?![A-Za-z])",
     "tiktok": r"tiktok|抖音",
     "x": r"twitter",
     "line": r"(?<![A-Za-z])line(?![A-Za-z])",
@@ -164,7 +166,9 @@ def _keyword_hits(low: str) -> list[int]:
 _LABELLED = re.compile(
     "|".join(
         rf"(?P<{p}>{words}){_LABEL}(?:\s*[:：=]\s*@?|\s+[-–—]{{1,2}}\s*@?|\s*[-–—]{{1,2}}\s+@?"
-        rf"|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@)"
+        rf"|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@"
+        # a space alone before a name no word has ("telegram nina7151", "WeChat ID tina5116")
+        rf"|\s+(?=[A-Za-z][A-Za-z0-9]*(?:[0-9]|[_.][A-Za-z0-9])))"
         rf"(?P<{p}_h>(?:live:)?[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}})"
         for p, words in _PLATFORM_WORDS.items()
     ),
@@ -218,6 +222,19 @@ class SocialLinkExtractor:
             )  # fmt: skip
 
 
+# The handle first, then its platform: "@nina7151 on telegram", "@bella.vip di ig".
+_HANDLE_ON = re.compile(
+    r"(?<![A-Za-z0-9._%+-])@(?P<h>[A-Za-z0-9][A-Za-z0-9._]{2,31})\s+(?:on|at|in|di|sa|kat|via)\s+"
+    r"(?P<p>telegram|tele|tg|instagram|insta|ig|snapchat|snap|tiktok|twitter|line|wechat"
+    r"|kakaotalk|kakao|discord|facebook|fb)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_ON_PLATFORM = {
+    "tele": "telegram", "tg": "telegram", "insta": "instagram", "ig": "instagram",
+    "snap": "snapchat", "twitter": "x", "kakao": "kakaotalk", "fb": "facebook",
+}  # fmt: skip
+
+
 @text_extractor
 class LabelledHandleExtractor:
     """Handles written after the platform's name: ``Telegram @name``, ``微信：name``."""
@@ -247,3 +264,13 @@ class LabelledHandleExtractor:
             between = text[m.end(platform) : start]
             attrs = {} if _supported(between, handle) else {"support": "none"}
             yield Candidate(platform, value, handle, start, start + len(handle), attrs)
+        if "@" not in text:
+            return
+        for m in _HANDLE_ON.finditer(text):
+            word = m.group("p").lower()
+            platform = _ON_PLATFORM.get(word, word)
+            handle = m.group("h").rstrip("._")
+            value = normalise_handle(platform, handle)
+            if value is not None and not value.isdigit():
+                start = m.start("h")
+                yield Candidate(platform, value, handle, start, start + len(handle))

@@ -187,7 +187,7 @@ _LABELLED_PAY = re.compile(
     r"|(?P<giftcard>gift\s?card|steam\s?(?:card|code)?|itunes|apple\s?card|google\s?play|amazon\s?(?:card|code))"
     r"|(?P<money_transfer>mtcn|control\s?(?:no\.?|number)"
     r"|money\s?gram\s?(?:ref(?:erence)?|no\.?|number)?))"
-    r"(?i:\s*(?:id|no\.?|number|code|ref|reference|號碼|号码|編號|编号))?\s*(?i:[:：#]|to|is)?\s*"
+    r"(?i:\s*(?:id|uen|no\.?|number|code|ref|reference|號碼|号码|編號|编号))?\s*(?i:[:：#]|to|is)?\s*"
     r"(?P<value>\+?[0-9][0-9 \-]{5,16}[0-9]"
     r"|[A-Z0-9]{4,5}(?:-?[A-Z0-9]{4,5}){1,4}|[A-Z]\d{7,9}[A-Z]?)"
     r"(?![A-Za-z0-9])"

@@ -32,7 +32,7 @@ from ringtrace.indicators.registry import (
 
 VERSION = "2"
 
-_SEP = r"[ \u00a0\u3000\-.()（）/]"
+_SEP = r"[ \u00a0\u3000\-.()（）/－‐‑–]"  # with the full-width and typographic dashes
 # A run of digits and separators; ``\d`` matches every Unicode decimal digit (full-width,
 # Devanagari, Tamil, ...). Boundaries use ASCII letters only, so CJK text may touch a number.
 # The lookahead names the characters a run can start with: the engine rejects other
@@ -42,7 +42,7 @@ _RUN = re.compile(
 )
 # Searched through a gate (indicators/gated.py): a first character at a run's start and the
 # six more characters of a run (the shortest is seven long).
-_RUN_SCAN = Gated(_RUN, r"[+＋(\d](?<![0-9A-Za-z+＋\d][+＋(\d])[\d\s+＋()（）\-./]{6}")
+_RUN_SCAN = Gated(_RUN, r"[+＋(\d](?<![0-9A-Za-z+＋\d][+＋(\d])[\d\s+＋()（）\-./－‐‑–]{6}")
 # Digits that could extend a run past where it ended (the run's length limit cut it short).
 _NEXT_GROUP = re.compile(r"\d{2,8}(?![\dA-Za-z])")
 _CONTINUES = re.compile(rf"{_SEP}*\d")
@@ -239,7 +239,9 @@ class PhoneExtractor:
             found_end = None
             before = text[max(0, start - 24) : start].lower()
             timestamp = text.startswith(":", m.end()) and _DATE_HOUR.match(run)
-            if not _DATE.match(run.strip("()")) and not timestamp and not _ID_LABELS.search(before):
+            # A label says an id, unless the number is written with its country code.
+            labelled = not m.group("plus") and _ID_LABELS.search(before)
+            if not _DATE.match(run.strip("()")) and not timestamp and not labelled:
                 # The longest prefix of whole digit groups that is a valid number: a run
                 # may carry a year or an amount after the number itself.
                 for end in _prefixes(run):
