@@ -112,7 +112,6 @@ def test_a_payment_uri_is_its_address(written: str) -> None:
     "text",
     [
         f"this article https://news-demo.top/x lists the bitcoin address {_BTC} from the emails",
-        f"Online people say the address {_BTC} is a scam, see https://blog-demo.top/w",
         f"I searched the wallet in my email ({_BTC}) and found a warning about it.",
         f"download dari demo-apps.top I searched the wallet ({_BTC}) and found a warning",
     ],

@@ -173,3 +173,69 @@ def test_more_written_forms_of_handles_numbers_and_proxies(
 )  # fmt: skip
 def test_a_word_or_a_number_after_a_platform_or_a_label_is_no_handle(text: str) -> None:
     assert not [i for i in extract_text(text, "SG") if i.linkable]
+
+
+_BTC = "bc1qxlajfjmls8l0attpg0r7esgcqh0xlrkcdxfaf5"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"everyone sharing post say dont pay to {_BTC} ok",
+        f"Saw on Facebook the wallet {_BTC} is a scam!",
+        f"ada post https://www.facebook.com/share/p/1BqK7zXcV9/ kata {_BTC} wallet scammer tapos",
+        f"Online people say the address {_BTC} is a scam, see https://blog-demo.top/w",
+        f"有人转发说不要给{_BTC}转账",
+        f"网上有帖子说{_BTC}是骗子的钱包",
+        f"Sab share kar rahe {_BTC} pe paisa mat bhejo",
+    ],
+)
+def test_a_wallet_in_a_warning_not_to_pay_is_a_reference(text: str) -> None:
+    (wallet,) = [i for i in extract_text(text, "SG") if i.type == "crypto_wallet"]
+    assert wallet.role == "reference" and not wallet.linkable, wallet
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"he told me to pay to {_BTC} now",
+        f"I paid 0.05 BTC to {_BTC} and he still posted it",
+        f"叫我转账到{_BTC}",
+        f"dia suruh bayar ke {_BTC} segera",
+    ],
+)
+def test_a_wallet_the_victim_paid_into_stays_strong(text: str) -> None:
+    (wallet,) = [i for i in extract_text(text, "SG") if i.type == "crypto_wallet"]
+    assert wallet.strong and wallet.linkable, wallet
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("I called the Chase at 713-262-1679.", "US"),
+        ("I called the PDRM CCID Scam Response Centre on 03-2610 1598 and", "MY"),
+        ("I rang (02) 7213-9999 for advice.", "PH"),
+        ("I have called 03-7844 3696 (Maybank fraud line) already", "MY"),
+        ("go call police +63 2 8523 8231 lol", "PH"),  # the offender taunting
+        ("打咗去中心 2382 0000 求助", "HK"),
+    ],
+)
+def test_a_line_the_victim_called_for_help_is_a_help_line_listed_or_not(
+    text: str, country: str
+) -> None:
+    (phone,) = [i for i in extract_text(text, country) if i.type == "phone"]
+    assert phone.role == "help" and not phone.linkable
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I called the police and gave them the scammer's number +65 9123 4567",
+        "he called me from +65 9123 4567",
+        "I called him at +65 9123 4567",
+        "I called +65 9123 4567 and she answered",
+    ],
+)
+def test_the_offenders_number_near_a_call_word_stays_the_offenders(text: str) -> None:
+    (phone,) = [i for i in extract_text(text, "SG") if i.type == "phone"]
+    assert phone.role == "offender" and phone.linkable

@@ -327,6 +327,11 @@ def _bank_label() -> tuple[re.Pattern[str], dict[str, str], dict[str, list[str]]
     return pattern, names, where
 
 
+def bank_names() -> frozenset[str]:
+    """Every bank name of ``data/banks.json``, lowered."""
+    return frozenset(_bank_label()[1])
+
+
 def _account_digits(raw: str) -> tuple[str, str] | None:
     """The account number in a run of digit groups (8 to 20 digits) and the part of the run
     it takes: a first group of eight digits or more is the number on its own (what follows a

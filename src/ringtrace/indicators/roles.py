@@ -345,14 +345,20 @@ class TextCues:
         return text[: m.start()] if m else text
 
 
-def _cited_sentence(cues: TextCues, start: int, end: int) -> bool:
-    """Whether a wallet or account is written in a sentence that cites or talks about a
-    publication ("this article lists the address …", "… is a scam, see …", "found a warning
-    about it"): possibly a value copied from a warning, which unrelated victims quote alike,
-    so it is uncertain (corroboration decides; a ring's wallet in a payment, a structured
-    field or another report still links it). A pay cue does not overrule the citation: in
-    run-on text the cue is often the previous sentence's. Read only for payment keys, which
-    are rare in text, so the wider window costs nothing measurable."""
+def _quoted(cues: TextCues, start: int, end: int) -> str | None:
+    """How a wallet or account is written when it is not where this victim paid:
+
+    * ``"warned"``: in a warning not to pay into it ("dont pay to <wallet>", "不要给<wallet>
+      转账", "saw on Facebook the wallet <wallet> is a scam"): the words of everyone who read
+      the warning, never one ring's victim saying where they paid, so it is a reference;
+    * ``"cited"``: in a sentence that cites or talks about a publication ("this article lists
+      the address …", "found a warning about it"): possibly copied from one, so it is
+      uncertain (corroboration decides; a ring's wallet in a payment, a structured field or
+      another report still links it).
+
+    A pay cue does not overrule either: in run-on text the cue is often the previous
+    sentence's. Read only for payment keys, which are rare in text, so the wider window
+    costs nothing measurable."""
     text = cues.text
     head = text[max(0, start - 2 * TextCues.BEFORE) : start].lower()
     ends = [m.end() for m in _SENTENCE_END.finditer(head)]
@@ -360,14 +366,64 @@ def _cited_sentence(cues: TextCues, start: int, end: int) -> bool:
     tail = text[end : end + 4 * TextCues.AFTER].lower()
     m = _SENTENCE_END.search(tail)
     after = _Clause(tail[: m.start()] if m else tail)
-    if before.has("citation") or after.has("citation"):
-        return True
-    # A warning not to pay into it ("dont pay to <wallet>", "不要给<wallet>转账", "<wallet> pe
-    # paisa mat bhejo"): the words of everyone who read the warning.
-    return bool(
-        _WARNED.search(before.text, max(0, len(before.text) - 40))
+    near_before = len(before.text) - 40
+    if (
+        _WARNED.search(before.text, max(0, near_before))
         or _WARNED.search(after.text, 0, 40)
+        or _WARNING_BEFORE.search(before.text, max(0, near_before))
+        or _WARNING_AFTER.search(after.text, 0, 40)
+    ):
+        return "warned"
+    if before.has("citation") or after.has("citation"):
+        return "cited"
+    return None
+
+
+# A number the victim called for help, by the words around it, listed or not: "I called the
+# Chase at 713-262-1679", "rang the PDRM CCID Scam Response Centre on 03-2610 1599", "go call
+# police +63 2 8523 8231", "I rang (02) 7213-9999 for advice", "03-7844 3696 (Maybank fraud
+# line)". The organisation must be named close to the number, with nobody else's in between
+# ("called the police and gave them the scammer's number …" is the scammer's).
+_HELP_ORG = (
+    r"(?:bank|police|polis|pulis|hotline|helpline|help line|fraud|scam|centre|center|service"
+    r"|support|care|counsel\w*|hopeline|befrienders|lifeline|samaritans|ngo|銀行|银行|警\w*"
+    r"|熱線|热线|中心|客服)"
+)
+_CALLED = (
+    r"(?:(?<![a-z])(?:call|called|calling|rang|ring|phoned|contacted|dialled|dialed|hubungi"
+    r"|telefon|tawag|nag-call)(?![a-z])|打咗|打了|打过|打過|致電|致电)"
+)
+
+
+@lru_cache(maxsize=1)
+def _help_before() -> re.Pattern[str]:
+    """A call verb, then an organisation (a kind of service, or a bank by its name:
+    ``data/banks.json``), ending just before the number."""
+    from ringtrace.indicators.payments import bank_names
+
+    banks = trie_pattern(sorted(bank_names()), r"(?![a-z])")
+    return re.compile(
+        rf"{_CALLED}[^.!?。\n]{{0,40}}?(?:{_HELP_ORG}|(?<![a-z]){banks})[^.!?。\n]{{0,24}}$"
     )
+
+
+_SOMEONE_ELSE = re.compile(
+    r"(?<![a-z])(?:scammer|offender|extortionist|his|her|their|him|them|he|she|they)(?![a-z])"
+    r"|骗子|騙子|對方|对方|他|她"
+)
+_HELP_AFTER = re.compile(
+    r"^\s*(?:for (?:advice|help|support)|untuk (?:bantuan|nasihat)|求助|求救|[(（][^)）]{0,30}?"
+    + _HELP_ORG
+    + ")"
+)
+
+
+def _help_context(before: str, text: str, end: int) -> bool:
+    """Whether the words around a number say the victim called it for help."""
+    m = _help_before().search(before, max(0, len(before) - 70))
+    if m is not None and not _SOMEONE_ELSE.search(before, m.start() + 4):
+        return True
+    return _HELP_AFTER.search(text[end : end + 40].lower()) is not None
 
 
 # Not paying, just before or after a payment key: a warning repeated, not a demand.
@@ -375,6 +431,17 @@ _WARNED = re.compile(
     r"(?<![a-z])(?:don'?t|do not|never|jangan|tak payah|huwag|wag|mat)\s+(?:[a-z]+\s+){0,2}?"
     r"(?:pay|send|transfer|bayar|hantar|bhejo|magbayad|deposit)"
     r"|(?:不要|別|别|勿|唔好|千萬別|千万别)(?:再)?(?:給|给|俾|向|轉|转|匯|汇|付|打)"
+)
+# A warning seen and repeated: "saw on Facebook the wallet …", "ada post … kata …" before it;
+# "… is a scam", "… wallet scammer", "… 是骗子的钱包" after it.
+_WARNING_BEFORE = re.compile(
+    r"saw (?:it |this |a post |a warning )?on (?:facebook|fb|twitter|x|tiktok|instagram|ig"
+    r"|reddit|threads|the news)|saw a (?:post|warning)|(?<![a-z])(?:ada|a) post"
+    r"|post (?:kata|says|said)|(?<![a-z])sharing|shared a post|转发|轉發|帖子|貼文"
+)
+_WARNING_AFTER = re.compile(
+    r"^\W{0,3}(?:(?:is|was) (?:a )?(?:known )?scam|(?:is )?(?:a )?scam(?:mer'?s?)? wallet"
+    r"|wallet (?:scammer|scam|penipu)|(?:adalah |ialah )?penipu|是骗子|是騙子|是诈骗|是詐騙)"
 )
 
 
@@ -424,7 +491,10 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     # copied from a warning or an article that unrelated victims quote alike: then it is
     # uncertain, and corroboration decides.
     if type_ in _PAYMENT_KEYS:
-        return _OFFENDER if _cited_sentence(cues, start, end) else _STRONG_OFFENDER
+        quoted = _quoted(cues, start, end)
+        if quoted == "warned":
+            return _WARNED_ROLE
+        return _OFFENDER if quoted == "cited" else _STRONG_OFFENDER
     if type_ == "phone" and "line_type" in attributes:
         return _SHARED_LINE  # a toll-free or shared-cost line, in any message
     linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
@@ -456,6 +526,8 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
     after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
     if after is not None and linkish and not strong_before and after.has("cited_after"):
         return _CITED  # "<url> - same modus", "<url> ke anusaar"
+    if type_ == "phone" and _help_context(before.text, cues.text, end):
+        return _HELP_BY_WORDS
     if cues.offender and type_ in _CONTACT_TYPES:
         # The offender's own message: "my number", "add me" are the offender's, and a
         # number, an address or a handle it gives is how to reach the offender.
@@ -491,6 +563,16 @@ def inherited(role: Role, type_: str, attributes: dict[str, str], *, in_text: bo
 _OFFENDER = Role(OFFENDER, None)
 _STRONG_OFFENDER = Role(OFFENDER, None, strong=True)
 _WORD_ROLE = Role(WORD, WORD_REASON)
+_HELP_BY_WORDS = Role(
+    HELP,
+    "a line the victim called for help (a bank, the police, a hotline), by the words around "
+    "it: unrelated victims call the same lines, so it never links",
+)
+_WARNED_ROLE = Role(
+    REFERENCE,
+    "quoted from a warning not to pay into it: everyone who read the warning repeats it, "
+    "so it is a cited reference, not where this victim paid",
+)
 _VICTIM_ROLE = Role(VICTIM, VICTIM_REASON)
 _SHARED_LINE = Role(
     HELP,

@@ -169,17 +169,37 @@ def core_keys(specific: str) -> Step:
     )
 
 
-def uncorroborated_keys(specific: str, core_labels: str, model: SpecificityModel) -> Step:
+def uncorroborated_keys(
+    specific: str, core_labels: str, model: SpecificityModel, all_rows: str | None = None
+) -> Step:
     """Keys that need corroboration (:func:`rules.needs_corroboration`), with their number
-    of groups."""
+    of groups. ``all_rows``: every row of every key (those that cite a key or name it as a
+    help line too), whose holders' groups are counted: the reports that cite a value are
+    part of the crowd that shares it."""
     strong_rows = "SUM(CASE WHEN k.strong THEN 1 ELSE 0 END)"
-    groups = "COUNT(DISTINCT COALESCE(l.cluster_id, k.report_id))"
+    if all_rows is None:
+        groups = "COUNT(DISTINCT COALESCE(l.cluster_id, k.report_id))"
+        return Step(
+            f"""
+            SELECT k.key_type, k.key_value, {groups} AS n FROM {specific} k
+            LEFT JOIN {core_labels} l ON k.report_id = l.report_id
+            GROUP BY k.key_type, k.key_value
+            HAVING {rules.sql_needs_corroboration(strong_rows, groups, model)}
+            """,
+            "rt_uncorroborated",
+        )
+    groups = "COUNT(DISTINCT COALESCE(l.cluster_id, a.report_id))"
     return Step(
         f"""
-        SELECT k.key_type, k.key_value, {groups} AS n FROM {specific} k
-        LEFT JOIN {core_labels} l ON k.report_id = l.report_id
-        GROUP BY k.key_type, k.key_value
-        HAVING {rules.sql_needs_corroboration(strong_rows, groups, model)}
+        WITH cand AS (
+            SELECT k.key_type, k.key_value FROM {specific} k
+            GROUP BY k.key_type, k.key_value HAVING {strong_rows} = 0
+        )
+        SELECT a.key_type, a.key_value, {groups} AS n FROM {all_rows} a
+        JOIN cand c ON a.key_type = c.key_type AND a.key_value = c.key_value
+        LEFT JOIN {core_labels} l ON a.report_id = l.report_id
+        GROUP BY a.key_type, a.key_value
+        HAVING {rules.sql_needs_corroboration("0", groups, model)}
         """,
         "rt_uncorroborated",
     )
@@ -472,7 +492,9 @@ def link(
     bridges = engine.scalar("SELECT COUNT(*) FROM rt_bridges")
     uncorroborated = None
     if strength or cues:
-        engine.materialise(uncorroborated_keys("rt_specific", core_labels, model))
+        engine.materialise(
+            uncorroborated_keys("rt_specific", core_labels, model, "rt_base_cues" if cues else None)
+        )
         uncorroborated = "rt_uncorroborated"
     engine.materialise(final_keys("rt_specific", "rt_bridges", uncorroborated))
     label_table, rounds = components(engine, "rt_final_keys", merges_relation, "rt_final_")

@@ -118,10 +118,15 @@ def _desired(
     held = sorted(set(holders))
     groups = large = 0
     if not rules.is_generic(len(held), model):
-        if strong_rows == 0 and len(held) >= model.corroborate_min_groups:
+        if strong_rows == 0:
+            # Every report that mentions the key is of the crowd: those that cite it or
+            # name it as a help line too (batch.uncorroborated_keys counts the same).
+            mention = select(indicators.c.report_id).where(
+                indicators.c.type == key.type, indicators.c.value == key.value
+            )
             groups = conn.execute(
                 select(func.count(func.distinct(report_core.c.core_id))).where(
-                    report_core.c.report_id.in_(held)
+                    report_core.c.report_id.in_(mention)
                 )
             ).scalar_one()
         if key.type in PAYMENT_TYPES:
