@@ -188,6 +188,10 @@ _BTC = "bc1qxlajfjmls8l0attpg0r7esgcqh0xlrkcdxfaf5"
         f"有人转发说不要给{_BTC}转账",
         f"网上有帖子说{_BTC}是骗子的钱包",
         f"Sab share kar rahe {_BTC} pe paisa mat bhejo",
+        f"I found a warning post https://www.facebook.com/share/p/1BqK7zX/ that lists {_BTC} as",
+        f"This warning https://www.facebook.com/share/p/1BqK7zX/ says {_BTC} belongs to them",
+        f"so fb post say {_BTC} scammer but mine different",
+        f"網上有帖文https://www.facebook.com/share/p/1BqK7zX/話{_BTC}係騙徒錢包",
     ],
 )
 def test_a_wallet_in_a_warning_not_to_pay_is_a_reference(text: str) -> None:

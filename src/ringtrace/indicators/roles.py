@@ -372,6 +372,7 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
         or _WARNED.search(after.text, 0, 40)
         or _WARNING_BEFORE.search(before.text, max(0, near_before))
         or _WARNING_AFTER.search(after.text, 0, 40)
+        or _A_WARNING.search(before.text)
     ):
         return "warned"
     if before.has("citation") or after.has("citation"):
@@ -436,12 +437,24 @@ _WARNED = re.compile(
 # "… is a scam", "… wallet scammer", "… 是骗子的钱包" after it.
 _WARNING_BEFORE = re.compile(
     r"saw (?:it |this |a post |a warning )?on (?:facebook|fb|twitter|x|tiktok|instagram|ig"
-    r"|reddit|threads|the news)|saw a (?:post|warning)|(?<![a-z])(?:ada|a) post"
-    r"|post (?:kata|says|said)|(?<![a-z])sharing|shared a post|转发|轉發|帖子|貼文"
+    r"|reddit|threads|the news)|saw a (?:post|warning)|(?<![a-z])(?:ada|a|may|fb|ig|facebook) post"
+    r"|post (?:kata|says|said|say)|(?<![a-z])sharing|shared a post|转发|轉發|帖子|貼文|帖文"
+)
+# A warning named before it in the same sentence ("I found a warning post … that lists
+# <wallet> as a scam wallet", "this warning … says <wallet> belongs to sextortion scammers");
+# not "last warning", the offender's threat. After it ("I searched the wallet in my email
+# (<wallet>) and found a warning about it") the wallet is the victim's own lead: uncertain.
+_A_WARNING = re.compile(
+    r"(?<![a-z])(?:found|saw|read|this|a|the|police|official|public|bank's)\s+warning"
+    r"|warning (?:post|about|from|says|lists|page)|(?<![a-z])amaran|警告|警方提醒|防騙|防骗"
+    r"|騙徒錢包|骗徒钱包|騙子的錢包|骗子的钱包|scam(?:mer)?'?s? wallet|belongs to (?:\w+ )?scammers"
+    r"|lists \S+ as a scam"
 )
 _WARNING_AFTER = re.compile(
     r"^\W{0,3}(?:(?:is|was) (?:a )?(?:known )?scam|(?:is )?(?:a )?scam(?:mer'?s?)? wallet"
-    r"|wallet (?:scammer|scam|penipu)|(?:adalah |ialah )?penipu|是骗子|是騙子|是诈骗|是詐騙)"
+    r"|(?:[a-z]+ )?scammers?(?![a-z])"
+    r"|wallet (?:scammer|scam|penipu)|(?:adalah |ialah )?penipu"
+    r"|[是係系](?:骗子|騙子|诈骗|詐騙|騙徒|骗徒))"
 )
 
 
