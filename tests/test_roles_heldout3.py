@@ -243,3 +243,22 @@ def test_a_line_the_victim_called_for_help_is_a_help_line_listed_or_not(
 def test_the_offenders_number_near_a_call_word_stays_the_offenders(text: str) -> None:
     (phone,) = [i for i in extract_text(text, "SG") if i.type == "phone"]
     assert phone.role == "offender" and phone.linkable
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://www.binance.com/en", "https://www.binance.com/zh-HK/", "https://www.okx.com/login"],
+)
+def test_a_services_front_page_in_a_language_is_its_bare_address(url: str) -> None:
+    found = {i.type: i for i in extract_text(f"I bought USDT on {url} to pay them", "SG")}
+    assert not found["url"].linkable
+
+
+def test_a_services_specific_page_still_links() -> None:
+    found = {i.type: i for i in extract_text("pay to https://www.binance.com/en/trade/x1", "SG")}
+    assert found["url"].linkable
+
+
+def test_a_banks_number_is_no_account() -> None:
+    text = "The BDO number 8631-8000 told me to make a police report"
+    assert not [i for i in extract_text(text, "PH") if i.type == "bank_account"]

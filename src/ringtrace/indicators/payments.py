@@ -394,6 +394,8 @@ class BankAccountTextExtractor:
                 continue
             if _CALL_WORDS.search(low, max(0, m.start() - 24), start):
                 continue  # the bank's line, whatever its digits look like
+            if not acct and re.search(r"number|nombor|nomor|號碼|号码", low[m.end("bank") : start]):
+                continue  # "the BDO number 8631-8000": a phone number, whatever its form
             if not acct and any(
                 written_as_phone(taken, c) for c in (ctx.country, *where.get(bank or "", ()))
             ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -65,13 +66,14 @@ class Warninglist:
             return store
         domain = registrable_domain(host) or host
         reason = self.entries.get(("domain", domain))
-        if reason is None and parts.path in ("", "/") and not parts.query:
+        bare = _FRONT_PAGE.fullmatch(parts.path) is not None and not parts.query
+        if reason is None and bare:
             return _third_party_reason(domain)
         if reason is None:
             return None
         if reason.startswith("a reserved"):
             return reason
-        if parts.path in ("", "/") and not parts.query:
+        if bare:
             return f"the bare address of {domain}: {reason}"
         return None  # a specific page (t.me/ringhandle, bit.ly/xyz) does identify something
 
@@ -91,6 +93,12 @@ class Warninglist:
         return None
 
 
+# A site's front page in a language or its sign-in page ("binance.com/en", "/zh-hk/",
+# "/home", "/login"): the site itself, as its bare address is.
+_FRONT_PAGE = re.compile(
+    r"/?|/(?:[a-z]{2}(?:[-_][a-z]{2,4})?|home|index\.(?:html?|php)|login|signin|sign-in)/?",
+    re.IGNORECASE,
+)
 _STORE_HOSTS = frozenset({"play.google.com", "apps.apple.com", "itunes.apple.com"})
 
 
