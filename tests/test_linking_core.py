@@ -84,9 +84,9 @@ def test_each_rule_gives_the_same_answer_in_python_and_in_sql() -> None:
         assert rules.is_core_evidence(t, strong) == sql(
             rules.sql_is_core_evidence(f"'{t}'", str(strong).upper())
         )
-    for strong_rows, groups in itertools.product(range(3), range(5)):
-        assert rules.needs_corroboration(strong_rows, groups, model) == sql(
-            rules.sql_needs_corroboration(str(strong_rows), str(groups), model)
+    for strong_rows, groups, large in itertools.product(range(3), range(5), range(4)):
+        assert rules.needs_corroboration(strong_rows, groups, model, large) == sql(
+            rules.sql_needs_corroboration(str(strong_rows), str(groups), model, str(large))
         )
     for firm, cue, holders in itertools.product(range(3), range(4), range(7)):
         assert rules.outvoted(firm, cue, holders, model) == sql(

@@ -262,3 +262,34 @@ def test_a_services_specific_page_still_links() -> None:
 def test_a_banks_number_is_no_account() -> None:
     text = "The BDO number 8631-8000 told me to make a police report"
     assert not [i for i in extract_text(text, "PH") if i.type == "bank_account"]
+
+
+def test_a_passing_mention_never_merges_two_rings(store: Store) -> None:
+    """Two rings, each linked by the app link its victims were made to install from; one
+    victim of each mentions the same unlisted number in passing (a line both called): the
+    rings stay apart, the number is a suggestion, and the online linker and the batch
+    linker (DuckDB) agree."""
+    from ringtrace.store import components
+
+    number = "+6562345678"
+    a = [_add(store, narrative=f"she made me install it from https://ring-a.top/app.apk {n}")
+         for n in "12"]  # fmt: skip
+    b = [_add(store, narrative=f"he made me install it from https://ring-b.top/app.apk {n}")
+         for n in "12"]  # fmt: skip
+    a.append(_add(store, narrative=f"she made me install it from https://ring-a.top/app.apk and "
+                                   f"later I called {number}"))  # fmt: skip
+    b.append(_add(store, narrative=f"he made me install it from https://ring-b.top/app.apk, I "
+                                   f"called {number} twice"))  # fmt: skip
+    assert {_cluster(store, r) for r in a} == {a[0]} and {_cluster(store, r) for r in b} == {b[0]}
+    with store.engine.connect() as conn:
+        (reason,) = set(
+            conn.execute(
+                select(indicators.c.excluded_reason).where(indicators.c.value == number)
+            ).scalars()
+        )
+    assert rules.is_uncorroborated(reason)
+    result, _, _ = components.batch_recompute(store.read)
+    assert {r: result.assignments.get(r, r) for r in a + b} == {
+        r: _cluster(store, r) for r in a + b
+    }
+    assert any(v == number for _, v, _, _ in result.statuses)

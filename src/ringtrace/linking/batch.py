@@ -175,7 +175,8 @@ def uncorroborated_keys(
     """Keys that need corroboration (:func:`rules.needs_corroboration`), with their number
     of groups. ``all_rows``: every row of every key (those that cite a key or name it as a
     help line too), whose holders' groups are counted: the reports that cite a value are
-    part of the crowd that shares it."""
+    part of the crowd that shares it; and, with them, the holders' large groups (rings each
+    linked by strong evidence, which a value mentioned in passing does not merge)."""
     strong_rows = "SUM(CASE WHEN k.strong THEN 1 ELSE 0 END)"
     if all_rows is None:
         groups = "COUNT(DISTINCT COALESCE(l.cluster_id, k.report_id))"
@@ -189,17 +190,22 @@ def uncorroborated_keys(
             "rt_uncorroborated",
         )
     groups = "COUNT(DISTINCT COALESCE(l.cluster_id, a.report_id))"
+    large = (
+        f"COUNT(DISTINCT CASE WHEN {rules.sql_is_large_group('s.n', model)} THEN l.cluster_id END)"
+    )
     return Step(
         f"""
         WITH cand AS (
             SELECT k.key_type, k.key_value FROM {specific} k
             GROUP BY k.key_type, k.key_value HAVING {strong_rows} = 0
-        )
+        ),
+        sizes AS (SELECT cluster_id, COUNT(*) AS n FROM {core_labels} GROUP BY cluster_id)
         SELECT a.key_type, a.key_value, {groups} AS n FROM {all_rows} a
         JOIN cand c ON a.key_type = c.key_type AND a.key_value = c.key_value
         LEFT JOIN {core_labels} l ON a.report_id = l.report_id
+        LEFT JOIN sizes s ON l.cluster_id = s.cluster_id
         GROUP BY a.key_type, a.key_value
-        HAVING {rules.sql_needs_corroboration("0", groups, model)}
+        HAVING {rules.sql_needs_corroboration("0", groups, model, large)}
         """,
         "rt_uncorroborated",
     )

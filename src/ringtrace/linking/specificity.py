@@ -17,10 +17,11 @@ a 34-victim ring. ringtrace instead asks, per link key:
 4. **Corroboration.** A key whose every occurrence is uncertain evidence (a number, a link
    or a name mentioned in free text, without an install or pay cue) and whose holders fall
    into ``corroborate_min_groups`` (default 3) or more groups that share nothing else (core
-   components over strong evidence) is a candidate for being generic: it does not merge, it
-   becomes a scored suggestion that an analyst accepts or rejects. One strong occurrence
-   anywhere (a structured field, a payment, the app), or holders tied together by other
-   evidence, and it links.
+   components over strong evidence), or into two or more rings each linked by strong
+   evidence (a passing mention never merges two rings), is a candidate for being generic:
+   it does not merge, it becomes a scored suggestion that an analyst accepts or rejects.
+   One strong occurrence anywhere (a structured field, a payment, the app), or holders tied
+   together by other evidence, and it links.
 
 5. **Outvoted cues.** A free-text cue ("install from", "pay into") makes a link strong, but
    cues are read from run-on text and get it wrong; a crowd value (a tutorial, a support
@@ -83,16 +84,23 @@ def sql_is_core_evidence(key_type: str, strong: str) -> str:
     return f"({strong}) AND {key_type} NOT IN ({sql_in(PAYMENT_TYPES)})"
 
 
-def needs_corroboration(strong_rows: int, groups: int, model: SpecificityModel = DEFAULT) -> bool:
+def needs_corroboration(
+    strong_rows: int, groups: int, model: SpecificityModel = DEFAULT, large_groups: int = 0
+) -> bool:
     """A key with no strong row whose holders fall into ``corroborate_min_groups`` or more
-    core groups (a report outside every core component is a group of its own)."""
-    return strong_rows == 0 and groups >= model.corroborate_min_groups
+    core groups (a report outside every core component is a group of its own), or into two
+    or more large ones (``large_groups``: rings each linked by strong evidence, which a value
+    mentioned in passing does not merge)."""
+    return strong_rows == 0 and (groups >= model.corroborate_min_groups or large_groups >= 2)
 
 
 def sql_needs_corroboration(
-    strong_rows: str, groups: str, model: SpecificityModel = DEFAULT
+    strong_rows: str, groups: str, model: SpecificityModel = DEFAULT, large_groups: str = "0"
 ) -> str:
-    return f"({strong_rows}) = 0 AND ({groups}) >= {int(model.corroborate_min_groups)}"
+    return (
+        f"({strong_rows}) = 0 AND (({groups}) >= {int(model.corroborate_min_groups)} "
+        f"OR ({large_groups}) >= 2)"
+    )
 
 
 def outvoted(
@@ -146,6 +154,7 @@ def status(
     groups: int,
     large_groups: int,
     model: SpecificityModel = DEFAULT,
+    mention_large_groups: int = 0,
 ) -> str | None:
     """The automatic status of a key (None: it links), from how many reports hold it, how
     many of its rows are strong, and how many core groups (and large ones) its holders are
@@ -153,7 +162,7 @@ def status(
     bridging."""
     if is_generic(holders, model):
         return generic_reason(holders)
-    if needs_corroboration(strong_rows, groups, model):
+    if needs_corroboration(strong_rows, groups, model, mention_large_groups):
         return uncorroborated_reason(groups)
     if bridges(key_type, large_groups):
         return bridge_reason(large_groups)

@@ -116,7 +116,7 @@ def _desired(
     """The automatic status a key should have (None: it links): :func:`rules.status`, with
     the holders' core groups counted only when the rules need them."""
     held = sorted(set(holders))
-    groups = large = 0
+    groups = large = mention_large = 0
     if not rules.is_generic(len(held), model):
         if strong_rows == 0:
             # Every report that mentions the key is of the crowd: those that cite it or
@@ -129,21 +129,31 @@ def _desired(
                     report_core.c.report_id.in_(mention)
                 )
             ).scalar_one()
+            mention_large = _large_groups(conn, mention, model)
         if key.type in PAYMENT_TYPES:
-            # Only the holders' groups are sized (not every group in the store).
-            theirs = select(report_core.c.core_id).where(report_core.c.report_id.in_(held))
-            sizes = (
-                select(report_core.c.core_id, func.count().label("n"))
-                .where(report_core.c.core_id.in_(theirs))
-                .group_by(report_core.c.core_id)
-                .subquery()
-            )
-            large = conn.execute(
-                select(func.count())
-                .select_from(sizes)
-                .where(text(rules.sql_is_large_group(sizes.c.n.name, model)))
-            ).scalar_one()
-    return rules.status(key.type, len(held), strong_rows, int(groups), int(large), model)
+            large = _large_groups(conn, held, model)
+    return rules.status(
+        key.type, len(held), strong_rows, int(groups), int(large), model, int(mention_large)
+    )
+
+
+def _large_groups(conn: Connection, reports: Any, model: SpecificityModel) -> int:
+    """How many of the reports' core groups are large (:func:`rules.is_large_group`); only
+    their groups are sized, not every group in the store."""
+    theirs = select(report_core.c.core_id).where(report_core.c.report_id.in_(reports))
+    sizes = (
+        select(report_core.c.core_id, func.count().label("n"))
+        .where(report_core.c.core_id.in_(theirs))
+        .group_by(report_core.c.core_id)
+        .subquery()
+    )
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(sizes)
+            .where(text(rules.sql_is_large_group(sizes.c.n.name, model)))
+        ).scalar_one()
+    )
 
 
 def _set_statuses(
