@@ -124,12 +124,14 @@ def _desired(
             mention = select(indicators.c.report_id).where(
                 indicators.c.type == key.type, indicators.c.value == key.value
             )
-            groups = conn.execute(
-                select(func.count(func.distinct(report_core.c.core_id))).where(
-                    report_core.c.report_id.in_(mention)
-                )
-            ).scalar_one()
-            mention_large = _large_groups(conn, mention, model)
+            cores = set(
+                conn.execute(
+                    select(report_core.c.core_id).where(report_core.c.report_id.in_(mention))
+                ).scalars()
+            )
+            groups = len(cores)
+            if groups >= 2:  # one group: no two rings to keep apart
+                mention_large = _large_groups(conn, mention, model)
         if key.type in PAYMENT_TYPES:
             large = _large_groups(conn, held, model)
     return rules.status(
