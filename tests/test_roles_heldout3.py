@@ -293,3 +293,30 @@ def test_a_passing_mention_never_merges_two_rings(store: Store) -> None:
         r: _cluster(store, r) for r in a + b
     }
     assert any(v == number for _, v, _, _ in result.statuses)
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("i key in my bank details at dbs-update-demo.vercel.app/login and i try call", "SG"),
+        ("website palsu http://dbs-update-demo.vercel.app/login bcoz", "MY"),
+        ("上周有个女的在Facebook加我在https://dbs-update-demo.vercel.app/上付了钱我加了", "CN"),
+        ("they send link https://gcash-demo.000webhostapp.com/verify.html ask me login so", "SG"),
+    ],
+)
+def test_a_phishing_page_the_victim_gave_credentials_to_is_strong(text: str, country: str) -> None:
+    links = _strong_links(text, country)
+    assert links and all(links.values()), links
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("I have called +91 22 2216 0080 (cyber cell Mumbai) already!", "+912222160080"),
+        ("我打+91 22 2216 0080咨询过。", "+912222160080"),
+        ("打过CCID WhatsApp 60132111222。", "+60132111222"),
+    ],
+)
+def test_agencies_called_for_help_by_their_names(text: str, phone: str) -> None:
+    found = {i.value: i.role for i in extract_text(text, "MY") if i.type == "phone"}
+    assert found == {phone: "help"}

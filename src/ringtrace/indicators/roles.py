@@ -131,6 +131,13 @@ _STRONG_STEMS = (
     "連到", "連接", "连接", "连到", "連線", "连线", "傳資料", "传资料", "傳送資料", "发送数据",
     "上傳到", "上传到", "hantar data", "kirim data", "terhubung", "kumokonekta",
     "nagpapadala", "data bhej",
+    # A phishing page: the victim gave it their credentials, or calls it the fake site.
+    "key in", "keyed in", "log in", "login", "logged in", "sign in", "signed in", "enter my",
+    "entered my", "my bank details", "my password", "my otp", "phishing", "fake website",
+    "fake site", "fake page", "website palsu", "laman palsu", "web palsu", "masukkan",
+    "log masuk", "輸入", "输入", "登入", "登录", "登錄", "假網站", "假网站", "釣魚", "钓鱼",
+    # Paid, with the aspect particle between ("在…上付了钱", "俾咗錢").
+    "付了钱", "付了錢", "付咗", "俾咗錢", "转了钱", "轉了錢", "匯了", "汇了",
 )  # fmt: skip
 _STRONG_WORDS = ("pay", "paid", "send money", "send the money")
 # What a text cue can make strong: what can be the thing paid into or installed from (a
@@ -387,8 +394,9 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
 # ("called the police and gave them the scammer's number …" is the scammer's).
 _HELP_ORG = (
     r"(?:bank|police|polis|pulis|hotline|helpline|help line|fraud|scam|centre|center|service"
-    r"|support|care|counsel\w*|hopeline|befrienders|lifeline|samaritans|ngo|銀行|银行|警\w*"
-    r"|熱線|热线|中心|客服)"
+    r"|support|care|counsel\w*|hopeline|befrienders|lifeline|samaritans|ngo|cyber\w*|ccid"
+    r"|nsrc|nbi|pnp|cicc|idcare|scamshield|acorn|ic3|action fraud|kominfo|polri|bareskrim"
+    r"|銀行|银行|警\w*|熱線|热线|中心|客服|反詐|反诈|防騙|防骗)"
 )
 _CALLED = (
     r"(?:(?<![a-z])(?:call|called|calling|rang|ring|phoned|contacted|dialled|dialed|hubungi"
@@ -413,9 +421,8 @@ _SOMEONE_ELSE = re.compile(
     r"|骗子|騙子|對方|对方|他|她"
 )
 _HELP_AFTER = re.compile(
-    r"^\s*(?:for (?:advice|help|support)|untuk (?:bantuan|nasihat)|求助|求救|[(（][^)）]{0,30}?"
-    + _HELP_ORG
-    + ")"
+    r"^\s*(?:for (?:advice|help|support)|untuk (?:bantuan|nasihat)|求助|求救|咨询|諮詢|查詢|查询"
+    r"|[(（][^)）]{0,30}?" + _HELP_ORG + ")"
 )
 
 
