@@ -320,3 +320,56 @@ def test_a_phishing_page_the_victim_gave_credentials_to_is_strong(text: str, cou
 def test_agencies_called_for_help_by_their_names(text: str, phone: str) -> None:
     found = {i.value: i.role for i in extract_text(text, "MY") if i.type == "phone"}
     assert found == {phone: "help"}
+
+
+# -- the fourth probe (officer summaries, caseworker notes, phone typing, chat pastes) --------
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "key", "strong"),
+    [
+        ("a friend who checked the app said it uploads contacts to api.demo-c2.live", "SG",
+         ("domain", "demo-c2.live"), True),
+        ("further contact was via telegram user https://t.me/lily.demo249", "SG",
+         ("telegram", "lily.demo249"), False),
+        ("They demanded 800 USD to wallet TBJbUgXsxMN5psGcNsyvUDAtTo6zvGiGAa i dont pay yet",
+         "SG", ("crypto_wallet", "TBJbUgXsxMN5psGcNsyvUDAtTo6zvGiGAa"), True),
+        ("they gave account cimb 930583248433 for the money", "MY",
+         ("bank_account", "930583248433"), True),
+        ("transfer to 2587238938 (Chase) now", "US", ("bank_account", "2587238938"), True),
+        ("payment was to be made to 0460889563 (bofa)", "PH", ("bank_account", "0460889563"),
+         True),
+        ("The Instagram profile was @kelly.demo_.", "SG", ("instagram", "kelly.demo_"), False),
+        ("telegram user amy_demo793", "SG", ("telegram", "amy_demo793"), False),
+        ("the instagram profile was nicole.demo", "SG", ("instagram", "nicole.demo"), False),
+    ],
+)  # fmt: skip
+def test_the_offenders_values_in_officers_and_victims_words(
+    text: str, country: str, key: tuple[str, str], strong: bool
+) -> None:
+    found = {(i.type, i.value): i for i in extract_text(text, country)}
+    assert key in found and found[key].linkable, found
+    assert found[key].strong is strong
+
+
+def test_a_trailing_underscore_is_part_of_the_handle() -> None:
+    a = {i.value for i in extract_text("Instagram: @kelly.demo_", "SG") if i.type == "instagram"}
+    b = {i.value for i in extract_text("Instagram: @kelly.demo", "SG") if i.type == "instagram"}
+    assert a == {"kelly.demo_"} and b == {"kelly.demo"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"saw a forwarded warning listing {_BTC} as a sextortion wallet; reported",
+        f"Me: saw a forwarded warning listing {_BTC} as a sextortion wallet | u have 30 min",
+    ],
+)
+def test_a_forwarded_warning_listing_a_wallet_is_a_reference(text: str) -> None:
+    (wallet,) = [i for i in extract_text(text, "AU") if i.type == "crypto_wallet"]
+    assert wallet.role == "reference"
+
+
+def test_a_number_called_with_a_bank_in_brackets_is_no_account() -> None:
+    assert not [i for i in extract_text("i called 2587238938 (Chase)", "US")
+                if i.type == "bank_account"]  # fmt: skip

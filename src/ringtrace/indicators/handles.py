@@ -138,7 +138,10 @@ _PLATFORM_WORDS = {
     "discord": r"discord",
     "facebook": r"facebook|messenger|(?<![A-Za-z])fb(?![A-Za-z])",
 }
-_LABEL = r"(?:\s*(?:id|ID|username|user\s*name|handle|account|帳號|账号|號|号|아이디|계정))?"
+_LABEL = (
+    r"(?:\s*(?:id|ID|username|user\s*name|user|handle|account|profile(?:\s+(?:was|is))?"
+    r"|帳號|账号|號|号|아이디|계정))?"
+)
 # The platform words as plain strings: finding them with str.find on the lowered text is far
 # cheaper than a regex alternation; the full pattern is then tried only where one occurs.
 _KEYWORDS: list[tuple[str, bool]] = []  # (word, needs ASCII-letter boundaries)
@@ -177,7 +180,8 @@ _LABELLED = re.compile(
 
 
 _LABEL_WORD = re.compile(
-    r"(?<![A-Za-z])(?:id|username|user\s*name|handle|account)(?![A-Za-z])|帳號|账号|號|号|아이디|계정",
+    r"(?<![A-Za-z])(?:id|username|user\s*name|user|handle|account|profile)(?![A-Za-z])"
+    r"|帳號|账号|號|号|아이디|계정",
     re.IGNORECASE,
 )
 
@@ -256,7 +260,7 @@ class LabelledHandleExtractor:
             handle = m.group(f"{platform}_h")
             if handle is None:
                 continue
-            handle = handle.rstrip("._-")
+            handle = handle.rstrip(".-")  # a trailing "_" is part of a handle ("bella_")
             value = normalise_handle(platform, handle)
             if value is None or value.isdigit():
                 continue  # a number after "WeChat:" is the phone, which the phone extractor takes

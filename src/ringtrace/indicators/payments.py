@@ -327,6 +327,37 @@ def _bank_label() -> tuple[re.Pattern[str], dict[str, str], dict[str, list[str]]
     return pattern, names, where
 
 
+_ACCOUNT_BEFORE = re.compile(r"(?:account|acct|acc|a/c|akaun|rekening)\s*(?:no\.?\s*)?$")
+
+
+@lru_cache(maxsize=1)
+def _bank_after_pattern() -> re.Pattern[str]:
+    """A bank's name in brackets just after a number ("transfer to 2587238938 (Chase)")."""
+    from ringtrace.indicators.roles import trie_pattern
+
+    return re.compile(rf"\s*[(（]\s*({trie_pattern(sorted(bank_names()), r'(?![a-z])')})\s*[)）]")
+
+
+def _bank_after(low: str, run: re.Match[str], banks: re.Pattern[str]) -> Candidate | None:
+    """The account of "transfer to 2587238938 (Chase)": a bank named in brackets after the
+    number, with a transfer or payment just before it and no call."""
+    after = banks.match(low, run.end())
+    if after is None:
+        return None
+    before = low[max(0, run.start() - 40) : run.start()]
+    if not _BANK_CONTEXT.search(before) or _CALL_WORDS.search(before):
+        return None
+    found = _account_digits(run.group(0))
+    if found is None:
+        return None
+    digits, taken = found
+    name = _bank_label()[1][after.group(1)]
+    start = run.start()
+    return Candidate(
+        "bank_account", digits, taken, start, start + len(taken), {"bank": name}, container=True
+    )
+
+
 def bank_names() -> frozenset[str]:
     """Every bank name of ``data/banks.json``, lowered."""
     return frozenset(_bank_label()[1])
@@ -370,16 +401,26 @@ class BankAccountTextExtractor:
             if low is None:
                 low = lowered(text)
                 label, names, where = _bank_label()
+                banks = _bank_after_pattern()
             m = label.search(low, max(0, run.start() - _LABEL_REACH), run.start())
             if m is None:
+                after = _bank_after(low, run, banks)
+                if after is not None:
+                    yield after
                 continue
             bank = m.group("bank")
             written = text[m.start("bank") : m.end("bank")] if bank else ""
-            if bank and names[bank].isupper() and not written.isupper():
-                bank = None  # "ing", "nab" in prose: a word, not ING or NAB
-                if not (m.group("acct") or m.group("acct_only")):
-                    continue
             acct = m.group("acct") or m.group("acct_only")
+            if bank and names[bank].isupper() and not written.isupper():
+                # "ing", "nab" in prose: a word, not ING or NAB; after an account word it is
+                # the bank ("account cimb 930583248433").
+                before_bank = _ACCOUNT_BEFORE.search(low, max(0, m.start() - 14), m.start())
+                if before_bank is not None:
+                    acct = acct or before_bank.group(0).strip()
+                else:
+                    bank = None
+                    if not acct:
+                        continue
             if not bank and acct in _BARE_ACCOUNT:
                 # Without a bank, a bare "account" needs a number label or a transfer nearby.
                 around = low[max(0, m.start() - 60) : run.start()]

@@ -127,7 +127,8 @@ _STRONG_STEMS = (
     "俾錢", "畀錢", "入錢", "入钱", "付款", "匯款", "汇款", "入數", "pasang", "muat turun",
     "bayar", "pindah", "इंस्टॉल", "भेजो", "설치", "보내", "நிறுவ",
     # The app's server: "the app connected to …", "sends data to …", "個app連去…".
-    "connect", "server", "send data", "sends data", "sent data", "sending data", "連去",
+    "connect", "server", "send data", "sends data", "sent data", "sending data", "upload",
+    "連去",
     "連到", "連接", "连接", "连到", "連線", "连线", "傳資料", "传资料", "傳送資料", "发送数据",
     "上傳到", "上传到", "hantar data", "kirim data", "terhubung", "kumokonekta",
     "nagpapadala", "data bhej",
@@ -375,8 +376,8 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
     after = _Clause(tail[: m.start()] if m else tail)
     near_before = len(before.text) - 40
     if (
-        _WARNED.search(before.text, max(0, near_before))
-        or _WARNED.search(after.text, 0, 40)
+        _warned(before.text, max(0, near_before), len(before.text))
+        or _warned(after.text, 0, 40)
         or _WARNING_BEFORE.search(before.text, max(0, near_before))
         or _WARNING_AFTER.search(after.text, 0, 40)
         or _A_WARNING.search(before.text)
@@ -434,6 +435,13 @@ def _help_context(before: str, text: str, end: int) -> bool:
     return _HELP_AFTER.search(text[end : end + 40].lower()) is not None
 
 
+def _warned(text: str, start: int, end: int) -> bool:
+    """A warning not to pay in ``text[start:end]``: not the victim's own "i dont pay yet"."""
+    m = _WARNED.search(text, start, end)
+    return m is not None and not _SELF.search(text, 0, m.start())
+
+
+_SELF = re.compile(r"(?<![a-z])(?:i|we|saya|aku|ako)\s+$|我$|我還|我还")
 # Not paying, just before or after a payment key: a warning repeated, not a demand.
 _WARNED = re.compile(
     r"(?<![a-z])(?:don'?t|do not|never|jangan|tak payah|huwag|wag|mat)\s+(?:[a-z]+\s+){0,2}?"
@@ -452,14 +460,16 @@ _WARNING_BEFORE = re.compile(
 # not "last warning", the offender's threat. After it ("I searched the wallet in my email
 # (<wallet>) and found a warning about it") the wallet is the victim's own lead: uncertain.
 _A_WARNING = re.compile(
-    r"(?<![a-z])(?:found|saw|read|this|a|the|police|official|public|bank's)\s+warning"
+    r"(?<![a-z])(?:found|saw|read|this|a|the|police|official|public|bank's|forwarded|shared"
+    r"|viral)\s+warning"
     r"|warning (?:post|about|from|says|lists|page)|(?<![a-z])amaran|警告|警方提醒|防騙|防骗"
     r"|騙徒錢包|骗徒钱包|騙子的錢包|骗子的钱包|scam(?:mer)?'?s? wallet|belongs to (?:\w+ )?scammers"
-    r"|lists \S+ as a scam"
+    r"|list(?:s|ing|ed)? \S+ as"
 )
 _WARNING_AFTER = re.compile(
     r"^\W{0,3}(?:(?:is|was) (?:a )?(?:known )?scam|(?:is )?(?:a )?scam(?:mer'?s?)? wallet"
     r"|(?:[a-z]+ )?scammers?(?![a-z])"
+    r"|as (?:a |the )?(?:[a-z]+ )?(?:scam|sextortion|fraud)\w* wallet"
     r"|wallet (?:scammer|scam|penipu)|(?:adalah |ialah )?penipu"
     r"|[是係系](?:骗子|騙子|诈骗|詐騙|騙徒|骗徒))"
 )
