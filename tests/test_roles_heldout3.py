@@ -373,3 +373,23 @@ def test_a_forwarded_warning_listing_a_wallet_is_a_reference(text: str) -> None:
 def test_a_number_called_with_a_bank_in_brackets_is_no_account() -> None:
     assert not [i for i in extract_text("i called 2587238938 (Chase)", "US")
                 if i.type == "bank_account"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("they gave account 0242305561 (commbank) for the money", ("bank_account", "0242305561")),
+        ("payment was to be made to cimb 930583248433 !!!", ("bank_account", "930583248433")),
+        ("on a video call they gave account cimb a/c no. 930583248433",
+         ("bank_account", "930583248433")),
+        ("they gave account cathay 4103426336 for the money", ("bank_account", "4103426336")),
+        ("account sofia.demo_ on instagram followed me", ("instagram", "sofia.demo_")),
+        ("user amy_x12 on telegram", ("telegram", "amy_x12")),
+    ],
+)  # fmt: skip
+def test_accounts_and_handles_in_phone_typing(text: str, key: tuple[str, str]) -> None:
+    assert key in {(i.type, i.value) for i in extract_text(text, "PH")}
+
+
+def test_account_settings_on_a_platform_is_no_handle() -> None:
+    assert not extract_text("I changed my account settings on instagram", "PH")

@@ -226,9 +226,11 @@ class SocialLinkExtractor:
             )  # fmt: skip
 
 
-# The handle first, then its platform: "@nina7151 on telegram", "@bella.vip di ig".
+# The handle first, then its platform: "@nina7151 on telegram", "@bella.vip di ig",
+# "account sofia.li_ on instagram" (without an @, only a name no word has).
 _HANDLE_ON = re.compile(
-    r"(?<![A-Za-z0-9._%+-])@(?P<h>[A-Za-z0-9][A-Za-z0-9._]{2,31})\s+(?:on|at|in|di|sa|kat|via)\s+"
+    r"(?:(?<![A-Za-z0-9._%+-])(?P<at>@)|(?<![A-Za-z])(?:account|user|profile)\s+)"
+    r"(?P<h>[A-Za-z0-9][A-Za-z0-9._]{2,31})\s+(?:on|at|in|di|sa|kat|via)\s+"
     r"(?P<p>telegram|tele|tg|instagram|insta|ig|snapchat|snap|tiktok|twitter|line|wechat"
     r"|kakaotalk|kakao|discord|facebook|fb)(?![A-Za-z])",
     re.IGNORECASE,
@@ -268,12 +270,12 @@ class LabelledHandleExtractor:
             between = text[m.end(platform) : start]
             attrs = {} if _supported(between, handle) else {"support": "none"}
             yield Candidate(platform, value, handle, start, start + len(handle), attrs)
-        if "@" not in text:
-            return
         for m in _HANDLE_ON.finditer(text):
             word = m.group("p").lower()
             platform = _ON_PLATFORM.get(word, word)
-            handle = m.group("h").rstrip("._")
+            handle = m.group("h").rstrip(".")
+            if not m.group("at") and not any(c.isdigit() or c in "_." for c in handle):
+                continue  # "account settings on instagram": a word, not shown to be a handle
             value = normalise_handle(platform, handle)
             if value is not None and not value.isdigit():
                 start = m.start("h")

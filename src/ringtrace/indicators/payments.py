@@ -286,7 +286,8 @@ _OWN_WORDS = frozenset({"saya", "aku", "ku"})
 # Calling the bank, just before its name or between the name and the number: a bank's line
 # ("i call BDO 8631-8000", "打过BPI 889-10000", "Maybank hotline 1300 88 6688").
 _CALL_WORDS = re.compile(
-    r"(?<![a-z])(?:call|called|calling|rang|ring|phoned|hotline|helpline|line|customer service"
+    r"(?<![a-z])(?<!video )(?<!video-)(?:call|called|calling|rang|ring|phoned|hotline|helpline"
+    r"|line|customer service"
     r"|cs|contact|tel|phone|hubungi|telefon|talian|tawag|tinawagan|nag-call)(?![a-z])"
     r"|打過|打过|打給|打给|致電|致电|熱線|热线|客服|電話|电话"
 )
@@ -417,6 +418,8 @@ class BankAccountTextExtractor:
                 before_bank = _ACCOUNT_BEFORE.search(low, max(0, m.start() - 14), m.start())
                 if before_bank is not None:
                     acct = acct or before_bank.group(0).strip()
+                elif _BANK_CONTEXT.search(low, max(0, m.start() - 40), m.start()):
+                    pass  # "payment was to be made to cimb 930583248433"
                 else:
                     bank = None
                     if not acct:
@@ -424,7 +427,11 @@ class BankAccountTextExtractor:
             if not bank and acct in _BARE_ACCOUNT:
                 # Without a bank, a bare "account" needs a number label or a transfer nearby.
                 around = low[max(0, m.start() - 60) : run.start()]
-                if not _BANK_CONTEXT.search(around) and not re.search(r"no\.?|number|#", around):
+                if (
+                    not _BANK_CONTEXT.search(around)
+                    and not re.search(r"no\.?|number|#", around)
+                    and banks.match(low, run.end()) is None  # "account 0242305561 (commbank)"
+                ):
                     continue
             found = _account_digits(run.group(0))
             if found is None:
