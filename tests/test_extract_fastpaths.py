@@ -204,7 +204,8 @@ def _gate_texts() -> list[str]:
     rng = random.Random(5)
     alphabet = [
         *"0123456789abcdefxyzABCDEFTLM.:-_/@ [](){}+＋。．１２３éß\n\thwtp",
-        "[.]", "(.)", "{.}", "[dot]", "(dot)", " [.] ", "hxxp://", "https://", "www.", "bc1q",
+        "[.]", "(.)", "{.}", "[dot]", "(dot)", " [.] ", " dot ", " DOT ", "hxxp://", "https://",
+        "www.", "bc1q",
         "0x", "com.", ".com", "@", "[at]", "(at)", "DE89", "::", "+65 ", "00", "(+",
     ]  # fmt: skip
     out = _texts(seed=41, n=80)

@@ -393,3 +393,22 @@ def test_accounts_and_handles_in_phone_typing(text: str, key: tuple[str, str]) -
 
 def test_account_settings_on_a_platform_is_no_handle() -> None:
     assert not extract_text("I changed my account settings on instagram", "PH")
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("download VidBuddy2 from rosoltri-demo dot xyz/download/vidbuddy2.apk",
+         ("url", "http://rosoltri-demo.xyz/download/vidbuddy2.apk")),
+        ("log in at secure-demo dot firebaseapp.com/login",
+         ("domain", "secure-demo.firebaseapp.com")),
+        ("the site was ring-demo DOT top", ("domain", "ring-demo.top")),
+    ],
+)  # fmt: skip
+def test_a_spelled_out_dot_is_refanged(text: str, key: tuple[str, str]) -> None:
+    assert key in {(i.type, i.value) for i in extract_text(text, "PH")}
+
+
+@pytest.mark.parametrize("text", ["the dot com era", "a polka dot dress", "I love my dog dot"])
+def test_a_dot_in_prose_is_no_host(text: str) -> None:
+    assert not extract_text(text, "PH")

@@ -15,10 +15,10 @@ from ringtrace.indicators.hosting import fragment_item, user_host
 from ringtrace.indicators.suffixes import rule_set as suffix_rules
 from ringtrace.indicators.suffixes import split_host
 
-_DEFANG_DOT = re.compile(r" ?\[\.\] ?|\(\.\)|\{\.\}|\[dot\]|\(dot\)|．|。", re.IGNORECASE)
+_DEFANG_DOT = re.compile(r" ?\[\.\] ?|\(\.\)|\{\.\}|\[dot\]|\(dot\)| dot |．|。", re.IGNORECASE)
 _DEFANG_AT = re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE)
 
-_DEFANG_MARKS = ("[", "(", "{", "．", "。")
+_DEFANG_MARKS = ("[", "(", "{", "．", "。", " dot ", " DOT ", " Dot ")
 
 
 def refang(text: str) -> str:

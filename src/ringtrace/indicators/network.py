@@ -28,7 +28,8 @@ def _ci(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
-_DOT = rf"(?:\.| ?\[\.\] ?|\(\.\)|\{{\.\}}|\[{_ci('dot')}\]|\({_ci('dot')}\)|．|。)"
+# " dot " spelled out between labels, as victims type a link they were told not to click.
+_DOT = rf"(?:\.| ?\[\.\] ?|\(\.\)|\{{\.\}}|\[{_ci('dot')}\]|\({_ci('dot')}\)| {_ci('dot')} |．|。)"
 _AT = rf"(?:@|\[@\]|\[{_ci('at')}\]|\({_ci('at')}\))"
 _LCH = r"a-zA-Z0-9\u00c0-\u024f"
 _LABEL = rf"[{_LCH}](?:[{_LCH}-]{{0,61}}[{_LCH}])?"
@@ -75,11 +76,12 @@ _IPV6_RE = re.compile(
 # Each scan goes through a gate (indicators/gated.py): a pattern that starts with the match's
 # possible first characters, checks the same boundary one character later and asks for a
 # little more of what every match has, so the engine skips other positions at once.
-_DOT_FIRST = r"(?:[.．。\[({]| \[)"  # how every form of _DOT starts
+_DOT_FIRST = r"(?:[.．。\[({]| [\[dD])"  # how every form of _DOT starts
 _URL_SCAN = Gated(_URL_RE, r"[hHfFwW](?<![a-zA-Z0-9@.][hHfFwW])[tTxX*wW]")
 _BARE_SCAN = Gated(  # a label at a word start, then a dot (and the next label) starts
     _BARE_RE,
-    rf"[{_LCH}](?<![a-zA-Z0-9@.\-_/][{_LCH}])[{_LCH}-]{{0,62}}+(?:[.．。][{_LCH}]|[\[({{]| \[)",
+    rf"[{_LCH}](?<![a-zA-Z0-9@.\-_/][{_LCH}])[{_LCH}-]{{0,62}}+"
+    rf"(?:[.．。][{_LCH}]|[\[({{]| \[| [dD])",
 )
 _IPV4_SCAN = Gated(  # an octet at a number's start, then the first character of a dot
     _IPV4_RE, rf"\d(?<![A-Za-z0-9.]\d)\d{{0,2}}{_DOT_FIRST}"
@@ -89,6 +91,11 @@ _IPV6_SCAN = Gated(  # a group at its start, then a colon within five characters
 )
 
 _TRAILING = ".,;:!?)]}>'\"“”’"
+# Words that, before a spelled-out " dot ", say the text is prose, not a host.
+_PROSE_WORDS = frozenset(
+    {"the", "a", "an", "my", "this", "that", "your", "our", "his", "her", "its", "any", "one",
+     "every", "no", "polka", "and", "or", "of", "to", "in", "on", "at", "it", "is"}
+)  # fmt: skip
 # Bare words that end in a real TLD but in a narrative are file names, not domains.
 _FILE_LIKE_TLDS = frozenset({"zip", "mov", "py", "sh", "md", "rs", "pl", "apk", "exe", "jpg"})
 
@@ -193,6 +200,8 @@ class BareDomainExtractor:
                 continue
             if looks_like_package(host):
                 continue  # com.example.app: an Android package, reported by its own extractor
+            if host.split(".", 1)[0] in _PROSE_WORDS and " " in m.group("host"):
+                continue  # "the dot com era": a word before a spelled-out dot is prose
             domain = registrable_domain(host)
             if domain is None:
                 continue
