@@ -412,3 +412,21 @@ def test_a_spelled_out_dot_is_refanged(text: str, key: tuple[str, str]) -> None:
 @pytest.mark.parametrize("text", ["the dot com era", "a polka dot dress", "I love my dog dot"])
 def test_a_dot_in_prose_is_no_host(text: str) -> None:
     assert not extract_text(text, "PH")
+
+
+def test_the_offenders_turns_of_a_chat_pasted_into_a_narrative() -> None:
+    """A pasted chat's turns name their speaker: what the offender's turn gives is the
+    offender's contact (strong), the victim's turn keeps the victim's own."""
+    text = (
+        "08:32 Me: hi | 08:33 Offender: add me on telegram @daniel.demo916 | 08:37 Me: ok\n"
+        "Offender: whatsapp me +1-646-296-0770\nMe: my number is +65 9123 4567"
+    )
+    found = {i.value: (i.role, i.strong) for i in extract_text(text, "SG")}
+    assert found["daniel.demo916"] == ("offender", True)
+    assert found["+16462960770"] == ("offender", True)
+    assert found["+6591234567"] == ("victim", False)
+
+
+def test_a_time_in_prose_is_no_speaker() -> None:
+    found = {i.value: i.strong for i in extract_text("At 10:30: I called +65 9123 4567", "SG")}
+    assert found == {"+6591234567": False}

@@ -26,6 +26,7 @@ on its own; other free-text evidence is *uncertain* (docs/linking.md).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -325,12 +326,27 @@ class _Clause:
         return bool(self.text) and _cue_kinds()[kind].found(self.text)
 
 
+# A chat pasted into a narrative: each line (or "|"-separated turn) starts with its speaker,
+# after an optional time ("09:08 Offender: add me on telegram @…", "Me: ok").
+_SPEAKER = re.compile(
+    r"(?:^|(?<=[\n|]))[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?"
+    r"(?P<who>offender|scammer|suspect|blackmailer|extortionist|she|he|her|him|me|i|victim"
+    r"|對方|对方|我)[ \t]*[:：]",
+    re.IGNORECASE,
+)
+_OFFENDER_SPEAKERS = frozenset(
+    {"offender", "scammer", "suspect", "blackmailer", "extortionist", "she", "he", "her", "him",
+     "對方", "对方"}
+)  # fmt: skip
+
+
 class TextCues:
     """The text whose values' roles are read; the clause around each value is read (and
     lowered) on its own, a few dozen characters, so the cost grows with the values, not
-    the text. ``offender``: the text is a message the offender sent."""
+    the text. ``offender``: the text is a message the offender sent; otherwise the turns of
+    a chat pasted into it that the offender speaks ("Offender: whatsapp me +1 …")."""
 
-    __slots__ = ("offender", "text")
+    __slots__ = ("_turns", "offender", "text")
 
     # Characters of the clause read before and after a value: enough for one long clause
     # ("this news explains how they make you download the app: {url}"), cut at its start.
@@ -339,6 +355,24 @@ class TextCues:
     def __init__(self, text: str, *, offender: bool = False) -> None:
         self.text = text
         self.offender = offender
+        self._turns: list[tuple[int, bool]] | None = None
+
+    def offender_at(self, pos: int) -> bool:
+        """Whether the offender is speaking at ``pos``: the whole text is their message,
+        or a pasted chat's turn there is theirs."""
+        if self.offender:
+            return True
+        if self._turns is None:
+            self._turns = (
+                [
+                    (m.start(), m.group("who").lower() in _OFFENDER_SPEAKERS)
+                    for m in _SPEAKER.finditer(self.text)
+                ]
+                if (":" in self.text or "：" in self.text)
+                else []
+            )
+        i = bisect_right(self._turns, (pos, True)) - 1
+        return i >= 0 and self._turns[i][1]
 
     def before(self, start: int) -> str:
         """The clause that ends at ``start`` (at most :attr:`BEFORE` characters), lowered."""
@@ -532,7 +566,7 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
         not linkish
         and type_ not in _CUE_STRONG_TYPES
         and type_ != "phone"
-        and not (cues.offender and type_ in _CONTACT_TYPES)
+        and not (type_ in _CONTACT_TYPES and cues.offender_at(start))
     ):
         return _OFFENDER  # a hash, a package, a handle: no cue below is read for them
     before = _Clause(cues.before(start))
@@ -558,7 +592,7 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
         return _CITED  # "<url> - same modus", "<url> ke anusaar"
     if type_ == "phone" and _help_context(before.text, cues.text, end):
         return _HELP_BY_WORDS
-    if cues.offender and type_ in _CONTACT_TYPES:
+    if type_ in _CONTACT_TYPES and cues.offender_at(start):
         # The offender's own message: "my number", "add me" are the offender's, and a
         # number, an address or a handle it gives is how to reach the offender.
         return _STRONG_OFFENDER
