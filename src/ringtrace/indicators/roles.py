@@ -569,6 +569,12 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
         and not (type_ in _CONTACT_TYPES and cues.offender_at(start))
     ):
         return _OFFENDER  # a hash, a package, a handle: no cue below is read for them
+    return _clause_role(type_, linkish, cues, start, end)
+
+
+def _clause_role(type_: str, linkish: bool, cues: TextCues, start: int, end: int) -> Role:
+    """:func:`text_role` read from the clause around the value: cites, help lines, the
+    offender's own turn, the victim's own, and install, pay and credential cues."""
     before = _Clause(cues.before(start))
     # A clause about a publication cites its link even when it says install or pay: it
     # describes the scam ("this news explains how they make you download the app: …").
