@@ -9,11 +9,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from ringtrace.domain.models import Indicator
 from ringtrace.indicators import extract_text
 from ringtrace.linking import specificity as rules
 from ringtrace.store import Store
 from ringtrace.store.tables import indicators
 from tests.test_roles_heldout2 import _add, _cluster
+
+
+def _of_type(text: str, country: str, type_: str) -> list[Indicator]:
+    """What ``extract_text`` finds of one type."""
+    return [i for i in extract_text(text, country) if i.type == type_]
 
 
 def _strong_links(text: str, country: str = "SG") -> dict[str, bool]:
@@ -68,7 +74,7 @@ def test_the_offenders_install_and_pay_links_stay_strong(text: str) -> None:
     ],
 )
 def test_a_banks_line_after_its_name_is_no_account(text: str, country: str) -> None:
-    assert not [i for i in extract_text(text, country) if i.type == "bank_account"]
+    assert not _of_type(text, country, "bank_account")
 
 
 _PAGE = "https://crowd-demo-help.net/remove-spy-app"
@@ -195,7 +201,7 @@ _BTC = "bc1qxlajfjmls8l0attpg0r7esgcqh0xlrkcdxfaf5"
     ],
 )
 def test_a_wallet_in_a_warning_not_to_pay_is_a_reference(text: str) -> None:
-    (wallet,) = [i for i in extract_text(text, "SG") if i.type == "crypto_wallet"]
+    (wallet,) = _of_type(text, "SG", "crypto_wallet")
     assert wallet.role == "reference" and not wallet.linkable, wallet
 
 
@@ -209,7 +215,7 @@ def test_a_wallet_in_a_warning_not_to_pay_is_a_reference(text: str) -> None:
     ],
 )
 def test_a_wallet_the_victim_paid_into_stays_strong(text: str) -> None:
-    (wallet,) = [i for i in extract_text(text, "SG") if i.type == "crypto_wallet"]
+    (wallet,) = _of_type(text, "SG", "crypto_wallet")
     assert wallet.strong and wallet.linkable, wallet
 
 
@@ -227,7 +233,7 @@ def test_a_wallet_the_victim_paid_into_stays_strong(text: str) -> None:
 def test_a_line_the_victim_called_for_help_is_a_help_line_listed_or_not(
     text: str, country: str
 ) -> None:
-    (phone,) = [i for i in extract_text(text, country) if i.type == "phone"]
+    (phone,) = _of_type(text, country, "phone")
     assert phone.role == "help" and not phone.linkable
 
 
@@ -241,7 +247,7 @@ def test_a_line_the_victim_called_for_help_is_a_help_line_listed_or_not(
     ],
 )
 def test_the_offenders_number_near_a_call_word_stays_the_offenders(text: str) -> None:
-    (phone,) = [i for i in extract_text(text, "SG") if i.type == "phone"]
+    (phone,) = _of_type(text, "SG", "phone")
     assert phone.role == "offender" and phone.linkable
 
 
@@ -261,7 +267,7 @@ def test_a_services_specific_page_still_links() -> None:
 
 def test_a_banks_number_is_no_account() -> None:
     text = "The BDO number 8631-8000 told me to make a police report"
-    assert not [i for i in extract_text(text, "PH") if i.type == "bank_account"]
+    assert not _of_type(text, "PH", "bank_account")
 
 
 def test_a_passing_mention_never_merges_two_rings(store: Store) -> None:
@@ -366,13 +372,12 @@ def test_a_trailing_underscore_is_part_of_the_handle() -> None:
     ],
 )
 def test_a_forwarded_warning_listing_a_wallet_is_a_reference(text: str) -> None:
-    (wallet,) = [i for i in extract_text(text, "AU") if i.type == "crypto_wallet"]
+    (wallet,) = _of_type(text, "AU", "crypto_wallet")
     assert wallet.role == "reference"
 
 
 def test_a_number_called_with_a_bank_in_brackets_is_no_account() -> None:
-    assert not [i for i in extract_text("i called 2587238938 (Chase)", "US")
-                if i.type == "bank_account"]  # fmt: skip
+    assert not _of_type("i called 2587238938 (Chase)", "US", "bank_account")
 
 
 @pytest.mark.parametrize(
