@@ -90,11 +90,20 @@ _PAYMENTS: list[Registered[PaymentExtractor]] = []
 def lowered(text: str) -> str:
     """``text`` in lower case with the same length (so offsets carry over), for fast
     case-insensitive keyword searches: Python's IGNORECASE is many times slower on Unicode
-    text. Characters whose lower case is longer (``İ``) are left as they are."""
+    text. Characters whose lower case is longer (``İ``) are left as they are. The last
+    text's is kept: the extractors of one scan each ask for it."""
+    global _last_lowered
+    last = _last_lowered  # one read: another thread may replace it
+    if last[0] is text:
+        return last[1]
     low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    _last_lowered = (text, low)
+    return low
+
+
+_last_lowered = ("", "")
 
 
 def text_extractor(cls: C) -> C:

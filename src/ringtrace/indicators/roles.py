@@ -341,12 +341,15 @@ class _Clause:
 
 # A chat pasted into a narrative: each line (or "|"-separated turn) starts with its speaker,
 # after an optional time ("09:08 Offender: add me on telegram @…", "Me: ok").
-_SPEAKER = re.compile(
-    r"(?:^|(?<=[\n|]))[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?"
+_SPEAKER_TURN = (
+    r"[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?"
     r"(?P<who>offender|scammer|suspect|blackmailer|extortionist|she|he|her|him|me|i|victim"
-    r"|對方|对方|我)[ \t]*[:：]",
-    re.IGNORECASE,
+    r"|對方|对方|我)[ \t]*[:：]"
 )
+# A turn at the text's start, and one after a line break or a "|" (the pattern starts with
+# them, so the engine passes over other positions at once; the turn starts after it).
+_FIRST_SPEAKER = re.compile(_SPEAKER_TURN, re.IGNORECASE)
+_SPEAKER = re.compile(rf"[\n|](?P<turn>{_SPEAKER_TURN})", re.IGNORECASE)
 _OFFENDER_SPEAKERS = frozenset(
     {"offender", "scammer", "suspect", "blackmailer", "extortionist", "she", "he", "her", "him",
      "對方", "对方"}
@@ -376,14 +379,16 @@ class TextCues:
         if self.offender:
             return True
         if self._turns is None:
-            self._turns = (
-                [
-                    (m.start(), m.group("who").lower() in _OFFENDER_SPEAKERS)
+            turns = []
+            if ":" in self.text or "：" in self.text:
+                first = _FIRST_SPEAKER.match(self.text)
+                if first is not None:
+                    turns.append((0, first.group("who").lower() in _OFFENDER_SPEAKERS))
+                turns += [
+                    (m.start("turn"), m.group("who").lower() in _OFFENDER_SPEAKERS)
                     for m in _SPEAKER.finditer(self.text)
                 ]
-                if (":" in self.text or "：" in self.text)
-                else []
-            )
+            self._turns = turns
         i = bisect_right(self._turns, (pos, True)) - 1
         return i >= 0 and self._turns[i][1]
 
@@ -421,6 +426,10 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
     tail = text[end : end + 4 * TextCues.AFTER].lower()
     m = _SENTENCE_END.search(tail)
     after = _Clause(tail[: m.start()] if m else tail)
+    if not _quote_before().search(before.text) and not (
+        _QUOTE_AFTER.search(after.text, 0, 40) or after.has("citation")
+    ):
+        return None  # no word of a warning or a citation: the common case, in two searches
     near_before = len(before.text) - 40
     if (
         _warned(before.text, max(0, near_before), len(before.text))
@@ -522,6 +531,19 @@ _WARNING_AFTER = re.compile(
 )
 
 
+@lru_cache(maxsize=1)
+def _quote_before() -> re.Pattern[str]:
+    """What :func:`_quoted` looks for before a value, as one pattern: it matches wherever
+    one of its parts would (a part searched from a later position, or only in text that is
+    not all ASCII, matches a subset of where it does), so no match means none of them."""
+    citation = _cue_kinds()["citation"]
+    parts = [_WARNED, _WARNING_BEFORE, _A_WARNING, citation.ascii, citation.other]
+    return re.compile("|".join(f"(?:{p.pattern})" for p in parts if p is not None))
+
+
+# What _quoted looks for in the 40 characters after a value (a warning not to pay, or one
+# it repeats: "… is a scam"); searched with that end, as they are.
+_QUOTE_AFTER = re.compile(f"(?:{_WARNED.pattern})|(?:{_WARNING_AFTER.pattern})")
 _SENTENCE_END = re.compile(r"[.!?。！？\n;；](?:\s|$)|[。！？\n]")
 _LAST_SENTENCE_END = last_end(_SENTENCE_END)
 
