@@ -14,7 +14,7 @@ from typing import Any
 FIRM_SOURCES = frozenset({"structured", "payment", "apk", "analyst"})
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class LinkKey:
     """A normalised value two reports can share: ``("phone", "+85261234567")``."""
 
@@ -25,7 +25,7 @@ class LinkKey:
         return {"type": self.type, "value": self.value}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Occurrence:
     """Where an indicator was found: a field of the report (or a piece of evidence), the raw
     text as written, and its character span in that field; the kind of ``source`` it is
@@ -50,7 +50,7 @@ class Occurrence:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Indicator:
     """One normalised value found in one report, with every place it was found.
 

@@ -18,14 +18,14 @@ if TYPE_CHECKING:  # the schema loads pydantic; the URL and host helpers must no
     from ringtrace.intake.schema import Payment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Context:
     """What an extractor may know about the text it reads."""
 
     country: str | None = None  # ISO 3166-1 alpha-2 of the reporter: the only phone region hint
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A value an extractor found: normalised link key parts, the raw text and its span."""
 

@@ -10,6 +10,7 @@ from typing import TypeVar, cast
 
 from ringtrace.domain.models import Indicator, LinkKey, Occurrence
 from ringtrace.indicators import roles
+from ringtrace.indicators.collector_pause import paused
 from ringtrace.indicators.registry import (
     Candidate,
     Contained,
@@ -253,13 +254,19 @@ def extract_text(
 ) -> list[Indicator]:
     """Indicators in one piece of free text (what `ringtrace extract` prints). ``only`` names
     the extractors to run (all by default)."""
-    col = _Collector()
-    col.add_text("text", text, Context(country=country), only)
-    return _finish(col.by_key.values(), builtin(), set(), col.reasons)
+    with paused():
+        col = _Collector()
+        col.add_text("text", text, Context(country=country), only)
+        return _finish(col.by_key.values(), builtin(), set(), col.reasons)
 
 
 def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) -> list[Indicator]:
     """Every indicator in a report, merged per link key, with exclusions applied."""
+    with paused():
+        return _extract_report(doc, warninglist)
+
+
+def _extract_report(doc: ReportDocument, warninglist: Warninglist | None) -> list[Indicator]:
     ctx = Context(country=doc.country)
     col = _Collector()
     if doc.narrative:

@@ -50,7 +50,7 @@ _PAYMENT_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Role:
     role: str
     reason: str | None = None
