@@ -17,27 +17,44 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 _lock = threading.Lock()
-_running = 0  # extractions inside paused()
+_running = 0  # extractions inside a pause
 _was_enabled = False  # whether the first of them found the collector on
 
 
-@contextmanager
-def paused() -> Iterator[None]:
-    """Run the body with the cycle collector off (see the module's docstring)."""
-    global _running, _was_enabled
-    with _lock:
-        if _running == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _running += 1
-    try:
-        yield
-    finally:
+class _Paused:
+    """The context manager :data:`paused` returns (a class, not ``@contextmanager``: it is
+    entered for every report and text, and a generator costs several times more)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _running, _was_enabled
+        with _lock:
+            if _running == 0:
+                _was_enabled = gc.isenabled()
+                gc.disable()
+            _running += 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        global _running
         with _lock:
             _running -= 1
             if _running == 0 and _was_enabled:
                 gc.enable()
+
+
+_PAUSED = _Paused()
+
+
+def paused() -> _Paused:
+    """``with paused(): ...`` runs the body with the cycle collector off (see the module's
+    docstring)."""
+    return _PAUSED
