@@ -19,6 +19,7 @@ from ringtrace.demo.extraction_corpus import generate_corpus
 from ringtrace.indicators import (
     crypto,
     gated,
+    handles,
     hashes,
     network,
     packages,
@@ -235,3 +236,113 @@ def test_gate_finds_what_a_pattern_alone_would_miss() -> None:
     text = "digest D41D8CD98F00B204E9800998ECF8427E here"
     assert [m.group(0) for m in hashes._HASH.finditer(text)] == ["D41D8CD98F00B204E9800998ECF8427E"]
     assert list(loose.finditer(text)) == []
+
+
+def _role_texts() -> list[str]:
+    """Corpus windows and random strings over what the clause and cue patterns turn on."""
+    rng = random.Random(9)
+    alphabet = [
+        *"ab x.!?;\n\t|:：。！？；我們们的然後之后接中文",
+        " ", "  ", "\u3000", "i ", "saya ", "aku ", "then ", "after that ", "lalu ", "pastu ",
+        "dont pay to ", "不要给", "saw on facebook ", "is a scam", "warning about ", "see ",
+        "this article ", "news ", "scammers", "offender: ", "09:08 she: ", "对方：", "Me: ",
+    ]  # fmt: skip
+    out = _texts(seed=43, n=60)
+    for _ in range(6000):
+        out.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))))
+    return out
+
+
+def test_last_clause_start_equals_the_last_finditer_match() -> None:
+    """The greedy match gives the clause ``finditer``'s last boundary gives, apart from the
+    whitespace it may leave unread before the clause's first word."""
+    for pattern in (roles._CLAUSE_START, roles._SENTENCE_END):
+        fast = roles.last_end(pattern)
+        for text in _role_texts():
+            ends = [m.end() for m in pattern.finditer(text)]
+            plain = text[ends[-1] :] if ends else text
+            m = fast.match(text)
+            got = text[m.end() :] if m else text
+            assert plain.endswith(got) and got.lstrip() == plain.lstrip(), (text, got)
+
+
+def _plain_quoted(cues: roles.TextCues, start: int, end: int) -> str | None:
+    """roles._quoted without its one-pattern shortcut: every check in turn."""
+    text = cues.text
+    head = text[max(0, start - 2 * roles.TextCues.BEFORE) : start].lower()
+    ends = [m.end() for m in roles._SENTENCE_END.finditer(head)]
+    before = roles._Clause(head[ends[-1] :] if ends else head)
+    tail = text[end : end + 4 * roles.TextCues.AFTER].lower()
+    m = roles._SENTENCE_END.search(tail)
+    after = roles._Clause(tail[: m.start()] if m else tail)
+    near = max(0, len(before.text) - 40)
+    if (
+        roles._warned(before.text, near, len(before.text))
+        or roles._warned(after.text, 0, 40)
+        or roles._WARNING_BEFORE.search(before.text, near)
+        or roles._WARNING_AFTER.search(after.text, 0, 40)
+        or roles._A_WARNING.search(before.text)
+    ):
+        return "warned"
+    if before.has("citation") or after.has("citation"):
+        return "cited"
+    return None
+
+
+def test_quoted_shortcut_equals_every_check() -> None:
+    found = {"warned": 0, "cited": 0, None: 0}
+    for text in _role_texts():
+        cues = roles.TextCues(text)
+        for start in range(0, len(text) + 1, 3):
+            end = min(len(text), start + 5)
+            want = _plain_quoted(cues, start, end)
+            assert roles._quoted(cues, start, end) == want, (text, start)
+            found[want] += 1
+    assert found["warned"] and found["cited"] and found[None]  # every outcome was tried
+
+
+_PLAIN_SPEAKER = re.compile(
+    r"(?:^|(?<=[\n|]))" + roles._SPEAKER_TURN, re.IGNORECASE
+)  # the one-pattern form: a lookbehind tried at every position
+
+
+def test_chat_turns_equal_a_search_at_every_position() -> None:
+    for text in _role_texts():
+        cues = roles.TextCues(text)
+        turns = [
+            (m.start(), m.group("who").lower() in roles._OFFENDER_SPEAKERS)
+            for m in _PLAIN_SPEAKER.finditer(text)
+        ]
+        for pos in range(len(text) + 1):
+            j = max((i for i, (s, _) in enumerate(turns) if s <= pos), default=-1)
+            want = j >= 0 and turns[j][1]
+            assert cues.offender_at(pos) == want, (text, pos)
+
+
+def test_handle_then_platform_in_lowered_text_equals_ignorecase() -> None:
+    """ "@name on <platform>" read in the lowered copy matches where the case-insensitive
+    pattern matches in the text itself (same spans, same platform), and only in text with a
+    platform word, where the extractor looks for it."""
+    plain = re.compile(
+        handles._HANDLE_ON.pattern.removeprefix("(?=[@aup])")
+        .replace("[a-z0-9._%+-]", "[A-Za-z0-9._%+-]")
+        .replace("[a-z0-9]", "[A-Za-z0-9]")
+        .replace("[a-z0-9._]", "[A-Za-z0-9._]")
+        .replace("(?<![a-z])", "(?<![A-Za-z])")
+        .replace("(?![a-z])", "(?![A-Za-z])"),
+        re.IGNORECASE,
+    )
+    texts = _texts(seed=47, n=40) + _role_texts()[-500:] + [
+        "add @Nina.K7151 on Telegram", "ACCOUNT sofia.li_ ON Instagram now",
+        "@bella.vip di IG", "user Tina_5116 via WeChat", "@x on telegraph", "me@Ab.c on FB",
+    ]  # fmt: skip
+    hits = 0
+    for text in texts:
+        low = registry.lowered(text)
+        want = [(m.span("h"), m.group("p").lower()) for m in plain.finditer(text)]
+        got = [(m.span("h"), m.group("p")) for m in handles._HANDLE_ON.finditer(low)]
+        assert got == want, text
+        if want:
+            assert handles._keyword_hits(low), text
+        hits += len(want)
+    assert hits >= 4
