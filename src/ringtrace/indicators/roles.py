@@ -437,11 +437,35 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
         or _WARNING_BEFORE.search(before.text, max(0, near_before))
         or _WARNING_AFTER.search(after.text, 0, 40)
         or _A_WARNING.search(before.text)
+        or _PUBLIC_WARNING.search(before.text)
     ):
         return "warned"
     if before.has("citation") or after.has("citation"):
         return "cited"
     return None
+
+
+def _from_warning(cues: TextCues, start: int) -> bool:
+    """Whether the sentence before a contact (a number, a handle, an address) says a public
+    warning lists it, or warns not to pay to it."""
+    head = cues.text[max(0, start - 2 * TextCues.BEFORE) : start].lower()
+    m = _LAST_SENTENCE_END.match(head)
+    before = head[m.end() :] if m else head
+    if not _contact_warning().search(before):
+        return False  # the common case, in one search
+    near = max(0, len(before) - 40)
+    return bool(
+        _PUBLIC_WARNING.search(before)
+        or _WARNING_BEFORE.search(before, near)
+        or _warned(before, near, len(before))
+    )
+
+
+@lru_cache(maxsize=1)
+def _contact_warning() -> re.Pattern[str]:
+    """The parts :func:`_from_warning` reads, as one pattern (no match: none of them)."""
+    parts = [_PUBLIC_WARNING, _WARNING_BEFORE, _WARNED]
+    return re.compile("|".join(f"(?:{p.pattern})" for p in parts))
 
 
 # A number the victim called for help, by the words around it, listed or not: "I called the
@@ -522,10 +546,28 @@ _A_WARNING = re.compile(
     r"|騙徒錢包|骗徒钱包|騙子的錢包|骗子的钱包|scam(?:mer)?'?s? wallet|belongs to (?:\w+ )?scammers"
     r"|list(?:s|ing|ed)? \S+ as"
 )
+# A public warning or alert named before a value in its sentence: a post, page or thread
+# that lists it ("a scam alert page quotes …", "Reddit warning thread mentions …", "netizens
+# shared a warning: do not pay to …"). Read for every contact and payment key written in
+# the victim's words: whoever read the warning repeats its values, victim or not. Stricter
+# than _A_WARNING (no bare "a warning": an offender's threat is one too).
+_PUBLIC_WARNING = re.compile(
+    r"(?<![a-z])(?:warning|alert|advisory)s?\s+(?:post|page|thread|list|article|notice|video)s?"
+    r"(?![a-z])"
+    r"|(?<![a-z])(?:scam|fraud|public|police|official|community|government|bank's)\s+"
+    r"(?:warning|alert|advisory)"
+    r"|(?<![a-z])(?:shared|forwarded|posted|circulated|circulating)\s+(?:a |an |this )?"
+    r"(?:warning|alert|advisory)"
+    r"|(?<![a-z])(?:post|page|thread|article|list|alert|warning)s?\s+(?:quotes|quoted|quoting"
+    r"|lists|listed|listing|mentions|mentioned|mentioning|names|named|naming|flags|flagged)"
+    r"(?![a-z])"
+    r"|警告|警方提醒|防騙|防骗|(?<![a-z])(?:amaran|peringatan|babala)(?![a-z])"
+)
 _WARNING_AFTER = re.compile(
     r"^\W{0,3}(?:(?:is|was) (?:a )?(?:known )?scam|(?:is )?(?:a )?scam(?:mer'?s?)? wallet"
     r"|(?:[a-z]+ )?scammers?(?![a-z])"
-    r"|as (?:a |the )?(?:[a-z]+ )?(?:scam|sextortion|fraud)\w* wallet"
+    r"|as (?:a |the )?(?:known )?(?:[a-z]+ )?(?:scam|sextortion|fraud)\w* (?:wallet|account)"
+    r"|as used by (?:[a-z]+ )?(?:scam|sextortion|fraud)\w*"
     r"|wallet (?:scammer|scam|penipu)|(?:adalah |ialah )?penipu"
     r"|[是係系](?:骗子|騙子|诈骗|詐騙|騙徒|骗徒))"
 )
@@ -537,7 +579,7 @@ def _quote_before() -> re.Pattern[str]:
     one of its parts would (a part searched from a later position, or only in text that is
     not all ASCII, matches a subset of where it does), so no match means none of them."""
     citation = _cue_kinds()["citation"]
-    parts = [_WARNED, _WARNING_BEFORE, _A_WARNING, citation.ascii, citation.other]
+    parts = [_WARNED, _WARNING_BEFORE, _A_WARNING, _PUBLIC_WARNING, citation.ascii, citation.other]
     return re.compile("|".join(f"(?:{p.pattern})" for p in parts if p is not None))
 
 
@@ -597,6 +639,8 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
         return _OFFENDER if quoted == "cited" else _STRONG_OFFENDER
     if type_ == "phone" and "line_type" in attributes:
         return _SHARED_LINE  # a toll-free or shared-cost line, in any message
+    if type_ in _CONTACT_TYPES and not cues.offender_at(start) and _from_warning(cues, start):
+        return _WARNED_CONTACT
     linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
     if (
         not linkish
@@ -678,6 +722,11 @@ _WARNED_ROLE = Role(
     REFERENCE,
     "quoted from a warning not to pay into it: everyone who read the warning repeats it, "
     "so it is a cited reference, not where this victim paid",
+)
+_WARNED_CONTACT = Role(
+    REFERENCE,
+    "quoted from a public warning that lists it: everyone who read the warning repeats it, "
+    "so it is a cited reference, not how the offender reached this victim",
 )
 _VICTIM_ROLE = Role(VICTIM, VICTIM_REASON)
 _SHARED_LINE = Role(

@@ -1,0 +1,81 @@
+"""Classes found by the fifth held-out probe (issue 23): strangers who quote a public
+warning that names a ring's number, handle, wallet or account. The ring's own victims give
+the value in structured fields, so the key is strong and links everyone who holds it as the
+offender's: the quote must be read as a cited reference. Extraction alone, then linking on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from ringtrace.indicators import extract_text
+from ringtrace.store import Store
+from tests.test_roles_heldout2 import _add, _cluster
+
+_WARNINGS = [
+    "I saw a public warning post on Facebook listing {v} as a scammer account, so I checked "
+    "mine, it was a different one.",
+    "A scam alert page quotes {v} as used by sextortion gangs. Not the same as mine I think.",
+    "Reddit warning thread mentions {v}; I never paid anyone.",
+    "Netizens shared a warning: do not pay to {v}. I am reporting my own case.",
+    "The police advisory circulated on WhatsApp names {v} too.",
+    "My cousin forwarded an alert listing {v}, but mine was someone else.",
+]
+_VALUES = [
+    ("phone", "+63 906 124 2739"),
+    ("crypto_wallet", "bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20"),
+    ("bank_account", "Hang Seng 598991158185"),
+    ("telegram", "telegram @tasha_cruz465"),
+    ("email", "ring.demo.pay@example-demo.org"),
+]
+
+
+@pytest.mark.parametrize("template", _WARNINGS)
+@pytest.mark.parametrize(("type_", "value"), _VALUES)
+def test_a_value_quoted_from_a_public_warning_is_a_reference(
+    template: str, type_: str, value: str
+) -> None:
+    found = [i for i in extract_text(template.format(v=value), "GB") if i.type == type_]
+    assert found, (template, value)
+    assert all(i.role == "reference" and not i.strong for i in found), found
+    assert all("warning" in (i.excluded_reason or "") for i in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "type_"),
+    [
+        # the offender's own words and the victim's account stay the offender's
+        ("She gave me her number +63 906 124 2739 and told me to pay.", "phone"),
+        ("he sent me a warning: pay or I post it. His telegram @tasha_cruz465", "telegram"),
+        ("I got a warning from him on +63 906 124 2739", "phone"),
+        ("if I don't pay he will send it, he texted from +63 906 124 2739", "phone"),
+        ("pay to bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20 now", "crypto_wallet"),
+    ],
+)
+def test_an_offenders_threat_or_demand_is_no_public_warning(text: str, type_: str) -> None:
+    found = [i for i in extract_text(text, "GB") if i.type == type_]
+    assert found and all(i.role == "offender" for i in found), found
+
+
+def test_strangers_quoting_a_warning_stay_out_of_the_ring(store: Store) -> None:
+    """A ring whose victims give its number and wallet in structured fields; strangers
+    quote a warning post that lists both: the ring links, the strangers stay alone."""
+    phone, wallet = "+639061242739", "bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20"
+    ring = [
+        _add(
+            store,
+            narrative=f"She recorded me and asked for money ({n}).",
+            offender_identifiers=[{"type": "phone", "value": phone}],
+            payments=[{"kind": "paid", "method": "crypto", "account": wallet}],
+        )
+        for n in "123"
+    ]
+    strangers = [
+        _add(store, narrative=t.format(v=v), reporter={"country": "GB"})
+        for t in _WARNINGS[:3]
+        for v in ("0063 906 124 2739", wallet)
+    ]
+    clusters = {_cluster(store, r) for r in ring}
+    assert len(clusters) == 1 and None not in clusters
+    for s in strangers:
+        assert _cluster(store, s) not in clusters
