@@ -79,3 +79,38 @@ def test_strangers_quoting_a_warning_stay_out_of_the_ring(store: Store) -> None:
     assert len(clusters) == 1 and None not in clusters
     for s in strangers:
         assert _cluster(store, s) not in clusters
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "phone"),
+    [
+        ("her whatsapp 852 9447 0011", "HK", "+85294470011"),
+        ("her whatsapp 852 94470011", "ID", "+85294470011"),  # not Indonesian 0852…
+        ("he used 63 995 544 6405", "GB", "+639955446405"),
+        ("number 886 912108407 on line", "ID", "+886912108407"),
+        ("msg 91 98765 43210 on whatsapp", "GB", "+919876543210"),
+        ("60 12-345 6789 was the number", "MY", "+60123456789"),
+        ("65 9123 4567 then 2024 photos", "SG", "+6591234567"),
+    ],
+)
+def test_a_number_written_with_its_country_code_but_no_plus(
+    text: str, country: str, phone: str
+) -> None:
+    assert [i.value for i in extract_text(text, country) if i.type == "phone"] == [phone]
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "phones"),
+    [
+        ("0852 9447 0011", "ID", ["+6285294470011"]),  # the trunk prefix: Indonesian
+        ("98765 43210", "IN", ["+919876543210"]),  # no calling code first
+        ("1 415 555 0100", "US", ["+14155550100"]),
+        ("order 852 94470011", "HK", []),  # a labelled id
+        ("paid 20 2024 1234 today", "GB", []),  # no mobile reading
+        ("on 12 03 2024 at 10", "GB", []),
+    ],
+)
+def test_national_numbers_and_other_digits_are_not_read_as_international(
+    text: str, country: str, phones: list[str]
+) -> None:
+    assert [i.value for i in extract_text(text, country) if i.type == "phone"] == phones

@@ -202,6 +202,43 @@ def normalise_phone(raw: str, country: str | None) -> tuple[str, dict[str, str]]
     return None if number is None else (number.e164, number.attributes())
 
 
+# A run that starts with a country calling code and a space or a dash, without "+" or "00"
+# ("852 9447 0011", "63 995 544 6405", "91 98765 43210"): how many victims copy a number
+# from a chat app's profile.
+_UNMARKED_CODE = re.compile(r"([1-9]\d{0,2})[ \-]\d")
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+def _unmarked_international(run: str) -> tuple[int, _Number] | None:
+    """The longest prefix of whole digit groups of ``run`` that is a valid mobile number
+    when read as written with "+" before it, and where it ends; None when the run does not
+    start with a calling code. Mobile only: an offender is reached on one, and a landline
+    reading of a stray run of digits is too easy to fall into."""
+    m = _UNMARKED_CODE.match(run)
+    if m is None or int(m.group(1)) not in phonenumberutil.COUNTRY_CODE_TO_REGION_CODE:
+        return None
+    for end in _prefixes(run):
+        if sum(c.isdigit() for c in run[:end]) < 8:
+            return None
+        number = _parse("+" + run[:end], None)
+        if number is None or number.line is not None:
+            continue
+        kind = phonenumbers.number_type(phonenumbers.parse(number.e164, None))
+        return (end, number) if kind in _MOBILE_TYPES else None
+    return None
+
+
+def _trunk_missing(raw: str, number: _Number) -> bool:
+    """Whether a national reading lacks the trunk prefix its region writes numbers with
+    ("85294470011" read as Indonesian, where a mobile is written 0852…); North America's
+    1 is left out in writing, and regions without one never miss it."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(number.region)
+    prefix = meta.national_prefix if meta is not None else None
+    return bool(prefix) and prefix != "1" and not raw.lstrip(" (").startswith(prefix)
+
+
 def _prefixes(run: str) -> Iterator[int]:
     """End offsets of the digit groups of a run, longest first."""
     ends = [m.end() for m in _GROUP_END.finditer(run)]
@@ -242,6 +279,7 @@ class PhoneExtractor:
             # A label says an id, unless the number is written with its country code.
             labelled = not m.group("plus") and _ID_LABELS.search(before)
             if not _DATE.match(run.strip("()")) and not timestamp and not labelled:
+                unmarked = None if m.group("plus") else _unmarked_international(run)
                 # The longest prefix of whole digit groups that is a valid number: a run
                 # may carry a year or an amount after the number itself.
                 for end in _prefixes(run):
@@ -252,6 +290,12 @@ class PhoneExtractor:
                     if _AMOUNT_AFTER.match(text, start + end):
                         break
                     number = _parse(raw, ctx.country)
+                    if unmarked is not None and (number is None or _trunk_missing(raw, number)):
+                        # Read as international: the national reading is invalid here, or
+                        # lacks the trunk prefix its region is written with.
+                        end, number = unmarked
+                        raw = run[:end]
+                        unmarked = None
                     if number is not None:
                         yield Candidate(
                             "phone",
