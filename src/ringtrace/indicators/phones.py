@@ -236,7 +236,9 @@ def _trunk_missing(raw: str, number: _Number) -> bool:
     1 is left out in writing, and regions without one never miss it."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(number.region)
     prefix = meta.national_prefix if meta is not None else None
-    return bool(prefix) and prefix != "1" and not raw.lstrip(" (").startswith(prefix)
+    if not prefix or prefix == "1":
+        return False
+    return not raw.lstrip(" (").startswith(prefix)
 
 
 def _prefixes(run: str) -> Iterator[int]:
