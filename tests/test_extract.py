@@ -249,9 +249,10 @@ def test_a_hyphenated_platform_word_is_no_label() -> None:
     ],
 )
 def test_a_page_key_names_the_item_not_the_section(url: str, page: str | None) -> None:
-    pages = {v for t, v in keys(url, "SG") if t == "page"}
-    if page is None:  # reddit: the post, whatever the host's www
+    pages = {v for t, v in keys(url, "SG", linkable_only=page is not None) if t == "page"}
+    if page is None:  # reddit: the post, whatever the host's www (a forum thread: cited)
         page = "reddit.com/r/Sextortion/comments/q1demo"
+        assert not {v for t, v in keys(url, "SG") if t == "page"}
     assert pages == {page}
 
 

@@ -114,3 +114,28 @@ def test_national_numbers_and_other_digits_are_not_read_as_international(
     text: str, country: str, phones: list[str]
 ) -> None:
     assert [i.value for i in extract_text(text, country) if i.type == "phone"] == phones
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I posted on https://www.reddit.com/r/Sextortion/comments/643cxq/help_me/ and people "
+        "said to block.",
+        "Someone on reddit (old.reddit.com/r/Scams/comments/9zz1ab/same_thing) had the same.",
+        "same story at https://forums.hardwarezone.com.sg/threads/sextortion-scam.6543210/",
+        "有人在 https://www.zhihu.com/question/123456789 说过",
+        "ada orang tulis di https://www.kaskus.co.id/thread/5f1demo/sextortion-scam",
+    ],
+)
+def test_a_forum_thread_is_a_cited_reference(text: str) -> None:
+    links = [i for i in extract_text(text, "GB") if i.type in ("url", "page")]
+    assert links and all(i.role == "reference" for i in links), links
+
+
+def test_a_profile_on_a_forum_site_is_still_the_offenders() -> None:
+    links = [
+        i
+        for i in extract_text("his profile https://www.reddit.com/user/ring_demo_77", "GB")
+        if i.type in ("url", "page")
+    ]
+    assert links and all(i.role == "offender" for i in links), links

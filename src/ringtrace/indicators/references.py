@@ -12,6 +12,7 @@ Two signals, from the versioned ``data/references.json``:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -25,6 +26,8 @@ class References:
     cues: tuple[str, ...]  # read by ringtrace.indicators.roles
     about: tuple[str, ...]  # cues that the clause is about a publication (roles, too)
     after: tuple[str, ...]  # cues just after a link that say it is cited (roles, too)
+    threads: re.Pattern[str] | None = None  # host/path of a forum's discussion thread
+    thread_reason: str = "a discussion thread on a forum"
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +48,30 @@ def references() -> References:
         cues=tuple(data["context"]["cues"]),
         about=tuple(data["context"]["about"]["cues"]),
         after=tuple(data["context"]["after"]["cues"]),
+        threads=_thread_pattern(data.get("threads", {}).get("pages", [])),
+        thread_reason=data.get("threads", {}).get("reason", "a discussion thread on a forum"),
     )
+
+
+def _thread_pattern(pages: list[str]) -> re.Pattern[str] | None:
+    """One pattern for the ``threads`` pages (``reddit.com/r/*/comments/``): the host with
+    or without a ``www.``-like prefix, ``*`` one path segment."""
+    if not pages:
+        return None
+    alts = []
+    for page in pages:
+        host, _, path = page.partition("/")
+        body = "/".join("[^/?#]+" if seg == "*" else re.escape(seg) for seg in path.split("/"))
+        alts.append(rf"{re.escape(host)}/{body}")
+    return re.compile(rf"^(?:www\.|old\.|m\.|np\.)?(?:{'|'.join(alts)})", re.IGNORECASE)
+
+
+def thread_reason(host: str, path: str) -> str | None:
+    """Why a page is a cited reference by where it is: a forum's discussion thread."""
+    refs = references()
+    if refs.threads is None or not refs.threads.match(f"{host.lower()}{path}"):
+        return None
+    return refs.thread_reason
 
 
 def site_reason(host: str) -> str | None:

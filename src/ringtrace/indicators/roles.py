@@ -113,6 +113,9 @@ def _value_role(type_: str, value: str, host_attr: str | None) -> Role | None:
     if type_ in _HOST_TYPES:
         host = host_of(type_, value, attributes)
         why = references.site_reason(host) if host else None
+        if why is None and host and type_ in ("url", "page"):
+            path = urlsplit(value).path if type_ == "url" else "/" + value.partition("/")[2]
+            why = references.thread_reason(host, path)
         if why is not None:
             return Role(REFERENCE, f"a cited reference ({why}), not the offender's")
     return None
