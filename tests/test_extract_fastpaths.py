@@ -282,6 +282,7 @@ def _plain_quoted(cues: roles.TextCues, start: int, end: int) -> str | None:
         or roles._WARNING_BEFORE.search(before.text, near)
         or roles._WARNING_AFTER.search(after.text, 0, 40)
         or roles._A_WARNING.search(before.text)
+        or roles._PUBLIC_WARNING.search(before.text)
     ):
         return "warned"
     if before.has("citation") or after.has("citation"):

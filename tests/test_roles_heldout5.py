@@ -139,3 +139,25 @@ def test_a_profile_on_a_forum_site_is_still_the_offenders() -> None:
         if i.type in ("url", "page")
     ]
     assert links and all(i.role == "offender" for i in links), links
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("X: @tasha_cruz465", ("x", "tasha_cruz465")),
+        ("her x @tasha_cruz465 posted it", ("x", "tasha_cruz465")),
+        ("tiktok @_clara.yap_", ("tiktok", "_clara.yap_")),
+        ("https://instagram.com/_clara.yap_", ("instagram", "_clara.yap_")),
+        ("@_bella.vip on instagram", ("instagram", "_bella.vip")),
+    ],
+)
+def test_handles_with_a_leading_underscore_or_after_x(text: str, key: tuple[str, str]) -> None:
+    assert key in {(i.type, i.value) for i in extract_text(text, "GB")}
+
+
+@pytest.mark.parametrize(
+    "text", ["Step X: install the app", "she said x @ 5pm", "Telegram: _", "IG: ___", "x ray"]
+)
+def test_the_letter_x_or_underscores_alone_are_no_handle(text: str) -> None:
+    handles = {"x", "telegram", "instagram"}
+    assert not [i for i in extract_text(text, "GB") if i.type in handles]

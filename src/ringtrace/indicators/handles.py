@@ -19,7 +19,7 @@ from ringtrace.indicators.registry import (
     text_extractor,
 )
 
-VERSION = "4"
+VERSION = "5"
 
 # Profile-link prefixes per platform; a value given as a link is reduced to the handle.
 _LINK_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -35,7 +35,8 @@ _LINK_PREFIXES: dict[str, tuple[str, ...]] = {
     "wechat": (),
     "kakaotalk": ("open.kakao.com/o/",),
 }
-_HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9._\-]{0,63})$")
+# A leading "_" is allowed (Instagram, TikTok and X handles may start with one: "_clara.yap_").
+_HANDLE = re.compile(r"^(?=_*[a-z0-9])[a-z0-9_](?:[a-z0-9._\-]{0,63})$")
 # Placeholders, and role names that impersonators everywhere use ("Telegram ID: support"):
 # no one account.
 _PLACEHOLDERS = frozenset(
@@ -91,7 +92,7 @@ _SOCIAL_LINK = re.compile(
     r"(?<![A-Za-z0-9.])(?:https?://|hxxps?://)?(?:www\.|m\.)?"
     r"(?P<host>t\.me|telegram\.me|telegram\.dog|instagram\.com|facebook\.com|fb\.com|"
     r"snapchat\.com/add|tiktok\.com/@|tiktok\.com|x\.com|twitter\.com|line\.me/ti/p/~?|"
-    r"discord\.com/users|open\.kakao\.com/o)/?(?P<handle>[A-Za-z0-9][A-Za-z0-9._\-]{1,63})",
+    r"discord\.com/users|open\.kakao\.com/o)/?(?P<handle>[A-Za-z0-9_][A-Za-z0-9._\-]{1,63})",
     re.IGNORECASE,
 )
 _SOCIAL_HOSTS = re.compile(
@@ -130,7 +131,8 @@ _PLATFORM_WORDS = {
     "instagram": r"instagram|(?<![A-Za-z])insta(?![A-Za-z])|(?<![A-Za-z])ig(?![A-Za-z])|인스타",
     "snapchat": r"snapchat|(?<![A-Za-z])snap(?![A-Za-z])|(?<![A-Za-z])sc(?![A-Za-z])",
     "tiktok": r"tiktok|抖音",
-    "x": r"twitter",
+    # "X" only just before an "@" ("X: @name", "x @name"): the letter alone is a word.
+    "x": r"twitter|(?<![A-Za-z])x(?=\s*[:：]?\s*@)",
     "line": r"(?<![A-Za-z])line(?![A-Za-z])",
     "wechat": r"wechat|weixin|微信|(?<![A-Za-z])vx(?![A-Za-z])|(?<![A-Za-z])wx(?![A-Za-z])",
     "kakaotalk": r"kakaotalk|kakao|카카오톡|카톡",
@@ -147,8 +149,10 @@ _LABEL = (
 _KEYWORDS: list[tuple[str, bool]] = []  # (word, needs ASCII-letter boundaries)
 for _alts in _PLATFORM_WORDS.values():
     for _alt in _alts.split("|"):
-        _word = _alt.replace("(?<![A-Za-z])", "").replace("(?![A-Za-z])", "")
-        _KEYWORDS.append((_word, _word != _alt))
+        _word = re.sub(r"\(\?=.*\)$", "", _alt)  # a trailing lookahead: checked by _LABELLED
+        _bounded = "(?<![A-Za-z])" in _word
+        _word = _word.replace("(?<![A-Za-z])", "").replace("(?![A-Za-z])", "")
+        _KEYWORDS.append((_word, _bounded))
 
 
 def _keyword_hits(low: str) -> list[int]:
@@ -172,7 +176,7 @@ _LABELLED = re.compile(
         rf"|[^\n@:：]{{0,12}}(?<![A-Za-z0-9._%+-])@"
         # a space alone before a name no word has ("telegram nina7151", "WeChat ID tina5116")
         rf"|\s+(?=[A-Za-z][A-Za-z0-9]*(?:[0-9]|[_.][A-Za-z0-9])))"
-        rf"(?P<{p}_h>(?:live:)?[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}})"
+        rf"(?P<{p}_h>(?:live:)?[A-Za-z0-9_][A-Za-z0-9._\-]{{2,63}})"
         for p, words in _PLATFORM_WORDS.items()
     ),
     re.IGNORECASE,
@@ -230,7 +234,7 @@ class SocialLinkExtractor:
 # "account sofia.li_ on instagram" (without an @, only a name no word has).
 _HANDLE_ON = re.compile(  # read in the lowered text: IGNORECASE is slow on Unicode text
     r"(?=[@aup])(?:(?<![a-z0-9._%+-])(?P<at>@)|(?<![a-z])(?:account|user|profile)\s+)"
-    r"(?P<h>[a-z0-9][a-z0-9._]{2,31})\s+(?:on|at|in|di|sa|kat|via)\s+"
+    r"(?P<h>(?(at)[a-z0-9_]|[a-z0-9])[a-z0-9._]{2,31})\s+(?:on|at|in|di|sa|kat|via)\s+"
     r"(?P<p>telegram|tele|tg|instagram|insta|ig|snapchat|snap|tiktok|twitter|line|wechat"
     r"|kakaotalk|kakao|discord|facebook|fb)(?![a-z])"
 )

@@ -30,7 +30,7 @@ from ringtrace.indicators.registry import (
     text_extractor,
 )
 
-VERSION = "2"
+VERSION = "3"
 
 _SEP = r"[ \u00a0\u3000\-.()（）/－‐‑–]"  # with the full-width and typographic dashes
 # A run of digits and separators; ``\d`` matches every Unicode decimal digit (full-width,
