@@ -347,3 +347,23 @@ def test_handle_then_platform_in_lowered_text_equals_ignorecase() -> None:
             assert handles._keyword_hits(low), text
         hits += len(want)
     assert hits >= 4
+
+
+def test_contact_warning_shortcut_equals_every_check() -> None:
+    """roles._from_warning's one-pattern shortcut decides as its separate checks would."""
+    seen = set()
+    for text in _role_texts():
+        cues = roles.TextCues(text)
+        for start in range(0, len(text) + 1, 3):
+            head = text[max(0, start - 2 * roles.TextCues.BEFORE) : start].lower()
+            ends = [m.end() for m in roles._SENTENCE_END.finditer(head)]
+            before = head[ends[-1] :] if ends else head
+            near = max(0, len(before) - 40)
+            want = bool(
+                roles._PUBLIC_WARNING.search(before)
+                or roles._WARNING_BEFORE.search(before, near)
+                or roles._warned(before, near, len(before))
+            )
+            assert roles._from_warning(cues, start) == want, (text, start)
+            seen.add(want)
+    assert seen == {True, False}
