@@ -132,7 +132,7 @@ _PLATFORM_WORDS = {
     "snapchat": r"snapchat|(?<![A-Za-z])snap(?![A-Za-z])|(?<![A-Za-z])sc(?![A-Za-z])",
     "tiktok": r"tiktok|抖音",
     # "X" only just before an "@" ("X: @name", "x @name"): the letter alone is a word.
-    "x": r"twitter|(?<![A-Za-z])x(?=\s*[:：]?\s*@)",
+    "x": r"twitter|x(?=\s*[:：]?\s*@)(?<![A-Za-z]x)",
     "line": r"(?<![A-Za-z])line(?![A-Za-z])",
     "wechat": r"wechat|weixin|微信|(?<![A-Za-z])vx(?![A-Za-z])|(?<![A-Za-z])wx(?![A-Za-z])",
     "kakaotalk": r"kakaotalk|kakao|카카오톡|카톡",
@@ -147,12 +147,16 @@ _LABEL = (
 # The platform words as plain strings: finding them with str.find on the lowered text is far
 # cheaper than a regex alternation; the full pattern is then tried only where one occurs.
 _KEYWORDS: list[tuple[str, bool]] = []  # (word, needs ASCII-letter boundaries)
+# Words with a lookahead ("x" before an "@"): one regex each, so that the letter's many
+# occurrences in words are passed over in C.
+_KEYWORD_PATTERNS: list[re.Pattern[str]] = []
 for _alts in _PLATFORM_WORDS.values():
     for _alt in _alts.split("|"):
-        _word = re.sub(r"\(\?=.*\)$", "", _alt)  # a trailing lookahead: checked by _LABELLED
-        _bounded = "(?<![A-Za-z])" in _word
-        _word = _word.replace("(?<![A-Za-z])", "").replace("(?![A-Za-z])", "")
-        _KEYWORDS.append((_word, _bounded))
+        if "(?=" in _alt:
+            _KEYWORD_PATTERNS.append(re.compile(_alt))
+            continue
+        _word = _alt.replace("(?<![A-Za-z])", "").replace("(?![A-Za-z])", "")
+        _KEYWORDS.append((_word, _word != _alt))
 
 
 def _keyword_hits(low: str) -> list[int]:
@@ -167,6 +171,8 @@ def _keyword_hits(low: str) -> list[int]:
             ):
                 hits.append(i)
             i = low.find(word, end)
+    for pattern in _KEYWORD_PATTERNS:
+        hits.extend(m.start() for m in pattern.finditer(low))
     return sorted(set(hits))
 
 

@@ -281,7 +281,7 @@ class PhoneExtractor:
             # A label says an id, unless the number is written with its country code.
             labelled = not m.group("plus") and _ID_LABELS.search(before)
             if not _DATE.match(run.strip("()")) and not timestamp and not labelled:
-                unmarked = None if m.group("plus") else _unmarked_international(run)
+                unmarked: tuple[int, _Number] | bool | None = not m.group("plus")  # True: unread
                 # The longest prefix of whole digit groups that is a valid number: a run
                 # may carry a year or an amount after the number itself.
                 for end in _prefixes(run):
@@ -292,12 +292,15 @@ class PhoneExtractor:
                     if _AMOUNT_AFTER.match(text, start + end):
                         break
                     number = _parse(raw, ctx.country)
-                    if unmarked is not None and (number is None or _trunk_missing(raw, number)):
-                        # Read as international: the national reading is invalid here, or
-                        # lacks the trunk prefix its region is written with.
-                        end, number = unmarked
-                        raw = run[:end]
-                        unmarked = None
+                    if unmarked and (number is None or _trunk_missing(raw, number)):
+                        if unmarked is True:  # read only when the national reading fails
+                            unmarked = _unmarked_international(run)
+                        if isinstance(unmarked, tuple):
+                            # Read as international: the national reading is invalid here,
+                            # or lacks the trunk prefix its region is written with.
+                            end, number = unmarked
+                            raw = run[:end]
+                        unmarked = False
                     if number is not None:
                         yield Candidate(
                             "phone",
