@@ -161,3 +161,30 @@ def test_handles_with_a_leading_underscore_or_after_x(text: str, key: tuple[str,
 def test_the_letter_x_or_underscores_alone_are_no_handle(text: str) -> None:
     handles = {"x", "telegram", "instagram"}
     assert not [i for i in extract_text(text, "GB") if i.type in handles]
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("My school counsellor gave me the student wellbeing line 6123 4567, I called them.", "SG"),
+        ("The fraud line is 6327 2265.", "SG"),
+        ("ada kaunselor bagi talian kasih 019-261 5999", "MY"),
+        ("the crisis line: (02) 8804-4673", "PH"),
+    ],
+)
+def test_a_number_named_as_a_help_line_is_a_help_line(text: str, country: str) -> None:
+    phones = [i for i in extract_text(text, country) if i.type == "phone"]
+    assert phones and all(i.role == "help" for i in phones), phones
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she gave me her hotline 9123 4567",
+        "the scammer hotline 9123 4567 kept calling",
+        "add me on line 9123 4567",
+    ],
+)
+def test_the_offenders_hotline_is_no_help_line(text: str) -> None:
+    phones = [i for i in extract_text(text, "SG") if i.type == "phone"]
+    assert phones and all(i.role == "offender" for i in phones), phones

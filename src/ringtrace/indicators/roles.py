@@ -509,11 +509,24 @@ _HELP_AFTER = re.compile(
     r"|[(（][^)）]{0,30}?" + _HELP_ORG + ")"
 )
 
+# A number just after the name of a kind of help line ("the student wellbeing line …",
+# "Talian Kasih …", "the bank's fraud line is …"), whoever gave it, unless the clause names
+# the offender or their own ("she gave me her hotline …").
+_HELP_NAMED = re.compile(
+    r"(?<![a-z])(?:hotline|helpline|help[ -]line|(?:support|crisis|wellbeing|well-being|"
+    r"counsel\w*|fraud|scam|anti-scam|suicide|mental health) (?:line|hotline)|talian "
+    r"(?:bantuan|kasih|nur)|熱線|热线|輔導專線|辅导专线)(?:\s+(?:number|no\.?|is|at|on))?"
+    r"\s*[:：\-–]?\s*$"
+)
+
 
 def _help_context(before: str, text: str, end: int) -> bool:
     """Whether the words around a number say the victim called it for help."""
     m = _help_before().search(before, max(0, len(before) - 70))
     if m is not None and not _SOMEONE_ELSE.search(before, m.start() + 4):
+        return True
+    named = _HELP_NAMED.search(before)
+    if named is not None and not _SOMEONE_ELSE.search(before):
         return True
     return _HELP_AFTER.search(text[end : end + 40].lower()) is not None
 
