@@ -20,6 +20,17 @@ _WARNINGS = [
     "Netizens shared a warning: do not pay to {v}. I am reporting my own case.",
     "The police advisory circulated on WhatsApp names {v} too.",
     "My cousin forwarded an alert listing {v}, but mine was someone else.",
+    # the sixth probe's classes, in wordings of our own: a bulletin, a PSA, an alert that
+    # "listed" a value some words later, and the same in Malay, Indonesian, Tagalog,
+    # Chinese and Hindi-English
+    "The bank's monthly fraud bulletin has {v} in it.",
+    "Someone posted a PSA about {v} in the victims forum.",
+    "An alert from the anti-scam centre last month flagged {v} as well.",
+    "Kawan hantar amaran pasal {v} dalam group.",
+    "Ada info waspada di Twitter soal {v}.",
+    "May babala sa page ng barangay tungkol sa {v}.",
+    "警方通告話{v}係騙徒",
+    "Twitter pe alert tha ki {v} fraud hai.",
 ]
 _VALUES = [
     ("phone", "+63 906 124 2739"),
@@ -188,3 +199,29 @@ def test_a_number_named_as_a_help_line_is_a_help_line(text: str, country: str) -
 def test_the_offenders_hotline_is_no_help_line(text: str) -> None:
     phones = [i for i in extract_text(text, "SG") if i.type == "phone"]
     assert phones and all(i.role == "offender" for i in phones), phones
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The anti-scam alert this week listed https://ring-demo.top/dl/app.apk as malware.",
+        "WhatsApp group me kisi ne bheja: 'https://ring-demo.top/dl/app.apk se bachke rehna'.",
+        "the police bulletin mentions https://ring-demo.top/dl/app.apk",
+    ],
+)
+def test_an_app_link_quoted_from_a_public_warning_is_cited(text: str) -> None:
+    links = [i for i in extract_text(text, "IN") if i.type == "url"]
+    assert links and all(i.role == "reference" for i in links), links
+
+
+@pytest.mark.parametrize(
+    ("text", "type_"),
+    [
+        ("my bank alert showed the transfer to BCA 3380978251", "bank_account"),
+        ("he sent me an alert: pay to bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20", "crypto_wallet"),
+        ("she made me install https://ring-demo.top/dl/app.apk", "url"),
+    ],
+)
+def test_a_banks_alert_or_an_offenders_alert_is_no_public_warning(text: str, type_: str) -> None:
+    found = [i for i in extract_text(text, "ID") if i.type == type_]
+    assert found and all(i.role == "offender" and i.strong for i in found), found

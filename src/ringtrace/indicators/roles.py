@@ -448,9 +448,11 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
     return None
 
 
-def _from_warning(cues: TextCues, start: int) -> bool:
+def _from_warning(cues: TextCues, start: int, end: int) -> bool:
     """Whether the sentence before a contact (a number, a handle, an address) says a public
-    warning lists it, or warns not to pay to it."""
+    warning lists it, or warns not to pay to it; or the words after it warn to keep away."""
+    if _KEEP_AWAY_AFTER.match(cues.text[end : end + 16].lower()):
+        return True
     head = cues.text[max(0, start - 2 * TextCues.BEFORE) : start].lower()
     m = _LAST_SENTENCE_END.match(head)
     before = head[m.end() :] if m else head
@@ -562,30 +564,47 @@ _A_WARNING = re.compile(
     r"|騙徒錢包|骗徒钱包|騙子的錢包|骗子的钱包|scam(?:mer)?'?s? wallet|belongs to (?:\w+ )?scammers"
     r"|list(?:s|ing|ed)? \S+ as"
 )
-# A public warning or alert named before a value in its sentence: a post, page or thread
-# that lists it ("a scam alert page quotes …", "Reddit warning thread mentions …", "netizens
-# shared a warning: do not pay to …"). Read for every contact and payment key written in
-# the victim's words: whoever read the warning repeats its values, victim or not. Stricter
-# than _A_WARNING (no bare "a warning": an offender's threat is one too).
+# A public warning or alert named before a value in its sentence: a post, page, bulletin or
+# thread that lists it ("a scam alert page quotes …", "the ScamShield alert this week listed
+# …", "Reddit warning thread mentions …", "netizens shared a warning: do not pay to …", "PNP
+# advisory", "info waspada penipuan", "peringatan di IG", "alert tha ki …", "新闻提醒大家…").
+# Read for every contact and payment key written in the victim's words: whoever read the
+# warning repeats its values, victim or not. Stricter than _A_WARNING (no bare "a warning"
+# or "an alert": an offender's threat is one, and so is a bank's alert of the victim's own
+# transfer).
+_WARNING_NOUNS = (
+    r"(?:warning|alert|advisory|advisories|bulletin|psa|notice|news|post|page|thread|article"
+    r"|list|broadcast)"
+)
+_LISTING_VERBS = (
+    r"(?:lists|listed|listing|mentions|mentioned|mentioning|names|named|naming|quotes|quoted"
+    r"|quoting|flags|flagged|flagging|warns|warned|identifies|identified|menyebut\w*|isinya"
+    r"|nagsasabing)"
+)
 _PUBLIC_WARNING = re.compile(
-    r"(?<![a-z])(?:warning|alert|advisory)s?\s+(?:post|page|thread|list|article|notice|video)s?"
+    rf"(?<![a-z]){_WARNING_NOUNS}s?(?![a-z])[^.!?。\n]{{0,40}}?(?<![a-z]){_LISTING_VERBS}"
     r"(?![a-z])"
-    r"|(?<![a-z])(?:scam|fraud|public|police|official|community|government|bank's)\s+"
-    r"(?:warning|alert|advisory)"
+    r"|(?<![a-z])(?:warning|alert|advisory)s?\s+(?:post|page|thread|list|article|notice|video)s?"
+    r"(?![a-z])"
+    r"|(?<![a-z])(?:scam|fraud|public|police|official|community|government)\s+"
+    r"(?:warning|alert|advisory|bulletin|notice|psa)"
     r"|(?<![a-z])(?:shared|forwarded|posted|circulated|circulating)\s+(?:a |an |this )?"
     r"(?:warning|alert|advisory)"
-    r"|(?<![a-z])(?:post|page|thread|article|list|alert|warning)s?\s+(?:quotes|quoted|quoting"
-    r"|lists|listed|listing|mentions|mentioned|mentioning|names|named|naming|flags|flagged)"
+    r"|(?<![a-z])(?:advisory|advisories|bulletin|psa|waspada|peringatan|amaran|babala|paalala)"
     r"(?![a-z])"
-    r"|警告|警方提醒|防騙|防骗|(?<![a-z])(?:amaran|peringatan|babala)(?![a-z])"
+    r"|(?<![a-z])(?:alert|warning)\s+(?:tha|thi|hai|aaya|aya)(?![a-z])"
+    r"|警告|警示|通告|公告|警方提醒|提醒大家|提醒市民|防騙|防骗"
 )
+# Just after a value, a warning to keep away from it ("… se bachke rehna", "… से बचें").
+_KEEP_AWAY_AFTER = re.compile(r"^\W{0,3}(?:se bach|se saavdhan|se savdhan|से बच|से सावधान)")
 _WARNING_AFTER = re.compile(
     r"^\W{0,3}(?:(?:is|was) (?:a )?(?:known )?scam|(?:is )?(?:a )?scam(?:mer'?s?)? wallet"
     r"|(?:[a-z]+ )?scammers?(?![a-z])"
     r"|as (?:a |the )?(?:known )?(?:[a-z]+ )?(?:scam|sextortion|fraud)\w* (?:wallet|account)"
     r"|as used by (?:[a-z]+ )?(?:scam|sextortion|fraud)\w*"
     r"|wallet (?:scammer|scam|penipu)|(?:adalah |ialah )?penipu"
-    r"|[是係系](?:骗子|騙子|诈骗|詐騙|騙徒|骗徒))"
+    r"|[是係系](?:骗子|騙子|诈骗|詐騙|騙徒|骗徒)"
+    r"|se bach|se saavdhan|se savdhan|से बच|से सावधान)"
 )
 
 
@@ -655,7 +674,7 @@ def text_role(type_: str, cues: TextCues, start: int, end: int, attributes: dict
         return _OFFENDER if quoted == "cited" else _STRONG_OFFENDER
     if type_ == "phone" and "line_type" in attributes:
         return _SHARED_LINE  # a toll-free or shared-cost line, in any message
-    if type_ in _CONTACT_TYPES and not cues.offender_at(start) and _from_warning(cues, start):
+    if type_ in _CONTACT_TYPES and not cues.offender_at(start) and _from_warning(cues, start, end):
         return _WARNED_CONTACT
     linkish = type_ in _HOST_TYPES or attributes.get("from_link") == "true"
     if (
@@ -692,6 +711,11 @@ def _clause_role(type_: str, linkish: bool, cues: TextCues, start: int, end: int
     after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
     if after is not None and linkish and not strong_before and after.has("cited_after"):
         return _CITED  # "<url> - same modus", "<url> ke anusaar"
+    if linkish and (
+        _PUBLIC_WARNING.search(before.text)
+        or _KEEP_AWAY_AFTER.match(cues.text[end : end + 16].lower())
+    ):
+        return _CITED  # "the ScamShield alert this week listed <url>", "<url> se bachke rehna"
     if type_ == "phone" and _help_context(before.text, cues.text, end):
         return _HELP_BY_WORDS
     if type_ in _CONTACT_TYPES and cues.offender_at(start):
