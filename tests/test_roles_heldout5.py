@@ -225,3 +225,32 @@ def test_an_app_link_quoted_from_a_public_warning_is_cited(text: str) -> None:
 def test_a_banks_alert_or_an_offenders_alert_is_no_public_warning(text: str, type_: str) -> None:
     found = [i for i in extract_text(text, "ID") if i.type == type_]
     assert found and all(i.role == "offender" and i.strong for i in found), found
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "account"),
+    [
+        ("Payment was demanded to a BOC HK account, number 104159548986", "HK", "104159548986"),
+        ("她要我汇款到BOC HK账户104159548986", "HK", "104159548986"),
+        ("a 中國信託 account, number 3943 7205 2042", "TW", "394372052042"),
+        ("transfer to Citi SG acct, no. 0123 4567 89", "SG", "0123456789"),
+    ],
+)
+def test_a_bank_with_its_region_and_an_account_number_after_a_comma(
+    text: str, country: str, account: str
+) -> None:
+    found = [i.value for i in extract_text(text, country) if i.type == "bank_account"]
+    assert found == [account]
+
+
+def test_an_iban_written_with_its_bank_in_a_payment_is_the_iban() -> None:
+    from ringtrace.indicators import extract_report
+    from ringtrace.intake.received import receive
+    from tests.factories import line, report
+
+    doc = report(
+        payments=[{"kind": "paid", "method": "bank_transfer",
+                   "account": "Revolut IBAN GB15 MVCF 5749 8671 4184 56"}],
+    )  # fmt: skip
+    keys = {(i.type, i.value) for i in extract_report(receive(line(doc)).doc)}
+    assert keys == {("iban", "GB15MVCF57498671418456")}

@@ -31,7 +31,7 @@ from ringtrace.indicators.registry import (
 )
 from ringtrace.intake.schema import Payment
 
-VERSION = "1"
+VERSION = "2"
 
 _ACCOUNT_DIGITS = re.compile(r"\d[\d\- .]{4,30}\d")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
@@ -88,6 +88,12 @@ def _bank_account(raw: str, ctx: Context) -> list[Candidate]:
     iban = normalise_iban(raw)
     if iban is not None:
         return _whole("iban", iban, raw)
+    # An IBAN written with the bank's name or a label ("Revolut IBAN GB15 MVCF 5749 …"): the
+    # IBAN, not the digits of the whole field.
+    for m in _IBAN_SCAN.finditer(raw):
+        iban = normalise_iban(m.group(0))
+        if iban is not None:
+            return [Candidate("iban", iban, m.group(0), m.start(), m.end())]
     norm = normalise_bank_account(raw)
     return [] if norm is None else _whole("bank_account", norm[0], raw, norm[1])
 
@@ -317,12 +323,15 @@ def _bank_label() -> tuple[re.Pattern[str], dict[str, str], dict[str, list[str]]
         for n in banks:
             where.setdefault(n.lower(), []).append(region)
     connector = (
-        r"(?:\s*(?:number|nombor|nomor|num|no\.?|#|:|：|=|is|saya|aku|ku|號碼|号码|是|-)\s*){0,3}"
+        r"(?:\s*(?:number|nombor|nomor|num|no\.?|#|:|：|=|,|，|is|saya|aku|ku|號碼|号码|是|-)"
+        r"\s*){0,3}"
     )
     bank = rf"(?P<bank>{trie_pattern(list(names), r'(?![a-z])')})"
     acct = trie_pattern(list(_ACCOUNT_WORDS), r"(?![a-z])")
     # A bank's name, an account word, or both: never neither (most positions fail at once).
-    label = rf"(?:{bank}\s*(?:[(:：-]\s*)?(?P<acct>{acct})?|(?P<acct_only>{acct}))"
+    # A region may follow the name ("BOC HK account", "Citi SG").
+    region = r"(?:\s+(?:hk|sg|my|tw|ph|id|in|au|uk|us|cn|hong kong|singapore|malaysia))?"
+    label = rf"(?:{bank}{region}\s*(?:[(:：-]\s*)?(?P<acct>{acct})?|(?P<acct_only>{acct}))"
     first = "".join(sorted({re.escape(n[0]) for n in [*names, *_ACCOUNT_WORDS]}))
     pattern = re.compile(rf"(?=[{first}])(?<![a-z0-9]){label}{connector}\s*$")
     return pattern, names, where
