@@ -183,8 +183,8 @@ def evaluate(
         str,
         typer.Option(
             help="Classes of real input to plant in the scenario, comma-separated: "
-            "helplines, references, hosting, handle_words, unknown_ids, crowd, cue_context; "
-            "'all' or 'none'."
+            "helplines, references, hosting, handle_words, unknown_ids, crowd, cue_context, "
+            "warnings; 'all' or 'none'."
         ),
     ] = "all",
     reports_file: Annotated[

@@ -243,6 +243,38 @@ def cue_context_class(rng: random.Random, uniq: _Uniq, b: _Builder) -> dict[str,
     return {}
 
 
+_WARNING_SENTENCES = {
+    "en": [
+        "A scam alert shared in my neighbourhood group lists {v}; my case is a different one.",
+        "The police advisory on Facebook names {v} as a sextortion contact.",
+        "I read a bank bulletin that flagged {v}, but that is not who contacted me.",
+    ],
+    "zh-Hant": ["警方通告提到{v}係騙徒，但搵我嘅唔係佢。"],
+    "zh-Hans": ["新闻提醒大家{v}是诈骗的，我遇到的是别人。"],
+    "ms": ["Ada amaran di Facebook pasal {v}, tapi bukan yang kacau saya."],
+}
+
+
+def warnings_class(rng: random.Random, uniq: _Uniq, b: _Builder) -> dict[str, list[str]]:
+    """Public warnings that quote a ring's number or payment account, repeated by reports
+    of the background: the ring gives the value in structured fields (strong), so a linker
+    that reads the quote as the offender's joins every reader of the warning to the ring."""
+    quoted: list[str] = []
+    for doc in b.reports:
+        if b.truth[(doc["source"], doc["external_id"])] is None:
+            continue
+        quoted += [i["value"] for i in doc.get("offender_identifiers", []) if i["type"] == "phone"]
+        quoted += [p["account"] for p in doc.get("payments", []) if p.get("account")]
+    if not quoted:
+        return {}
+    values = sorted(set(quoted))
+    background = [d for d in b.reports if b.truth[(d["source"], d["external_id"])] is None]
+    for doc in rng.sample(background, min(40, len(background))):
+        sentences = _WARNING_SENTENCES.get(_lang(doc), _WARNING_SENTENCES["en"])
+        _append(doc, rng.choice(sentences).format(v=rng.choice(values)))
+    return {}
+
+
 PLANT: dict[str, Callable[[random.Random, Any, Any], dict[str, list[str]]]] = {
     "helplines": helplines_class,
     "references": references_class,
@@ -251,4 +283,5 @@ PLANT: dict[str, Callable[[random.Random, Any, Any], dict[str, list[str]]]] = {
     "unknown_ids": unknown_ids_class,
     "crowd": crowd_class,
     "cue_context": cue_context_class,
+    "warnings": warnings_class,
 }

@@ -25,6 +25,7 @@ import phonenumbers
 # Classes of real input the scenario can plant (ringtrace.demo.classes).
 CLASSES = (
     "helplines", "references", "hosting", "handle_words", "unknown_ids", "crowd", "cue_context",
+    "warnings",
 )  # fmt: skip
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
