@@ -25,6 +25,7 @@ from ringtrace.indicators import (
     packages,
     payments,
     phones,
+    quoted,
     registry,
     report,
     roles,
@@ -282,7 +283,8 @@ def _plain_quoted(cues: roles.TextCues, start: int, end: int) -> str | None:
         or roles._WARNING_BEFORE.search(before.text, near)
         or roles._WARNING_AFTER.search(after.text, 0, 40)
         or roles._A_WARNING.search(before.text)
-        or roles._PUBLIC_WARNING.search(before.text)
+        or quoted.warning_before(before.text)
+        or quoted.keep_away_after(text, end)
     ):
         return "warned"
     if before.has("citation") or after.has("citation"):
@@ -350,23 +352,16 @@ def test_handle_then_platform_in_lowered_text_equals_ignorecase() -> None:
 
 
 def test_contact_warning_shortcut_equals_every_check() -> None:
-    """roles._from_warning's one-pattern shortcut decides as its separate checks would."""
+    """roles._from_warning's one-search shortcut decides as the full reading would."""
     seen = set()
     for text in _role_texts():
         cues = roles.TextCues(text)
         for start in range(0, len(text) + 1, 3):
+            end = min(len(text), start + 5)
             head = text[max(0, start - 2 * roles.TextCues.BEFORE) : start].lower()
             ends = [m.end() for m in roles._SENTENCE_END.finditer(head)]
             before = head[ends[-1] :] if ends else head
-            near = max(0, len(before) - 40)
-            want = bool(
-                roles._PUBLIC_WARNING.search(before)
-                or roles._WARNING_BEFORE.search(before, near)
-                or roles._warned(before, near, len(before))
-            )
-            end = min(len(text), start + 5)
-            if roles._KEEP_AWAY_AFTER.match(text[end : end + 16].lower()):
-                want = True
+            want = quoted.keep_away_after(text, end) or quoted.warning_before(before)
             assert roles._from_warning(cues, start, end) == want, (text, start)
             seen.add(want)
     assert seen == {True, False}

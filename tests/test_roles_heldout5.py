@@ -61,6 +61,19 @@ def test_a_value_quoted_from_a_public_warning_is_a_reference(
         ("I got a warning from him on +63 906 124 2739", "phone"),
         ("if I don't pay he will send it, he texted from +63 906 124 2739", "phone"),
         ("pay to bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20 now", "crypto_wallet"),
+        # threat words, a page of theirs, and a warning read long before the offender wrote
+        ("He kept sharing my photos, whatsapp him +60 12-345 6789", "phone"),
+        ("Her Instagram page names her WhatsApp +60 12-345 6789", "phone"),
+        ("他警告我如果唔俾錢就放片，佢嘅WhatsApp係 +852 9447 0011", "phone"),
+        ("Dia bagi amaran nak sebar video, WhatsApp dia +60 12-345 6789", "phone"),
+        ("Warning thi ki video leak karega, number +91 98765 43210", "phone"),
+        ("He said if you don't pay, contact telegram @nina7151", "telegram"),
+        ("He gave me a warning on Instagram, his WhatsApp +60 12-345 6789", "phone"),
+        (
+            "I saw a police advisory about sextortion last year and then this guy messaged me "
+            "from +60 12-345 6789",
+            "phone",
+        ),
     ],
 )
 def test_an_offenders_threat_or_demand_is_no_public_warning(text: str, type_: str) -> None:
@@ -194,6 +207,8 @@ def test_a_number_named_as_a_help_line_is_a_help_line(text: str, country: str) -
         "she gave me her hotline 9123 4567",
         "the scammer hotline 9123 4567 kept calling",
         "add me on line 9123 4567",
+        "A man claiming to be from Maybank gave the fraud line 9123 4567",
+        "the caller said the bank's fraud line is 9123 4567",
     ],
 )
 def test_the_offenders_hotline_is_no_help_line(text: str) -> None:
@@ -218,6 +233,7 @@ def test_an_app_link_quoted_from_a_public_warning_is_cited(text: str) -> None:
     ("text", "type_"),
     [
         ("my bank alert showed the transfer to BCA 3380978251", "bank_account"),
+        ("the page says install https://ring-demo.top/dl/app.apk, the news mentions it too", "url"),
         ("he sent me an alert: pay to bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20", "crypto_wallet"),
         ("she made me install https://ring-demo.top/dl/app.apk", "url"),
     ],

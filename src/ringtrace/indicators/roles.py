@@ -32,7 +32,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ringtrace.domain.models import FIRM_SOURCES
-from ringtrace.indicators import helplines, references
+from ringtrace.indicators import helplines, quoted, references
 
 OFFENDER, REFERENCE, HELP, VICTIM, WORD = "offender", "reference", "help", "victim", "word"
 STRUCTURED, PAYMENT, NARRATIVE, MESSAGE, ATTACHMENT, APK, ANALYST = (
@@ -423,6 +423,8 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
     sentence's. Read only for payment keys, which are rare in text, so the wider window
     costs nothing measurable."""
     text = cues.text
+    if quoted.keep_away_after(text, end):
+        return "warned"
     head = text[max(0, start - 2 * TextCues.BEFORE) : start].lower()
     m = _LAST_SENTENCE_END.match(head)
     before = _Clause(head[m.end() :] if m else head)
@@ -440,7 +442,7 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
         or _WARNING_BEFORE.search(before.text, max(0, near_before))
         or _WARNING_AFTER.search(after.text, 0, 40)
         or _A_WARNING.search(before.text)
-        or _PUBLIC_WARNING.search(before.text)
+        or quoted.warning_before(before.text)
     ):
         return "warned"
     if before.has("citation") or after.has("citation"):
@@ -449,28 +451,14 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
 
 
 def _from_warning(cues: TextCues, start: int, end: int) -> bool:
-    """Whether the sentence before a contact (a number, a handle, an address) says a public
-    warning lists it, or warns not to pay to it; or the words after it warn to keep away."""
-    if _KEEP_AWAY_AFTER.match(cues.text[end : end + 16].lower()):
+    """Whether a contact (a number, a handle, an address) is quoted from a public warning
+    (:mod:`ringtrace.indicators.quoted`)."""
+    if quoted.keep_away_after(cues.text, end):
         return True
     head = cues.text[max(0, start - 2 * TextCues.BEFORE) : start].lower()
     m = _LAST_SENTENCE_END.match(head)
     before = head[m.end() :] if m else head
-    if not _contact_warning().search(before):
-        return False  # the common case, in one search
-    near = max(0, len(before) - 40)
-    return bool(
-        _PUBLIC_WARNING.search(before)
-        or _WARNING_BEFORE.search(before, near)
-        or _warned(before, near, len(before))
-    )
-
-
-@lru_cache(maxsize=1)
-def _contact_warning() -> re.Pattern[str]:
-    """The parts :func:`_from_warning` reads, as one pattern (no match: none of them)."""
-    parts = [_PUBLIC_WARNING, _WARNING_BEFORE, _WARNED]
-    return re.compile("|".join(f"(?:{p.pattern})" for p in parts))
+    return quoted.could_be_warning(before) and quoted.warning_before(before)
 
 
 # A number the victim called for help, by the words around it, listed or not: "I called the
@@ -521,6 +509,13 @@ _HELP_NAMED = re.compile(
     r"\s*[:：\-–]?\s*$"
 )
 
+# Someone who says they are a bank or the police ("a man claiming to be from Maybank gave the
+# fraud line …"): the line they give is theirs, not a help line.
+_POSING = re.compile(
+    r"(?<![a-z])(?:claim\w*|pretend\w*|posing|posed|impersonat\w*|fake|caller|agent|someone"
+    r"|a man|a woman|mengaku|menyamar|nagpanggap|nagpakilala)(?![a-z])|冒充|假扮|假冒|自稱|自称"
+)
+
 
 def _help_context(before: str, text: str, end: int) -> bool:
     """Whether the words around a number say the victim called it for help."""
@@ -528,7 +523,7 @@ def _help_context(before: str, text: str, end: int) -> bool:
     if m is not None and not _SOMEONE_ELSE.search(before, m.start() + 4):
         return True
     named = _HELP_NAMED.search(before)
-    if named is not None and not _SOMEONE_ELSE.search(before):
+    if named is not None and not _SOMEONE_ELSE.search(before) and not _POSING.search(before):
         return True
     return _HELP_AFTER.search(text[end : end + 40].lower()) is not None
 
@@ -564,47 +559,13 @@ _A_WARNING = re.compile(
     r"|騙徒錢包|骗徒钱包|騙子的錢包|骗子的钱包|scam(?:mer)?'?s? wallet|belongs to (?:\w+ )?scammers"
     r"|list(?:s|ing|ed)? \S+ as"
 )
-# A public warning or alert named before a value in its sentence: a post, page, bulletin or
-# thread that lists it ("a scam alert page quotes …", "the ScamShield alert this week listed
-# …", "Reddit warning thread mentions …", "netizens shared a warning: do not pay to …", "PNP
-# advisory", "info waspada penipuan", "peringatan di IG", "alert tha ki …", "新闻提醒大家…").
-# Read for every contact and payment key written in the victim's words: whoever read the
-# warning repeats its values, victim or not. Stricter than _A_WARNING (no bare "a warning"
-# or "an alert": an offender's threat is one, and so is a bank's alert of the victim's own
-# transfer).
-_WARNING_NOUNS = (
-    r"(?:warning|alert|advisory|advisories|bulletin|psa|notice|news|post|page|thread|article"
-    r"|list|broadcast)"
-)
-_LISTING_VERBS = (
-    r"(?:lists|listed|listing|mentions|mentioned|mentioning|names|named|naming|quotes|quoted"
-    r"|quoting|flags|flagged|flagging|warns|warned|identifies|identified|menyebut\w*|isinya"
-    r"|nagsasabing)"
-)
-_PUBLIC_WARNING = re.compile(
-    rf"(?<![a-z]){_WARNING_NOUNS}s?(?![a-z])[^.!?。\n]{{0,40}}?(?<![a-z]){_LISTING_VERBS}"
-    r"(?![a-z])"
-    r"|(?<![a-z])(?:warning|alert|advisory)s?\s+(?:post|page|thread|list|article|notice|video)s?"
-    r"(?![a-z])"
-    r"|(?<![a-z])(?:scam|fraud|public|police|official|community|government)\s+"
-    r"(?:warning|alert|advisory|bulletin|notice|psa)"
-    r"|(?<![a-z])(?:shared|forwarded|posted|circulated|circulating)\s+(?:a |an |this )?"
-    r"(?:warning|alert|advisory)"
-    r"|(?<![a-z])(?:advisory|advisories|bulletin|psa|waspada|peringatan|amaran|babala|paalala)"
-    r"(?![a-z])"
-    r"|(?<![a-z])(?:alert|warning)\s+(?:tha|thi|hai|aaya|aya)(?![a-z])"
-    r"|警告|警示|通告|公告|警方提醒|提醒大家|提醒市民|防騙|防骗"
-)
-# Just after a value, a warning to keep away from it ("… se bachke rehna", "… से बचें").
-_KEEP_AWAY_AFTER = re.compile(r"^\W{0,3}(?:se bach|se saavdhan|se savdhan|से बच|से सावधान)")
 _WARNING_AFTER = re.compile(
     r"^\W{0,3}(?:(?:is|was) (?:a )?(?:known )?scam|(?:is )?(?:a )?scam(?:mer'?s?)? wallet"
     r"|(?:[a-z]+ )?scammers?(?![a-z])"
     r"|as (?:a |the )?(?:known )?(?:[a-z]+ )?(?:scam|sextortion|fraud)\w* (?:wallet|account)"
     r"|as used by (?:[a-z]+ )?(?:scam|sextortion|fraud)\w*"
     r"|wallet (?:scammer|scam|penipu)|(?:adalah |ialah )?penipu"
-    r"|[是係系](?:骗子|騙子|诈骗|詐騙|騙徒|骗徒)"
-    r"|se bach|se saavdhan|se savdhan|से बच|से सावधान)"
+    r"|[是係系](?:骗子|騙子|诈骗|詐騙|騙徒|骗徒))"
 )
 
 
@@ -614,7 +575,10 @@ def _quote_before() -> re.Pattern[str]:
     one of its parts would (a part searched from a later position, or only in text that is
     not all ASCII, matches a subset of where it does), so no match means none of them."""
     citation = _cue_kinds()["citation"]
-    parts = [_WARNED, _WARNING_BEFORE, _A_WARNING, _PUBLIC_WARNING, citation.ascii, citation.other]
+    parts = [
+        _WARNED, _WARNING_BEFORE, _A_WARNING, quoted._WARNING_BEFORE, citation.ascii,
+        citation.other,
+    ]  # fmt: skip
     return re.compile("|".join(f"(?:{p.pattern})" for p in parts if p is not None))
 
 
@@ -711,9 +675,10 @@ def _clause_role(type_: str, linkish: bool, cues: TextCues, start: int, end: int
     after = _Clause(cues.after(end)) if linkish or type_ in _CUE_STRONG_TYPES else None
     if after is not None and linkish and not strong_before and after.has("cited_after"):
         return _CITED  # "<url> - same modus", "<url> ke anusaar"
-    if linkish and (
-        _PUBLIC_WARNING.search(before.text)
-        or _KEEP_AWAY_AFTER.match(cues.text[end : end + 16].lower())
+    if (
+        linkish
+        and not strong_before
+        and (quoted.warning_before(before.text) or quoted.keep_away_after(cues.text, end))
     ):
         return _CITED  # "the ScamShield alert this week listed <url>", "<url> se bachke rehna"
     if type_ == "phone" and _help_context(before.text, cues.text, end):
