@@ -106,6 +106,13 @@ def lowered(text: str) -> str:
 _last_lowered = ("", "")
 
 
+def forget_lowered() -> None:
+    """Drop the kept lowered copy (extraction calls this when it ends: a report's text is
+    not kept in memory past its extraction)."""
+    global _last_lowered
+    _last_lowered = ("", "")
+
+
 def text_extractor(cls: C) -> C:
     """Class decorator: instantiate and register a :class:`TextExtractor`."""
     _TEXT.append(cls())

@@ -16,6 +16,7 @@ from ringtrace.indicators.registry import (
     Contained,
     ContainerAwareExtractor,
     Context,
+    forget_lowered,
     identifier_normaliser_for,
     payment_extractors,
     text_extractors,
@@ -254,16 +255,23 @@ def extract_text(
 ) -> list[Indicator]:
     """Indicators in one piece of free text (what `ringtrace extract` prints). ``only`` names
     the extractors to run (all by default)."""
-    with paused():
-        col = _Collector()
-        col.add_text("text", text, Context(country=country), only)
-        return _finish(col.by_key.values(), builtin(), set(), col.reasons)
+    try:
+        with paused(len(text)):
+            col = _Collector()
+            col.add_text("text", text, Context(country=country), only)
+            return _finish(col.by_key.values(), builtin(), set(), col.reasons)
+    finally:
+        forget_lowered()  # the text is a victim's words: not kept past its extraction
 
 
 def extract_report(doc: ReportDocument, warninglist: Warninglist | None = None) -> list[Indicator]:
     """Every indicator in a report, merged per link key, with exclusions applied."""
-    with paused():
-        return _extract_report(doc, warninglist)
+    chars = len(doc.narrative or "") + sum(len(m.text) for m in doc.messages)
+    try:
+        with paused(chars):
+            return _extract_report(doc, warninglist)
+    finally:
+        forget_lowered()
 
 
 def _extract_report(doc: ReportDocument, warninglist: Warninglist | None) -> list[Indicator]:
