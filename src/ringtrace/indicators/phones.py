@@ -275,53 +275,10 @@ class PhoneExtractor:
                 # drop it: spare phonenumbers the work. No later run can reach past it.
                 pos = m.end()
                 continue
-            found_end = None
-            before = text[max(0, start - 24) : start].lower()
-            timestamp = text.startswith(":", m.end()) and _DATE_HOUR.match(run)
-            # A label says an id, unless the number is written with its country code.
-            labelled = not m.group("plus") and _ID_LABELS.search(before)
-            if not _DATE.match(run.strip("()")) and not timestamp and not labelled:
-                unmarked: tuple[int, _Number] | bool | None = not m.group("plus")  # True: unread
-                # The longest prefix of whole digit groups that is a valid number: a run
-                # may carry a year or an amount after the number itself.
-                for end in _prefixes(run):
-                    raw = run[:end]
-                    digits = sum(c.isdigit() for c in raw)
-                    if digits < 7 or digits > 17:
-                        continue
-                    if _AMOUNT_AFTER.match(text, start + end):
-                        break
-                    number = _parse(raw, ctx.country)
-                    if unmarked and (number is None or _trunk_missing(raw, number)):
-                        if unmarked is True:  # read only when the national reading fails
-                            unmarked = _unmarked_international(run)
-                        if isinstance(unmarked, tuple):
-                            # Read as international: the national reading is invalid here,
-                            # or lacks the trunk prefix its region is written with.
-                            end, number = unmarked
-                            raw = run[:end]
-                        unmarked = False
-                    if number is not None:
-                        yield Candidate(
-                            "phone",
-                            number.e164,
-                            raw,
-                            start,
-                            start + end,
-                            number.text_attributes(),
-                        )
-                        found_end = start + end
-                        break
-                    # A listed help line of another region in its national form ("6389 2222"
-                    # from an Indian reporter): shown on the report as that line.
-                    listed = (
-                        helplines.written(raw) if digits in helplines.written_lengths() else None
-                    )
-                    if listed is not None:
-                        region = {"region": listed[1].region}
-                        yield Candidate("phone", listed[0], raw, start, start + end, region)
-                        found_end = start + end
-                        break
+            found = _read_run(text, m, ctx)
+            if found is not None:
+                yield found
+            found_end = found.end if found is not None else None
             if found_end is None and m.group("plus") and text.startswith("\n", m.end()):
                 # An international number cut by a line break ("+65 9062\n9232"): the run
                 # alone is too short to be valid, so read the next line's first group with it.
@@ -338,6 +295,48 @@ class PhoneExtractor:
                 if found_end is not None and found_end < m.end()
                 else max(m.end(), found_end or 0)
             )
+
+
+def _read_run(text: str, m: re.Match[str], ctx: Context) -> Candidate | None:
+    """The number a run of digits found at ``m`` is, if any: the longest prefix of whole
+    digit groups that is a valid number (a run may carry a year or an amount after it);
+    none for a date, a timestamp or an id after a label."""
+    start, run = m.start(), m.group(0)
+    plus = bool(m.group("plus"))
+    before = text[max(0, start - 24) : start].lower()
+    timestamp = text.startswith(":", m.end()) and _DATE_HOUR.match(run)
+    # A label says an id, unless the number is written with its country code.
+    if _DATE.match(run.strip("()")) or timestamp or (not plus and _ID_LABELS.search(before)):
+        return None
+    unmarked_read = plus  # whether the reading without "+" was tried (never with one)
+    for end in _prefixes(run):
+        raw = run[:end]
+        digits = sum(c.isdigit() for c in raw)
+        if digits < 7 or digits > 17:
+            continue
+        if _AMOUNT_AFTER.match(text, start + end):
+            return None
+        number = _parse(raw, ctx.country)
+        if not unmarked_read and (number is None or _trunk_missing(raw, number)):
+            # Read as international when the national reading is invalid here or lacks the
+            # trunk prefix its region is written with (read once, for the longest prefix).
+            unmarked_read = True
+            unmarked = _unmarked_international(run)
+            if unmarked is not None and not _AMOUNT_AFTER.match(text, start + unmarked[0]):
+                end, number = unmarked
+                raw = run[:end]
+        if number is not None:
+            return Candidate(
+                "phone", number.e164, raw, start, start + end, number.text_attributes()
+            )
+        # A listed help line of another region in its national form ("6389 2222" from an
+        # Indian reporter): shown on the report as that line.
+        listed = helplines.written(raw) if digits in helplines.written_lengths() else None
+        if listed is not None:
+            return Candidate(
+                "phone", listed[0], raw, start, start + end, {"region": listed[1].region}
+            )
+    return None
 
 
 @identifier_normaliser("phone", "whatsapp", name="phone", version=VERSION)
