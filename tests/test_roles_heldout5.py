@@ -270,3 +270,18 @@ def test_an_iban_written_with_its_bank_in_a_payment_is_the_iban() -> None:
     )  # fmt: skip
     keys = {(i.type, i.value) for i in extract_report(receive(line(doc)).doc)}
     assert keys == {("iban", "GB15MVCF57498671418456")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He sent me a warning: pay 300 USDT into {w} or the video goes to my family.",
+        "Final warning from her, transfer to {w} tonight.",
+        "佢警告我：轉300 USDT去 {w}，唔係就放片。",
+        "Dia bagi amaran, suruh bayar 300 USDT ke {w} malam ni.",
+    ],
+)
+def test_a_wallet_after_the_offenders_threat_is_strong(text: str) -> None:
+    wallet = "bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20"
+    found = [i for i in extract_text(text.format(w=wallet), "MY") if i.type == "crypto_wallet"]
+    assert found and all(i.role == "offender" and i.strong for i in found), found

@@ -272,7 +272,26 @@ def warnings_class(rng: random.Random, uniq: _Uniq, b: _Builder) -> dict[str, li
     for doc in rng.sample(background, min(40, len(background))):
         sentences = _WARNING_SENTENCES.get(_lang(doc), _WARNING_SENTENCES["en"])
         _append(doc, rng.choice(sentences).format(v=rng.choice(values)))
-    return {}
+    # And the other side: a ring known only by the wallet its victims were told to pay into,
+    # written after the offender's own threat ("he sent me a warning: pay into …"); a linker
+    # that reads every "warning" as a published one loses the ring.
+    wallet = uniq.tron()
+    for i in range(4):
+        doc = b.base(["MY", "SG", "HK", "MY"][i], "ring-threat")
+        sentences = _THREAT_SENTENCES.get(_lang(doc), _THREAT_SENTENCES["en"])
+        _append(doc, sentences[i % len(sentences)].format(w=wallet))
+    return {"ring-threat": [wallet]}
+
+
+_THREAT_SENTENCES = {
+    "en": [
+        "He sent me a warning: pay 300 USDT into {w} or the video goes to my family.",
+        "Final warning from her, transfer to {w} tonight.",
+    ],
+    "zh-Hant": ["佢警告我：轉300 USDT去 {w}，唔係就放片。"],
+    "zh-Hans": ["他警告我：转300 USDT到 {w}，不然就发视频。"],
+    "ms": ["Dia bagi amaran, suruh bayar 300 USDT ke {w} malam ni."],
+}
 
 
 PLANT: dict[str, Callable[[random.Random, Any, Any], dict[str, list[str]]]] = {

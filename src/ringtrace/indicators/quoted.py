@@ -63,14 +63,16 @@ _SOMEONE = re.compile(
 KEEP_AWAY_AFTER = re.compile(r"^\W{0,3}(?:se bach|se saavdhan|se savdhan|से बच|से सावधान)")
 
 
-def warning_before(before: str) -> bool:
+def warning_before(before: str, pattern: re.Pattern[str] | None = None) -> bool:
     """Whether ``before`` (the lowered sentence that ends at a value) quotes the value from
     a public warning: warning words that end within :data:`REACH` characters of the value,
-    with nobody's own words after them."""
+    with nobody's own words after them. ``pattern``: other warning words, read the same way
+    (the payment keys' own, in :mod:`ringtrace.indicators.roles`)."""
     # Every match, overlapping ones too ("scam alert" and "alert … lists" in "a scam alert
     # shared in a group lists …"): the sentence is short, and this runs only when one exists.
+    pattern = pattern or _WARNING_BEFORE
     pos = 0
-    while (m := _WARNING_BEFORE.search(before, pos)) is not None:
+    while (m := pattern.search(before, pos)) is not None:
         if len(before) - m.end() <= REACH and _SOMEONE.search(before, m.end()) is None:
             return True
         pos = m.start() + 1

@@ -325,8 +325,17 @@ def _cue_kinds() -> dict[str, _Cues]:
         # reading instead of two or three: a clause has a cue of the union exactly when it
         # has one of some kind in it.
         "about_or_cite": _Cues.of("about_or_cite", *split(refs.about + refs.cues)),
-        "citation": _Cues.of("citation", *split(refs.cues + refs.about + refs.after)),
+        # What makes a payment key "cited": every cue but the warning words, which an
+        # offender's threat has too ("he sent me a warning: pay into …"); a published
+        # warning is read by quoted.warning_before instead.
+        "citation": _Cues.of(
+            "citation",
+            *split(tuple(c for c in refs.cues + refs.about + refs.after if c not in _THREATS)),
+        ),
     }
+
+
+_THREATS = frozenset({"warning", "warned", "warns", "amaran", "peringatan", "babala", "警告"})
 
 
 class _Clause:
@@ -441,7 +450,7 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
         or _warned(after.text, 0, 40)
         or _WARNING_BEFORE.search(before.text, max(0, near_before))
         or _WARNING_AFTER.search(after.text, 0, 40)
-        or _A_WARNING.search(before.text)
+        or quoted.warning_before(before.text, _A_WARNING)
         or quoted.warning_before(before.text)
     ):
         return "warned"
@@ -550,12 +559,14 @@ _WARNING_BEFORE = re.compile(
 )
 # A warning named before it in the same sentence ("I found a warning post … that lists
 # <wallet> as a scam wallet", "this warning … says <wallet> belongs to sextortion scammers");
-# not "last warning", the offender's threat. After it ("I searched the wallet in my email
+# not "a warning" or "last warning" alone, the offender's threat ("he sent me a warning:
+# pay into …"), nor one read long before the value or followed by somebody's own words
+# (quoted.warning_before reads it with that guard). After it ("I searched the wallet in my email
 # (<wallet>) and found a warning about it") the wallet is the victim's own lead: uncertain.
 _A_WARNING = re.compile(
-    r"(?<![a-z])(?:found|saw|read|this|a|the|police|official|public|bank's|forwarded|shared"
-    r"|viral)\s+warning"
-    r"|warning (?:post|about|from|says|lists|page)|(?<![a-z])amaran|警告|警方提醒|防騙|防骗"
+    r"(?<![a-z])(?:found|saw|read|police|official|public|bank's|forwarded|shared|viral)\s+"
+    r"(?:a |an |the |this )?warning|(?<![a-z])this warning"
+    r"|warning (?:post|says|lists|page)|警方提醒|防騙|防骗"
     r"|騙徒錢包|骗徒钱包|騙子的錢包|骗子的钱包|scam(?:mer)?'?s? wallet|belongs to (?:\w+ )?scammers"
     r"|list(?:s|ing|ed)? \S+ as"
 )
