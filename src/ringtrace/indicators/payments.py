@@ -329,8 +329,9 @@ def _bank_label() -> tuple[re.Pattern[str], dict[str, str], dict[str, list[str]]
     bank = rf"(?P<bank>{trie_pattern(list(names), r'(?![a-z])')})"
     acct = trie_pattern(list(_ACCOUNT_WORDS), r"(?![a-z])")
     # A bank's name, an account word, or both: never neither (most positions fail at once).
-    # A region may follow the name ("BOC HK account", "Citi SG").
-    region = r"(?:\s+(?:hk|sg|my|tw|ph|id|in|au|uk|us|cn|hong kong|singapore|malaysia))?"
+    # A region may follow the name ("BOC HK account", "Citi SG"); not the codes that are
+    # words too ("my", "in", "us", "id").
+    region = r"(?:\s+(?:hk|sg|tw|ph|au|uk|cn|hong kong|singapore|malaysia))?"
     label = rf"(?:{bank}{region}\s*(?:[(:：-]\s*)?(?P<acct>{acct})?|(?P<acct_only>{acct}))"
     first = "".join(sorted({re.escape(n[0]) for n in [*names, *_ACCOUNT_WORDS]}))
     pattern = re.compile(rf"(?=[{first}])(?<![a-z0-9]){label}{connector}\s*$")
