@@ -287,7 +287,7 @@ def _plain_quoted(cues: roles.TextCues, start: int, end: int) -> str | None:
         or quoted.keep_away_after(text, end)
     ):
         return "warned"
-    if before.has("citation") or after.has("citation"):
+    if before.has("citation") or after.has("citation_after"):
         return "cited"
     return None
 

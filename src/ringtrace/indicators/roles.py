@@ -332,6 +332,9 @@ def _cue_kinds() -> dict[str, _Cues]:
             "citation",
             *split(tuple(c for c in refs.cues + refs.about + refs.after if c not in _THREATS)),
         ),
+        # After the value the warning words cite again: "I searched the wallet in my email
+        # (<wallet>) and found a warning about it" is the victim's own lead.
+        "citation_after": _Cues.of("citation_after", *split(refs.cues + refs.about + refs.after)),
     }
 
 
@@ -441,7 +444,7 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
     m = _SENTENCE_END.search(tail)
     after = _Clause(tail[: m.start()] if m else tail)
     if not _quote_before().search(before.text) and not (
-        _QUOTE_AFTER.search(after.text, 0, 40) or after.has("citation")
+        _QUOTE_AFTER.search(after.text, 0, 40) or after.has("citation_after")
     ):
         return None  # no word of a warning or a citation: the common case, in two searches
     near_before = len(before.text) - 40
@@ -454,7 +457,7 @@ def _quoted(cues: TextCues, start: int, end: int) -> str | None:
         or quoted.warning_before(before.text)
     ):
         return "warned"
-    if before.has("citation") or after.has("citation"):
+    if before.has("citation") or after.has("citation_after"):
         return "cited"
     return None
 
