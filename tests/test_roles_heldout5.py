@@ -11,6 +11,7 @@ import pytest
 from ringtrace.indicators import extract_text
 from ringtrace.store import Store
 from tests.test_roles_heldout2 import _add, _cluster
+from tests.test_roles_heldout3 import _of_type
 
 _WARNINGS = [
     "I saw a public warning post on Facebook listing {v} as a scammer account, so I checked "
@@ -46,7 +47,7 @@ _VALUES = [
 def test_a_value_quoted_from_a_public_warning_is_a_reference(
     template: str, type_: str, value: str
 ) -> None:
-    found = [i for i in extract_text(template.format(v=value), "GB") if i.type == type_]
+    found = _of_type(template.format(v=value), "GB", type_)
     assert found, (template, value)
     assert all(i.role == "reference" and not i.strong for i in found), found
     assert all("warning" in (i.excluded_reason or "") for i in found)
@@ -77,7 +78,7 @@ def test_a_value_quoted_from_a_public_warning_is_a_reference(
     ],
 )
 def test_an_offenders_threat_or_demand_is_no_public_warning(text: str, type_: str) -> None:
-    found = [i for i in extract_text(text, "GB") if i.type == type_]
+    found = _of_type(text, "GB", type_)
     assert found and all(i.role == "offender" for i in found), found
 
 
@@ -120,7 +121,7 @@ def test_strangers_quoting_a_warning_stay_out_of_the_ring(store: Store) -> None:
 def test_a_number_written_with_its_country_code_but_no_plus(
     text: str, country: str, phone: str
 ) -> None:
-    assert [i.value for i in extract_text(text, country) if i.type == "phone"] == [phone]
+    assert [i.value for i in _of_type(text, country, "phone")] == [phone]
 
 
 @pytest.mark.parametrize(
@@ -137,7 +138,7 @@ def test_a_number_written_with_its_country_code_but_no_plus(
 def test_national_numbers_and_other_digits_are_not_read_as_international(
     text: str, country: str, phones: list[str]
 ) -> None:
-    assert [i.value for i in extract_text(text, country) if i.type == "phone"] == phones
+    assert [i.value for i in _of_type(text, country, "phone")] == phones
 
 
 @pytest.mark.parametrize(
@@ -197,7 +198,7 @@ def test_the_letter_x_or_underscores_alone_are_no_handle(text: str) -> None:
     ],
 )
 def test_a_number_named_as_a_help_line_is_a_help_line(text: str, country: str) -> None:
-    phones = [i for i in extract_text(text, country) if i.type == "phone"]
+    phones = _of_type(text, country, "phone")
     assert phones and all(i.role == "help" for i in phones), phones
 
 
@@ -212,7 +213,7 @@ def test_a_number_named_as_a_help_line_is_a_help_line(text: str, country: str) -
     ],
 )
 def test_the_offenders_hotline_is_no_help_line(text: str) -> None:
-    phones = [i for i in extract_text(text, "SG") if i.type == "phone"]
+    phones = _of_type(text, "SG", "phone")
     assert phones and all(i.role == "offender" for i in phones), phones
 
 
@@ -225,7 +226,7 @@ def test_the_offenders_hotline_is_no_help_line(text: str) -> None:
     ],
 )
 def test_an_app_link_quoted_from_a_public_warning_is_cited(text: str) -> None:
-    links = [i for i in extract_text(text, "IN") if i.type == "url"]
+    links = _of_type(text, "IN", "url")
     assert links and all(i.role == "reference" for i in links), links
 
 
@@ -239,7 +240,7 @@ def test_an_app_link_quoted_from_a_public_warning_is_cited(text: str) -> None:
     ],
 )
 def test_a_banks_alert_or_an_offenders_alert_is_no_public_warning(text: str, type_: str) -> None:
-    found = [i for i in extract_text(text, "ID") if i.type == type_]
+    found = _of_type(text, "ID", type_)
     assert found and all(i.role == "offender" and i.strong for i in found), found
 
 
@@ -255,7 +256,7 @@ def test_a_banks_alert_or_an_offenders_alert_is_no_public_warning(text: str, typ
 def test_a_bank_with_its_region_and_an_account_number_after_a_comma(
     text: str, country: str, account: str
 ) -> None:
-    found = [i.value for i in extract_text(text, country) if i.type == "bank_account"]
+    found = [i.value for i in _of_type(text, country, "bank_account")]
     assert found == [account]
 
 
@@ -283,5 +284,5 @@ def test_an_iban_written_with_its_bank_in_a_payment_is_the_iban() -> None:
 )
 def test_a_wallet_after_the_offenders_threat_is_strong(text: str) -> None:
     wallet = "bc1qu7v6etjgwk7nuatupve2084t6vlt6kmeqeug20"
-    found = [i for i in extract_text(text.format(w=wallet), "MY") if i.type == "crypto_wallet"]
+    found = _of_type(text.format(w=wallet), "MY", "crypto_wallet")
     assert found and all(i.role == "offender" and i.strong for i in found), found

@@ -39,7 +39,7 @@ _PUBLISHED = (
     # a friend passing it on: "kawan hantar amaran …", "my cousin forwarded …"
     r"|friends?|kawan|teman|cousin|pinsan|kaibigan|colleague|朋友|同事)"
 )
-_WARNING_BEFORE = re.compile(
+PUBLISHED_WARNING = re.compile(
     rf"(?<![a-z]){_NOUNS}s?(?![a-z])[^.!?。\n]{{0,40}}?(?<![a-z]){_LISTING}(?![a-z])"
     r"|(?<![a-z])(?:warning|alert|advisory)s?\s+(?:post|page|thread|list|article|notice|video)s?"
     r"(?![a-z])"
@@ -70,18 +70,13 @@ def warning_before(before: str, pattern: re.Pattern[str] | None = None) -> bool:
     (the payment keys' own, in :mod:`ringtrace.indicators.roles`)."""
     # Every match, overlapping ones too ("scam alert" and "alert … lists" in "a scam alert
     # shared in a group lists …"): the sentence is short, and this runs only when one exists.
-    pattern = pattern or _WARNING_BEFORE
+    pattern = pattern or PUBLISHED_WARNING
     pos = 0
     while (m := pattern.search(before, pos)) is not None:
         if len(before) - m.end() <= REACH and _SOMEONE.search(before, m.end()) is None:
             return True
         pos = m.start() + 1
     return False
-
-
-def could_be_warning(before: str) -> bool:
-    """A cheap necessary condition of :func:`warning_before` (one search)."""
-    return _WARNING_BEFORE.search(before) is not None
 
 
 def keep_away_after(text: str, end: int) -> bool:

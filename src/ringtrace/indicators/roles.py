@@ -470,7 +470,7 @@ def _from_warning(cues: TextCues, start: int, end: int) -> bool:
     head = cues.text[max(0, start - 2 * TextCues.BEFORE) : start].lower()
     m = _LAST_SENTENCE_END.match(head)
     before = head[m.end() :] if m else head
-    return quoted.could_be_warning(before) and quoted.warning_before(before)
+    return quoted.warning_before(before)  # one search when no warning words are there
 
 
 # A number the victim called for help, by the words around it, listed or not: "I called the
@@ -590,7 +590,7 @@ def _quote_before() -> re.Pattern[str]:
     not all ASCII, matches a subset of where it does), so no match means none of them."""
     citation = _cue_kinds()["citation"]
     parts = [
-        _WARNED, _WARNING_BEFORE, _A_WARNING, quoted._WARNING_BEFORE, citation.ascii,
+        _WARNED, _WARNING_BEFORE, _A_WARNING, quoted.PUBLISHED_WARNING, citation.ascii,
         citation.other,
     ]  # fmt: skip
     return re.compile("|".join(f"(?:{p.pattern})" for p in parts if p is not None))
